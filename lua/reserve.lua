@@ -1,0 +1,177 @@
+-- reserve.lua: place a batch of orders, each all-or-nothing, each independent.
+-- Per order: idempotency, group open/join checks, per-user limit, units from the
+-- order's pool then its lenders (down to their floors), the order record, and one
+-- "reserved" entry on the order stream. Nothing changes for an order that is refused.
+--
+-- KEYS[1] pools     hash  "<pool>.<counter>" -> int, "<pool>.returned_to" -> name
+-- KEYS[2] orders    hash  order id -> order JSON
+-- KEYS[3] holdings  hash  "<user>|<mode>" -> units held by the user's live orders
+-- KEYS[4] idem      hash  "<user>|<key>" -> "O|<hash>|<order id>" or "R|<hash>|<code>"
+-- KEYS[5] groups    hash  group code -> group JSON
+-- KEYS[6] members   hash  "<code>|<user>" -> order id
+-- KEYS[7] stream    stream of order events
+-- KEYS[8] meta      hash  "seq" -> last order number
+-- KEYS[9] counters  hash  live metrics
+-- ARGV[1] now (ms)  ARGV[2] campaign id, then 14 values per order:
+--   user, mode, qty, per-user limit, plan ("own;lender:floor;..."), unit price (fen),
+--   pay_before (ms), idempotency key (or ""), body hash, group action ("", "open",
+--   "join"), group code, group capacity, group expires_at (ms), ref (or "")
+-- Reply: 2 values per order: code ("ok", "replay" or a refusal such as "sold_out"),
+--   then the order JSON (ok, replay) or "".
+
+local STRIDE = 14
+local now = tonumber(ARGV[1])
+local cid = ARGV[2]
+local reply = {}
+
+local function parse_plan(plan)
+  local own, lenders = nil, {}
+  for part in string.gmatch(plan, "[^;]+") do
+    if own == nil then
+      own = part
+    else
+      local name, floor = string.match(part, "^(.+):(%d+)$")
+      table.insert(lenders, {name, tonumber(floor)})
+    end
+  end
+  return own, lenders
+end
+
+local function remaining(pool)
+  return tonumber(redis.call("HGET", KEYS[1], pool .. ".remaining") or "0")
+end
+
+-- What each pool can give: all of the own pool, lenders only above their floor.
+local function offers(own, lenders)
+  local list = {{own, remaining(own)}}
+  local total = list[1][2]
+  for _, lender in ipairs(lenders) do
+    local spare = math.max(0, remaining(lender[1]) - lender[2])
+    table.insert(list, {lender[1], spare})
+    total = total + spare
+  end
+  return list, total
+end
+
+local function take(own, list, qty)
+  local alloc = {}
+  for _, offer in ipairs(list) do
+    local units = math.min(offer[2], qty)
+    if units > 0 then
+      redis.call("HINCRBY", KEYS[1], offer[1] .. ".remaining", -units)
+      redis.call("HINCRBY", KEYS[1], offer[1] .. ".reserved", units)
+      if offer[1] ~= own then
+        redis.call("HINCRBY", KEYS[1], own .. ".borrowed", units)
+        redis.call("HINCRBY", KEYS[1], offer[1] .. ".lent", units)
+      end
+      table.insert(alloc, {offer[1], units})
+      qty = qty - units
+    end
+    if qty == 0 then break end
+  end
+  return alloc
+end
+
+local function group_refusal(action, code, user)
+  if action == "open" then
+    if redis.call("HEXISTS", KEYS[5], code) == 1 then return "group_code_taken" end
+  elseif action == "join" then
+    local raw = redis.call("HGET", KEYS[5], code)
+    if not raw then return "group_not_found" end
+    local group = cjson.decode(raw)
+    if group.status ~= "open" or group.expires_at_ms <= now then return "group_closed" end
+    if group.members >= group.capacity then return "group_full" end
+    if redis.call("HEXISTS", KEYS[6], code .. "|" .. user) == 1 then return "already_in_group" end
+  end
+  return nil
+end
+
+local function record_group(action, code, user, oid, qty, capacity, expires)
+  local group
+  if action == "open" then
+    group = {code = code, leader = user, capacity = capacity, expires_at_ms = expires,
+             members = 0, units = 0, status = "open", opened_at_ms = now}
+    redis.call("HINCRBY", KEYS[9], "groups.opened", 1)
+  else
+    group = cjson.decode(redis.call("HGET", KEYS[5], code))
+  end
+  group.members = group.members + 1
+  group.units = group.units + qty
+  redis.call("HSET", KEYS[5], code, cjson.encode(group))
+  redis.call("HSET", KEYS[6], code .. "|" .. user, oid)
+end
+
+local function refuse(code, user, idem_key, body_hash)
+  -- A code collision is retried by the gateway with a new code: not an answer to keep.
+  if idem_key ~= "" and code ~= "group_code_taken" then
+    redis.call("HSET", KEYS[4], user .. "|" .. idem_key, "R|" .. body_hash .. "|" .. code)
+  end
+  redis.call("HINCRBY", KEYS[9], "refused." .. code, 1)
+  table.insert(reply, code)
+  table.insert(reply, "")
+end
+
+local function replayed(user, idem_key, body_hash)
+  local seen = redis.call("HGET", KEYS[4], user .. "|" .. idem_key)
+  if not seen then return false end
+  local kind, hash, rest = string.match(seen, "^(%a)|([^|]*)|(.*)$")
+  if hash ~= body_hash then
+    table.insert(reply, "idempotency_mismatch")
+    table.insert(reply, "")
+  elseif kind == "O" then
+    table.insert(reply, "replay")
+    table.insert(reply, redis.call("HGET", KEYS[2], rest))
+  else
+    table.insert(reply, rest)
+    table.insert(reply, "")
+  end
+  return true
+end
+
+local function place(a)
+  local user, mode, qty, limit = a[1], a[2], tonumber(a[3]), tonumber(a[4])
+  local idem_key, body_hash, action, code = a[8], a[9], a[10], a[11]
+  if idem_key ~= "" and replayed(user, idem_key, body_hash) then return end
+
+  local refusal = group_refusal(action, code, user)
+  if refusal then return refuse(refusal, user, idem_key, body_hash) end
+
+  local holding_field = user .. "|" .. mode
+  local held = tonumber(redis.call("HGET", KEYS[3], holding_field) or "0")
+  if held + qty > limit then return refuse("limit_reached", user, idem_key, body_hash) end
+
+  local own, lenders = parse_plan(a[5])
+  local list, available = offers(own, lenders)
+  if available < qty then return refuse("sold_out", user, idem_key, body_hash) end
+
+  local seq = redis.call("HINCRBY", KEYS[8], "seq", 1)
+  local oid = cid .. "." .. seq
+  local unit_price = tonumber(a[6])
+  local order = {
+    id = oid, campaign_id = cid, user = user, mode = mode, qty = qty, pool = own,
+    alloc = take(own, list, qty), held = "reserved", status = "awaiting_payment",
+    unit_price_fen = unit_price, amount_due_fen = unit_price * qty,
+    pay_before_ms = tonumber(a[7]), created_at_ms = now, ref = a[14],
+    group_code = code, idempotency_key = idem_key,
+  }
+  redis.call("HINCRBY", KEYS[3], holding_field, qty)
+  if action ~= "" then
+    record_group(action, code, user, oid, qty, tonumber(a[12]), tonumber(a[13]))
+  end
+  local encoded = cjson.encode(order)
+  redis.call("HSET", KEYS[2], oid, encoded)
+  if idem_key ~= "" then
+    redis.call("HSET", KEYS[4], user .. "|" .. idem_key, "O|" .. body_hash .. "|" .. oid)
+  end
+  redis.call("XADD", KEYS[7], "*", "type", "reserved", "order_id", oid, "order", encoded)
+  redis.call("HINCRBY", KEYS[9], "orders.accepted", 1)
+  redis.call("HINCRBY", KEYS[9], "orders." .. mode, 1)
+  redis.call("HINCRBY", KEYS[9], "units." .. mode, qty)
+  table.insert(reply, "ok")
+  table.insert(reply, encoded)
+end
+
+for i = 3, #ARGV, STRIDE do
+  place({unpack(ARGV, i, i + STRIDE - 1)})
+end
+return reply

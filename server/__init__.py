@@ -1,0 +1,1 @@
+"""liveroom: presale, group buy and distribution on one stock pool, one ledger, one screen."""

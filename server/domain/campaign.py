@@ -1,0 +1,259 @@
+"""The campaign file: its model, and validation that names every bad field by its path.
+
+Structure and ranges are checked by pydantic; rules that relate fields to each other
+(windows in order, tiers rising, pools adding up) by `_rule_problems`, so one upload
+reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from server.errors import FieldProblem, InvalidCampaign
+
+Mode = Literal["presale", "group", "direct"]
+MODES: tuple[Mode, ...] = ("presale", "group", "direct")
+
+Fen = Annotated[int, Field(ge=0, le=100_000_000)]
+PositiveFen = Annotated[int, Field(gt=0, le=100_000_000)]
+BasisPoints = Annotated[int, Field(ge=0, le=10_000)]
+Seconds = Annotated[int, Field(gt=0, le=90 * 86_400)]
+Limit = Annotated[int, Field(gt=0, le=10_000)]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Sku(_Section):
+    id: Slug
+    name: Name
+    daily_price_fen: PositiveFen
+    total_units: Annotated[int, Field(gt=0, le=100_000_000)]
+
+
+class Window(_Section):
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
+
+    def is_open(self, now: datetime) -> bool:
+        return self.opens_at <= now < self.closes_at
+
+
+class ModeRules(Window):
+    """A selling mode: its window, how long an order may wait for payment, a per-user cap."""
+
+    pay_within_s: Seconds
+    per_user_limit: Limit
+
+
+class Presale(ModeRules):
+    deposit_fen: PositiveFen
+    balance_fen: Fen
+    price_fen: PositiveFen
+    balance_opens_at: AwareDatetime
+    balance_closes_at: AwareDatetime
+
+
+class GroupTier(_Section):
+    min_members: Annotated[int, Field(ge=2, le=10_000)]
+    price_fen: PositiveFen
+
+
+class GroupBuy(ModeRules):
+    tiers: Annotated[list[GroupTier], Field(min_length=1, max_length=20)]
+    validity_s: Seconds
+    capacity: Annotated[int, Field(ge=2, le=10_000)]
+    auto_complete: bool = False
+
+
+class DepositorGroup(_Section):
+    opens_at: AwareDatetime
+    price_fen: PositiveFen
+
+
+class Direct(ModeRules):
+    """Buying at the daily price, typically through a distributor's share link."""
+
+
+class VolumeTier(_Section):
+    min_units: Annotated[int, Field(gt=0)]
+    level1_rate_bp: BasisPoints
+    level2_rate_bp: BasisPoints
+
+
+class Distribution(_Section):
+    level1_rate_bp: BasisPoints
+    level2_rate_bp: BasisPoints
+    self_purchase_commission: bool
+    after_sale_days: Annotated[int, Field(ge=0, le=90)]
+    volume_tiers: list[VolumeTier] = []
+
+
+class MemberTier(_Section):
+    id: Slug
+    name: Name
+    discount_bp: BasisPoints
+
+
+class Stacking(_Section):
+    member_discount_modes: list[Mode] = ["direct"]
+
+
+class BorrowRule(_Section):
+    model_config = ConfigDict(populate_by_name=True)
+    lender: Annotated[str, Field(alias="from", min_length=1)]
+    floor: Annotated[int, Field(ge=0)]
+
+
+class Pool(_Section):
+    name: Slug
+    kind: Literal["reserve", "shared"]
+    modes: Annotated[list[Mode], Field(min_length=1)]
+    share_pct: Annotated[int, Field(gt=0, le=100)]
+    borrow: list[BorrowRule] = []
+    returns_to: str | None = None
+    returns_at: AwareDatetime | None = None
+
+
+class Stock(_Section):
+    pools: Annotated[list[Pool], Field(min_length=1, max_length=16)]
+
+
+class Campaign(_Section):
+    id: Slug
+    name: Name
+    brand: Name
+    timezone: Name
+    sku: Sku
+    presale: Presale
+    group: GroupBuy
+    depositor_group: DepositorGroup
+    direct: Direct
+    distribution: Distribution
+    members: list[MemberTier] = []
+    stacking: Stacking = Stacking()
+    stock: Stock
+
+    def window(self, mode: Mode) -> ModeRules:
+        windows: dict[Mode, ModeRules] = {
+            "presale": self.presale,
+            "group": self.group,
+            "direct": self.direct,
+        }
+        return windows[mode]
+
+    def pool_for(self, mode: Mode) -> Pool:
+        return next(p for p in self.stock.pools if mode in p.modes)
+
+    def pool_units(self) -> dict[str, int]:
+        """Each pool's starting units: its share of the total, by largest remainder."""
+        total = self.sku.total_units
+        exact = [(p.name, total * p.share_pct) for p in self.stock.pools]
+        units = {name: whole // 100 for name, whole in exact}
+        leftover = total - sum(units.values())
+        by_remainder = sorted(exact, key=lambda e: (-(e[1] % 100), e[0]))
+        for name, _ in by_remainder[:leftover]:
+            units[name] += 1
+        return units
+
+    def return_time(self, pool: Pool) -> datetime | None:
+        """When a pool's unsold units move to `returns_to`: given, or when its modes close."""
+        if pool.returns_to is None:
+            return None
+        return pool.returns_at or max(self.window(m).closes_at for m in pool.modes)
+
+
+def parse_campaign(text: str) -> Campaign:
+    """Parse and validate a campaign file; raise InvalidCampaign listing every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidCampaign([FieldProblem(None, f"not valid TOML: {exc}")]) from exc
+    try:
+        campaign = Campaign.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidCampaign([_from_pydantic(e) for e in exc.errors()]) from exc
+    problems = list(_rule_problems(campaign))
+    if problems:
+        raise InvalidCampaign(problems)
+    return campaign
+
+
+def _from_pydantic(error: object) -> FieldProblem:
+    assert isinstance(error, dict)
+    path = ""
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return FieldProblem(path or None, str(error["msg"]))
+
+
+def _rule_problems(c: Campaign) -> Iterator[FieldProblem]:
+    try:
+        ZoneInfo(c.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        yield FieldProblem("timezone", f"unknown time zone {c.timezone!r}")
+    yield from _window_problems(c)
+    yield from _price_problems(c)
+    yield from _pool_problems(c)
+
+
+def _window_problems(c: Campaign) -> Iterator[FieldProblem]:
+    for section in ("presale", "group", "direct"):
+        window = c.window(section)
+        if window.closes_at <= window.opens_at:
+            yield FieldProblem(f"{section}.closes_at", "must be after opens_at")
+    if c.presale.balance_closes_at <= c.presale.balance_opens_at:
+        yield FieldProblem("presale.balance_closes_at", "must be after balance_opens_at")
+    if c.presale.balance_opens_at < c.presale.opens_at:
+        yield FieldProblem("presale.balance_opens_at", "must not be before presale.opens_at")
+
+
+def _price_problems(c: Campaign) -> Iterator[FieldProblem]:
+    p = c.presale
+    if p.deposit_fen + p.balance_fen != p.price_fen:
+        yield FieldProblem("presale.price_fen", "must equal deposit_fen + balance_fen")
+    if c.depositor_group.price_fen < p.deposit_fen:
+        yield FieldProblem("depositor_group.price_fen", "must not be below presale.deposit_fen")
+    tiers = c.group.tiers
+    for i in range(1, len(tiers)):
+        if tiers[i].min_members <= tiers[i - 1].min_members:
+            yield FieldProblem(f"group.tiers[{i}].min_members", "must rise from tier to tier")
+        if tiers[i].price_fen >= tiers[i - 1].price_fen:
+            yield FieldProblem(f"group.tiers[{i}].price_fen", "must fall from tier to tier")
+    if tiers[-1].min_members > c.group.capacity:
+        yield FieldProblem("group.capacity", "must hold the largest tier's min_members")
+    member_ids = [m.id for m in c.members]
+    for i, member_id in enumerate(member_ids):
+        if member_id in member_ids[:i]:
+            yield FieldProblem(f"members[{i}].id", f"duplicate member tier {member_id!r}")
+
+
+def _pool_problems(c: Campaign) -> Iterator[FieldProblem]:
+    pools = c.stock.pools
+    names = [p.name for p in pools]
+    if sum(p.share_pct for p in pools) != 100:
+        yield FieldProblem("stock.pools", "share_pct must add up to 100")
+    for mode in MODES:
+        owners = [p.name for p in pools if mode in p.modes]
+        if len(owners) != 1:
+            yield FieldProblem("stock.pools", f"mode {mode!r} must be in exactly one pool")
+    for i, pool in enumerate(pools):
+        at = f"stock.pools[{i}]"
+        if pool.name in names[:i]:
+            yield FieldProblem(f"{at}.name", f"duplicate pool {pool.name!r}")
+        for j, rule in enumerate(pool.borrow):
+            if rule.lender not in names or rule.lender == pool.name:
+                yield FieldProblem(f"{at}.borrow[{j}].from", "must name another pool")
+        if pool.returns_to is not None and pool.returns_to not in set(names) - {pool.name}:
+            yield FieldProblem(f"{at}.returns_to", "must name another pool")
+        if pool.returns_at is not None and pool.returns_to is None:
+            yield FieldProblem(f"{at}.returns_at", "needs returns_to")

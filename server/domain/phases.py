@@ -1,0 +1,28 @@
+"""Which modes are open at a moment of campaign time, and what the campaign's phase is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from server.domain.campaign import MODES, Campaign, Mode
+
+Phase = Literal["upcoming", "presale", "group", "direct", "ended"]
+
+
+def open_modes(campaign: Campaign, now: datetime) -> list[Mode]:
+    return [mode for mode in MODES if campaign.window(mode).is_open(now)]
+
+
+def phase(campaign: Campaign, now: datetime) -> Phase:
+    """The headline phase: presale while it runs, then group buy, else what is left open."""
+    modes = open_modes(campaign, now)
+    for mode in MODES:
+        if mode in modes:
+            return mode
+    first_open = min(campaign.window(m).opens_at for m in MODES)
+    return "upcoming" if now < first_open else "ended"
+
+
+def balance_window_open(campaign: Campaign, now: datetime) -> bool:
+    return campaign.presale.balance_opens_at <= now < campaign.presale.balance_closes_at

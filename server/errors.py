@@ -1,0 +1,73 @@
+"""One error hierarchy; the gateway maps it to HTTP statuses at the edge only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad input: the field's path (None: the input as a whole) and why."""
+
+    field: str | None
+    message: str
+
+
+class LiveroomError(Exception):
+    """Base of every error the system reports to a caller."""
+
+    status = 500
+    code = "internal"
+
+    def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+
+class BadInput(LiveroomError):
+    status = 422
+    code = "invalid"
+
+
+class InvalidCampaign(BadInput):
+    """A campaign file with one or more problems, each named by its path."""
+
+    code = "invalid_campaign"
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        first = problems[0]
+        summary = "; ".join(f"{p.field or '(file)'}: {p.message}" for p in problems)
+        super().__init__(summary, first.field)
+        self.problems = problems
+
+
+class Unauthorized(LiveroomError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(LiveroomError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(LiveroomError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(LiveroomError):
+    """The request is well formed but the state forbids it: sold_out, limit_reached, ..."""
+
+    status = 409
+    code = "conflict"
+
+
+class Unavailable(LiveroomError):
+    """A backing service is down; nothing was changed."""
+
+    status = 503
+    code = "unavailable"

@@ -1,0 +1,1 @@
+"""The HTTP and websocket edge: Starlette routes, auth, and the mapping of errors."""

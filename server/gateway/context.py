@@ -1,0 +1,32 @@
+"""What every route reaches through `request.app.state`: one Gateway object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from server.gateway.auth import ViewerTokens, bearer, require_ops
+from server.gateway.idempotency import IdempotencyStore
+from server.runtime import Runtime
+from server.settings import Settings
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    runtime: Runtime
+    tokens: ViewerTokens
+    idempotency: IdempotencyStore
+
+    def viewer(self, request: Request) -> str:
+        return self.tokens.user(bearer(request))
+
+    def require_ops(self, request: Request) -> None:
+        require_ops(request, self.settings.ops_token)
+
+
+def gateway(request: Request) -> Gateway:
+    gw = request.app.state.gateway
+    assert isinstance(gw, Gateway)
+    return gw

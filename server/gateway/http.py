@@ -1,0 +1,94 @@
+"""Request bodies in, JSON out, and every error in the one shape of API.md."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from redis.exceptions import BusyLoadingError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.errors import BadInput, InvalidCampaign, LiveroomError
+
+log = logging.getLogger("liveroom.gateway")
+
+MAX_BODY_BYTES = 64 * 1024
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
+    return {"error": code, "message": message, "field": field}
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    body = await request.body()
+    if len(body) > limit:
+        raise BadInput(f"body is larger than {limit} bytes", None, "too_large")
+    return body
+
+
+async def read_json(request: Request, model: type[Model]) -> Model:
+    """Parse and validate a JSON body; the first problem is reported with its field path."""
+    body = await read_body(request)
+    try:
+        return model.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        raise _bad_input(exc) from None
+
+
+def _bad_input(exc: ValidationError) -> BadInput:
+    first = exc.errors()[0]
+    if first["type"] == "json_invalid":
+        error = BadInput("body is not valid JSON", None, "bad_json")
+        error.status = 400
+        return error
+    path = ".".join(str(part) for part in first["loc"]) or None
+    return BadInput(f"{path or 'body'}: {first['msg']}", path)
+
+
+async def on_liveroom_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LiveroomError)
+    body = error_body(exc.code, exc.message, exc.field)
+    if isinstance(exc, InvalidCampaign):
+        body["problems"] = [{"field": p.field, "message": p.message} for p in exc.problems]
+    return JSONResponse(body, status_code=exc.status)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(error_body(code, str(exc.detail), None), status_code=exc.status_code)
+
+
+async def on_redis_down(request: Request, exc: Exception) -> Response:
+    log.warning("redis unavailable on %s %s: %s", request.method, request.url.path, exc)
+    message = "the stock service is unavailable; nothing was changed, retry with the same key"
+    return JSONResponse(error_body("unavailable", message, None), status_code=503)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return JSONResponse(error_body("internal", "internal error", None), status_code=500)
+
+
+EXCEPTION_HANDLERS = {
+    LiveroomError: on_liveroom_error,
+    HTTPException: on_http_error,
+    RedisConnectionError: on_redis_down,
+    RedisTimeoutError: on_redis_down,
+    BusyLoadingError: on_redis_down,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,36 @@
+"""POST /sessions: the demo and test login, on only when configuration allows it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.errors import Forbidden
+from server.gateway.context import gateway
+from server.gateway.http import read_json
+from server.gateway.schemas import SessionIn, SessionOut
+
+
+async def create_session(request: Request) -> Response:
+    gw = gateway(request)
+    if not gw.settings.demo_login:
+        raise Forbidden("demo login is disabled", None, "demo_login_disabled")
+    body = await read_json(request, SessionIn)
+
+    async def issue() -> tuple[int, Any]:
+        token, expires = gw.tokens.issue(body.user_id)
+        session: SessionOut = {
+            "token": token,
+            "expires_at": expires.isoformat(),
+            "user_id": body.user_id,
+        }
+        return 201, session
+
+    raw = await request.body()
+    return await gw.idempotency.run(request, "sessions", body.user_id, raw, issue)
+
+
+routes = [Route("/sessions", create_session, methods=["POST"])]

@@ -1,0 +1,98 @@
+"""Wire shapes: request bodies (validated by pydantic) and responses (TypedDicts)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from server.domain.campaign import Mode
+
+GROUP_CODE_PATTERN = r"^[A-Z0-9]{4,16}$"
+REF_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+MAX_QTY = 100
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SessionIn(_Body):
+    user_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+class OrderIn(_Body):
+    mode: Mode
+    qty: Annotated[int, Field(ge=1, le=MAX_QTY)]
+    group_code: Annotated[str, Field(pattern=GROUP_CODE_PATTERN)] | None = None
+    open_group: bool | None = None
+    ref: Annotated[str, Field(pattern=REF_PATTERN)] | None = None
+
+
+class ClockIn(_Body):
+    advance_s: Annotated[float, Field(gt=0, le=90 * 86_400)] | None = None
+    set: AwareDatetime | None = None
+    speed: Annotated[float, Field(gt=0, le=1_000_000)] | None = None
+
+
+class ErrorOut(TypedDict):
+    error: str
+    message: str
+    field: str | None
+
+
+class SessionOut(TypedDict):
+    token: str
+    expires_at: str
+    user_id: str
+
+
+class OrderOut(TypedDict):
+    order_id: str
+    campaign_id: str
+    status: str
+    mode: str
+    qty: int
+    unit_price_fen: int
+    amount_due_fen: int
+    pay_before: str
+    created_at: str
+    group_code: str | None
+    ref: str | None
+
+
+class PoolOut(TypedDict):
+    kind: str
+    modes: list[str]
+    quota: int
+    remaining: int
+    reserved: int
+    sold: int
+    borrowed: int
+    lent: int
+    moved_in: int
+    moved_out: int
+    returned_to: str | None
+
+
+class PoolClassOut(TypedDict):
+    units: int
+    pools: list[str]
+
+
+class StockOut(TypedDict):
+    campaign_id: str
+    total: int
+    remaining: int
+    reserve: PoolClassOut
+    shared: PoolClassOut
+    pools: dict[str, PoolOut]
+
+
+class ClockOut(TypedDict):
+    now: str
+    simulated: bool
+    speed: float
+
+
+CampaignOut = dict[str, Any]

@@ -1,0 +1,83 @@
+"""Hot state and configuration turned into the response shapes of schemas.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from server.clock import from_ms
+from server.domain.campaign import Campaign
+from server.domain.phases import balance_window_open, open_modes, phase
+from server.gateway.schemas import CampaignOut, OrderOut, PoolClassOut, PoolOut, StockOut
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_iso(ms: int, timezone: str) -> str:
+    return from_ms(ms).astimezone(_zone(timezone)).isoformat()
+
+
+def order_view(order: dict[str, Any], timezone: str) -> OrderOut:
+    return {
+        "order_id": order["id"],
+        "campaign_id": order["campaign_id"],
+        "status": order["status"],
+        "mode": order["mode"],
+        "qty": order["qty"],
+        "unit_price_fen": order["unit_price_fen"],
+        "amount_due_fen": order["amount_due_fen"],
+        "pay_before": local_iso(order["pay_before_ms"], timezone),
+        "created_at": local_iso(order["created_at_ms"], timezone),
+        "group_code": order["group_code"] or None,
+        "ref": order["ref"] or None,
+    }
+
+
+def stock_view(
+    campaign: Campaign, counters: dict[str, dict[str, int]], returned: dict[str, str]
+) -> StockOut:
+    pools: dict[str, PoolOut] = {}
+    for pool in campaign.stock.pools:
+        c = counters.get(pool.name, {})
+        pools[pool.name] = {
+            "kind": pool.kind,
+            "modes": list(pool.modes),
+            "quota": c.get("quota", 0),
+            "remaining": c.get("remaining", 0),
+            "reserved": c.get("reserved", 0),
+            "sold": c.get("sold", 0),
+            "borrowed": c.get("borrowed", 0),
+            "lent": c.get("lent", 0),
+            "moved_in": c.get("moved_in", 0),
+            "moved_out": c.get("moved_out", 0),
+            "returned_to": returned.get(pool.name),
+        }
+    return {
+        "campaign_id": campaign.id,
+        "total": sum(p["quota"] for p in pools.values()),
+        "remaining": sum(p["remaining"] for p in pools.values()),
+        "reserve": _pool_class(pools, "reserve"),
+        "shared": _pool_class(pools, "shared"),
+        "pools": pools,
+    }
+
+
+def _pool_class(pools: dict[str, PoolOut], kind: str) -> PoolClassOut:
+    names = [name for name, p in pools.items() if p["kind"] == kind]
+    return {"units": sum(pools[n]["quota"] for n in names), "pools": names}
+
+
+def campaign_view(campaign: Campaign, version: int, now: datetime) -> CampaignOut:
+    return {
+        **campaign.model_dump(mode="json", by_alias=True),
+        "version": version,
+        "now": now.astimezone(_zone(campaign.timezone)).isoformat(),
+        "phase": phase(campaign, now),
+        "open_modes": open_modes(campaign, now),
+        "balance_window_open": balance_window_open(campaign, now),
+    }

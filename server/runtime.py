@@ -1,0 +1,181 @@
+"""What a running process knows: the clock, the live campaigns and their stores.
+
+Campaigns and the simulated clock live in Redis; each process keeps a copy and
+refreshes it a few times a second, so any number of gateways agree within that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from server.clock import Clock, RealClock, SimulatedClock, to_ms
+from server.domain.campaign import Campaign, parse_campaign
+from server.errors import Conflict, NotFound
+from server.settings import Settings
+from server.store.batching import Coalescer
+from server.store.campaign_store import CampaignStore
+from server.store.clock_state import ClockStore
+from server.store.keys import CampaignKeys, GlobalKeys
+from server.store.scripts import Scripts
+from server.store.stock import OrderRequest, Outcome, StockStore
+
+log = logging.getLogger("liveroom.runtime")
+
+REFRESH_INTERVAL_S = 0.25
+
+
+def canonical_campaign_text() -> str:
+    return resources.files("server").joinpath("campaigns", "mid-autumn.toml").read_text("utf-8")
+
+
+@dataclass
+class LiveCampaign:
+    campaign: Campaign
+    version: int
+    stock: StockStore
+    reserve: Coalescer[OrderRequest, Outcome]
+
+
+class Runtime:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.scripts = Scripts.register(redis)
+        self.campaigns: dict[str, LiveCampaign] = {}
+        self.clock: Clock = RealClock()
+        self._campaign_store = CampaignStore(redis, settings.key_prefix)
+        self._clock_store = ClockStore(redis, GlobalKeys(settings.key_prefix).clock)
+        self._refresher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        text = (
+            settings_file.read_text("utf-8")
+            if (settings_file := self.settings.campaign_file)
+            else canonical_campaign_text()
+        )
+        startup = parse_campaign(text)
+        if not await self._campaign_store.save_if_absent(startup.id, text):
+            log.info("campaign %s: keeping the version already in Redis", startup.id)
+        for campaign_id in await self._campaign_store.ids():
+            await self._load(campaign_id)
+        if self.settings.simulated_clock:
+            start = self.settings.clock_start or startup.presale.opens_at
+            state = await self._clock_store.start(to_ms(start), self.settings.clock_speed)
+            self.clock = SimulatedClock(state)
+        await self.return_due_pools()
+        self._refresher = asyncio.create_task(self._refresh_forever(), name="runtime-refresh")
+
+    async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+
+    def live(self, campaign_id: str) -> LiveCampaign:
+        live = self.campaigns.get(campaign_id)
+        if live is None:
+            raise NotFound(f"no campaign {campaign_id!r}", "campaign_id")
+        return live
+
+    async def install(self, text: str) -> LiveCampaign:
+        """Validate an uploaded campaign file, fit its pools, then make it live."""
+        campaign = parse_campaign(text)
+        stock = self._stock(campaign.id)
+        if await stock.init_pools(campaign) == "locked":
+            raise Conflict(
+                "orders exist: pools and their shares can no longer change",
+                "stock.pools",
+                code="stock_locked",
+            )
+        version = await self._campaign_store.save(campaign.id, text)
+        return self._activate(campaign, version)
+
+    async def move_clock(
+        self, *, advance_ms: int | None, set_ms: int | None, speed: float | None
+    ) -> SimulatedClock:
+        if not isinstance(self.clock, SimulatedClock):
+            raise Conflict("campaign time follows the real clock", None, "clock_not_simulated")
+        state = await self._clock_store.move(advance_ms=advance_ms, set_ms=set_ms, speed=speed)
+        self.clock.state = state
+        await self.return_due_pools()
+        return self.clock
+
+    async def return_due_pools(self) -> None:
+        """Close every pool whose return time has come (the presale reserve at its end)."""
+        now = self.clock.now()
+        for live in self.campaigns.values():
+            for pool in live.campaign.stock.pools:
+                due = live.campaign.return_time(pool)
+                if pool.returns_to is not None and due is not None and now >= due:
+                    moved = await live.stock.return_unsold(
+                        self.clock.now_ms(), pool.name, pool.returns_to
+                    )
+                    if moved is not None:
+                        log.info(
+                            "%s: pool %s returned %d units to %s",
+                            live.campaign.id,
+                            pool.name,
+                            moved,
+                            pool.returns_to,
+                        )
+
+    async def refresh(self) -> None:
+        if isinstance(self.clock, SimulatedClock):
+            state = await self._clock_store.load()
+            if state is not None:
+                self.clock.state = state
+        for campaign_id in await self._campaign_store.ids():
+            known = self.campaigns.get(campaign_id)
+            if known is None or known.version != await self._campaign_store.version(campaign_id):
+                await self._load(campaign_id)
+        await self.return_due_pools()
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_INTERVAL_S)
+            try:
+                await self.refresh()
+            except RedisError as exc:
+                log.warning("refresh failed, keeping what is known: %s", exc)
+
+    async def _load(self, campaign_id: str) -> None:
+        loaded = await self._campaign_store.load(campaign_id)
+        if loaded is None:
+            return
+        version, text = loaded
+        campaign = parse_campaign(text)
+        if await self._stock(campaign.id).init_pools(campaign) == "locked":
+            log.warning(
+                "%s: pools in Redis differ from the file; orders exist, keeping them", campaign.id
+            )
+        self._activate(campaign, version)
+
+    def _activate(self, campaign: Campaign, version: int) -> LiveCampaign:
+        current = self.campaigns.get(campaign.id)
+        if current is not None:
+            current.campaign, current.version = campaign, version
+            return current
+        stock = self._stock(campaign.id)
+        live = LiveCampaign(campaign, version, stock, Coalescer(self._reserver(stock)))
+        self.campaigns[campaign.id] = live
+        return live
+
+    def _stock(self, campaign_id: str) -> StockStore:
+        keys = CampaignKeys(self.settings.key_prefix, campaign_id)
+        return StockStore(self.redis, self.scripts, keys)
+
+    def _reserver(
+        self, stock: StockStore
+    ) -> Callable[[list[OrderRequest]], Awaitable[list[Outcome]]]:
+        async def reserve(requests: list[OrderRequest]) -> list[Outcome]:
+            return await stock.reserve(self.clock.now_ms(), requests)
+
+        return reserve

@@ -1,0 +1,128 @@
+"""The environment, read once into one frozen settings object and validated at start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from server.errors import BadInput
+
+_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+    campaign_file: Path | None = None
+    ops_token: str = ""
+    secret: str = ""
+    payment_secret: str = ""
+    clock: str = "real"
+    clock_start: datetime | None = None
+    clock_speed: float = 1.0
+    demo_login: bool = False
+    key_prefix: str = "lr"
+    token_ttl_s: int = 86_400
+    redis_timeout_s: float = 1.0
+
+    @property
+    def simulated_clock(self) -> bool:
+        return self.clock == "simulated"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        settings = cls(
+            redis_url=env.get("REDIS_URL") or None,
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=Path(env.get("LIVEROOM_DATA_DIR") or "var"),
+            campaign_file=_path(env.get("LIVEROOM_CAMPAIGN")),
+            ops_token=env.get("LIVEROOM_OPS_TOKEN", ""),
+            secret=env.get("LIVEROOM_SECRET", ""),
+            payment_secret=env.get("LIVEROOM_PAYMENT_SECRET", ""),
+            clock=env.get("LIVEROOM_CLOCK", "real"),
+            clock_start=_datetime(env, "LIVEROOM_CLOCK_START"),
+            clock_speed=_number(env, "LIVEROOM_CLOCK_SPEED", 1.0),
+            demo_login=_flag(env, "LIVEROOM_DEMO_LOGIN"),
+            key_prefix=env.get("LIVEROOM_KEY_PREFIX", "lr"),
+            token_ttl_s=int(_number(env, "LIVEROOM_TOKEN_TTL_S", 86_400)),
+            redis_timeout_s=_number(env, "LIVEROOM_REDIS_TIMEOUT_S", 1.0),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.clock not in ("real", "simulated"):
+            raise BadInput("must be 'real' or 'simulated'", "LIVEROOM_CLOCK")
+        if not _PREFIX_RE.match(self.key_prefix):
+            raise BadInput("1-32 letters, digits, '_' or '-'", "LIVEROOM_KEY_PREFIX")
+        if not 0 < self.clock_speed <= 1_000_000:
+            raise BadInput("must be > 0 and <= 1000000", "LIVEROOM_CLOCK_SPEED")
+        if self.token_ttl_s <= 0:
+            raise BadInput("must be positive", "LIVEROOM_TOKEN_TTL_S")
+        if not 0 < self.redis_timeout_s <= 60:
+            raise BadInput("must be > 0 and <= 60 seconds", "LIVEROOM_REDIS_TIMEOUT_S")
+        for name, value in (
+            ("LIVEROOM_SECRET", self.secret),
+            ("LIVEROOM_OPS_TOKEN", self.ops_token),
+        ):
+            if not value:
+                raise BadInput("must be set", name)
+            if len(value) < 16:
+                raise BadInput("must be at least 16 characters", name)
+
+
+def demo_defaults(data_dir: Path) -> dict[str, str]:
+    """Environment for `liveroom demo`: simulated clock, demo login, throwaway secrets."""
+    return {
+        "LIVEROOM_DATA_DIR": str(data_dir),
+        "LIVEROOM_CLOCK": "simulated",
+        "LIVEROOM_DEMO_LOGIN": "1",
+        "LIVEROOM_OPS_TOKEN": "demo-ops-token-change-me",
+        "LIVEROOM_SECRET": "demo-viewer-secret-change-me",
+        "LIVEROOM_PAYMENT_SECRET": "demo-payment-secret-change-me",
+    }
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise BadInput("must be 1/0, true/false, yes/no or on/off", name)
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise BadInput(f"must be a number, got {value!r}", name) from None
+
+
+def _datetime(env: Mapping[str, str], name: str) -> datetime | None:
+    value = env.get(name)
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"must be ISO 8601 with offset, got {value!r}", name) from None
+    if moment.tzinfo is None:
+        raise BadInput("must carry a UTC offset", name)
+    return moment

@@ -1,0 +1,1 @@
+"""Redis adapters: keys, scripts, and one adapter per concern."""

@@ -1,0 +1,47 @@
+"""Campaign files kept in Redis, so every gateway serves the same, newest upload."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from server.store.keys import CampaignKeys, GlobalKeys
+
+
+class CampaignStore:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._global = GlobalKeys(prefix)
+
+    async def save(self, campaign_id: str, text: str) -> int:
+        """Store a validated campaign file; returns its new version number."""
+        key = CampaignKeys(self._prefix, campaign_id).config
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, "toml", text)
+            pipe.hincrby(key, "version", 1)
+            pipe.sadd(self._global.campaigns, campaign_id)
+            _, version, _ = await pipe.execute()
+        return int(version)
+
+    async def save_if_absent(self, campaign_id: str, text: str) -> bool:
+        key = CampaignKeys(self._prefix, campaign_id).config
+        if not await self._redis.hsetnx(key, "toml", text):
+            return False
+        await self._redis.hincrby(key, "version", 1)
+        await self._redis.sadd(self._global.campaigns, campaign_id)
+        return True
+
+    async def ids(self) -> list[str]:
+        members = await self._redis.smembers(self._global.campaigns)
+        return sorted(m.decode() if isinstance(m, bytes) else m for m in members)
+
+    async def version(self, campaign_id: str) -> int:
+        key = CampaignKeys(self._prefix, campaign_id).config
+        return int(await self._redis.hget(key, "version") or 0)
+
+    async def load(self, campaign_id: str) -> tuple[int, str] | None:
+        key = CampaignKeys(self._prefix, campaign_id).config
+        text, version = await self._redis.hmget(key, ["toml", "version"])
+        if text is None:
+            return None
+        return int(version or 0), text.decode() if isinstance(text, bytes) else text

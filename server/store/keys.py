@@ -1,0 +1,87 @@
+"""Every Redis key the system uses. A campaign's keys share one hash tag, so on a
+Redis Cluster they live in one slot and a script may touch all of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CampaignKeys:
+    prefix: str
+    campaign_id: str
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}:{{{self.campaign_id}}}:{name}"
+
+    @property
+    def pools(self) -> str:
+        return self._key("pools")
+
+    @property
+    def orders(self) -> str:
+        return self._key("orders")
+
+    @property
+    def holdings(self) -> str:
+        return self._key("holdings")
+
+    @property
+    def idempotency(self) -> str:
+        return self._key("idem")
+
+    @property
+    def groups(self) -> str:
+        return self._key("groups")
+
+    @property
+    def members(self) -> str:
+        return self._key("members")
+
+    @property
+    def stream(self) -> str:
+        return self._key("stream")
+
+    @property
+    def meta(self) -> str:
+        return self._key("meta")
+
+    @property
+    def counters(self) -> str:
+        return self._key("counters")
+
+    @property
+    def config(self) -> str:
+        return self._key("config")
+
+    def all(self) -> list[str]:
+        return [
+            self.pools,
+            self.orders,
+            self.holdings,
+            self.idempotency,
+            self.groups,
+            self.members,
+            self.stream,
+            self.meta,
+            self.counters,
+            self.config,
+        ]
+
+
+@dataclass(frozen=True)
+class GlobalKeys:
+    prefix: str
+
+    @property
+    def campaigns(self) -> str:
+        """Set of the campaign ids that have a configuration."""
+        return f"{self.prefix}:campaigns"
+
+    @property
+    def clock(self) -> str:
+        """The simulated clock's state, shared by every process."""
+        return f"{self.prefix}:clock"
+
+    def idempotency(self, scope: str, user: str, key: str) -> str:
+        return f"{self.prefix}:idem:{scope}:{user}:{key}"

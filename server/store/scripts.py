@@ -1,0 +1,37 @@
+"""The Lua scripts of lua/, loaded once and registered with redis-py, whose
+AsyncScript reloads a script by itself when the server answers NOSCRIPT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+_SOURCE_TREE_LUA = Path(__file__).resolve().parents[2] / "lua"
+
+
+@cache
+def lua_source(name: str) -> str:
+    """A script's text: packaged inside `server` in a wheel, or lua/ in a checkout."""
+    packaged = resources.files("server").joinpath("lua", f"{name}.lua")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (_SOURCE_TREE_LUA / f"{name}.lua").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Scripts:
+    reserve: AsyncScript
+    release: AsyncScript
+    return_unsold: AsyncScript
+    init_pools: AsyncScript
+
+    @classmethod
+    def register(cls, redis: Redis) -> Scripts:
+        return cls(
+            **{name: redis.register_script(lua_source(name)) for name in cls.__dataclass_fields__}
+        )

@@ -1,0 +1,159 @@
+"""The stock adapter: a campaign's pools and orders' hot state, changed only by Lua."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from redis.asyncio import Redis
+
+from server.domain.campaign import Campaign, Mode
+from server.domain.pools import COUNTERS, Plan
+from server.store.keys import CampaignKeys
+from server.store.scripts import Scripts
+
+GroupAction = Literal["", "open", "join"]
+Order = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """One order as the reserve script takes it; the gateway has validated every value."""
+
+    user: str
+    mode: Mode
+    qty: int
+    limit: int
+    plan: Plan
+    unit_price_fen: int
+    pay_before_ms: int
+    idempotency_key: str = ""
+    body_hash: str = ""
+    group_action: GroupAction = ""
+    group_code: str = ""
+    group_capacity: int = 0
+    group_expires_ms: int = 0
+    ref: str = ""
+
+    def argv(self) -> list[str | int]:
+        return [
+            self.user,
+            self.mode,
+            self.qty,
+            self.limit,
+            self.plan.encode(),
+            self.unit_price_fen,
+            self.pay_before_ms,
+            self.idempotency_key,
+            self.body_hash,
+            self.group_action,
+            self.group_code,
+            self.group_capacity,
+            self.group_expires_ms,
+            self.ref,
+        ]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A script's answer for one order: "ok", "replay" or a refusal code, and the order."""
+
+    code: str
+    order: Order | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.code in ("ok", "replay")
+
+
+class StockStore:
+    def __init__(self, redis: Redis, scripts: Scripts, keys: CampaignKeys) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self.keys = keys
+
+    async def init_pools(self, campaign: Campaign) -> str:
+        units = campaign.pool_units()
+        signature = ",".join(f"{name}={n}" for name, n in units.items())
+        args: list[str | int] = [signature]
+        for name, n in units.items():
+            args += [name, n]
+        result = await self._scripts.init_pools(keys=[self.keys.pools, self.keys.meta], args=args)
+        return _text(result)
+
+    async def reserve(self, now_ms: int, requests: list[OrderRequest]) -> list[Outcome]:
+        k = self.keys
+        args: list[str | int] = [now_ms, k.campaign_id]
+        for request in requests:
+            args += request.argv()
+        reply = await self._scripts.reserve(
+            keys=[
+                k.pools,
+                k.orders,
+                k.holdings,
+                k.idempotency,
+                k.groups,
+                k.members,
+                k.stream,
+                k.meta,
+                k.counters,
+            ],
+            args=args,
+        )
+        return [_outcome(reply[i], reply[i + 1]) for i in range(0, len(reply), 2)]
+
+    async def release(self, now_ms: int, order_id: str, status: str) -> Outcome:
+        k = self.keys
+        code, order = await self._scripts.release(
+            keys=[k.pools, k.orders, k.holdings, k.groups, k.members, k.stream, k.counters],
+            args=[now_ms, order_id, status],
+        )
+        return _outcome(code, order)
+
+    async def return_unsold(self, now_ms: int, pool: str, target: str) -> int | None:
+        """Units moved, or None when the pool had already been returned."""
+        k = self.keys
+        code, units = await self._scripts.return_unsold(
+            keys=[k.pools, k.stream, k.counters], args=[now_ms, pool, target]
+        )
+        return int(units) if _text(code) == "returned" else None
+
+    async def pools(self) -> dict[str, dict[str, int]]:
+        """Every pool's counters (see domain/pools.py for what each means)."""
+        raw = await self._redis.hgetall(self.keys.pools)
+        pools: dict[str, dict[str, int]] = {}
+        for field, value in raw.items():
+            name, _, counter = _text(field).rpartition(".")
+            if counter in COUNTERS:
+                pools.setdefault(name, {})[counter] = int(value)
+        return pools
+
+    async def returned_pools(self) -> dict[str, str]:
+        raw = await self._redis.hgetall(self.keys.pools)
+        return {
+            _text(f).removesuffix(".returned_to"): _text(v)
+            for f, v in raw.items()
+            if _text(f).endswith(".returned_to")
+        }
+
+    async def order(self, order_id: str) -> Order | None:
+        raw = await self._redis.hget(self.keys.orders, order_id)
+        return None if raw is None else _order(raw)
+
+    async def orders_placed(self) -> int:
+        return int(await self._redis.hget(self.keys.meta, "seq") or 0)
+
+
+def _outcome(code: bytes | str, order: bytes | str) -> Outcome:
+    return Outcome(_text(code), _order(order) if order else None)
+
+
+def _order(raw: bytes | str) -> Order:
+    decoded = orjson.loads(raw)
+    assert isinstance(decoded, dict)
+    return decoded
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
