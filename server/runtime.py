@@ -54,6 +54,7 @@ class Runtime:
         self._campaign_store = CampaignStore(redis, settings.key_prefix)
         self._clock_store = ClockStore(redis, GlobalKeys(settings.key_prefix).clock)
         self._refresher: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         text = (
@@ -74,10 +75,12 @@ class Runtime:
         self._refresher = asyncio.create_task(self._refresh_forever(), name="runtime-refresh")
 
     async def stop(self) -> None:
+        # An event, not cancel(): redis-py can swallow a CancelledError mid-call,
+        # which would leave the refresher running and stop() waiting forever.
+        self._stopping.set()
         if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._refresher, timeout=5)
 
     def live(self, campaign_id: str) -> LiveCampaign:
         live = self.campaigns.get(campaign_id)
@@ -139,8 +142,10 @@ class Runtime:
         await self.return_due_pools()
 
     async def _refresh_forever(self) -> None:
-        while True:
-            await asyncio.sleep(REFRESH_INTERVAL_S)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), REFRESH_INTERVAL_S)
+                return
             try:
                 await self.refresh()
             except RedisError as exc:

@@ -1,0 +1,29 @@
+"""Campaign files for tests: the canonical one, resized."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from server.runtime import canonical_campaign_text
+
+CANONICAL = canonical_campaign_text()
+
+
+def campaign_text(
+    total_units: int = 10_000,
+    group_floor_on_distribution: int = 1000,
+    distribution_floor_on_group: int = 2000,
+    campaign_id: str = "mid-autumn",
+) -> str:
+    """The canonical campaign with another size and other borrowing floors."""
+    text = CANONICAL.replace("total_units = 10000", f"total_units = {total_units}")
+    text = text.replace("floor = 1000 ", f"floor = {group_floor_on_distribution} ")
+    text = re.sub(r"floor = 2000\b", f"floor = {distribution_floor_on_group}", text)
+    return text.replace('id = "mid-autumn"', f'id = "{campaign_id}"')
+
+
+def write_campaign(directory: Path, text: str) -> Path:
+    path = directory / "campaign.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

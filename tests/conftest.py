@@ -1,0 +1,100 @@
+"""Real servers for every test: the embedded Valkey always, and the Redis at REDIS_URL
+when it is set (CI sets it). Each test gets its own key prefix and deletes its keys.
+
+A test that needs a service which is missing skips, unless LIVEROOM_REQUIRE_SERVICES=1
+(CI), which turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from server.embedded import EmbeddedValkey
+from server.settings import Settings
+
+REQUIRE_SERVICES = os.environ.get("LIVEROOM_REQUIRE_SERVICES") == "1"
+TIME_FACTOR = float(os.environ.get("LIVEROOM_TEST_TIME_FACTOR", "1"))
+
+OPS_TOKEN = "test-ops-token-0123456789"
+SECRET = "test-viewer-secret-0123456789"
+
+
+def missing_service(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (LIVEROOM_REQUIRE_SERVICES=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def embedded_valkey() -> Iterator[EmbeddedValkey]:
+    with tempfile.TemporaryDirectory(prefix="liveroom-valkey-") as data_dir:
+        server = EmbeddedValkey(Path(data_dir))
+        server.start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture(params=["valkey", "redis"])
+def redis_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "valkey":
+        server: EmbeddedValkey = request.getfixturevalue("embedded_valkey")
+        return server.url
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        missing_service("REDIS_URL is not set: no external Redis to test against")
+    assert url is not None
+    return url
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def redis(redis_url: str, key_prefix: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await delete_prefix(client, key_prefix)
+    await client.aclose()
+
+
+async def delete_prefix(client: Redis, prefix: str) -> None:
+    """Delete this test's keys only: never FLUSH a server other runs share."""
+    keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
+    for start in range(0, len(keys), 500):
+        await client.delete(*keys[start : start + 500])
+
+
+def make_settings(key_prefix: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "ops_token": OPS_TOKEN,
+        "secret": SECRET,
+        "payment_secret": "test-payment-secret-0123456789",
+        "clock": "simulated",
+        "demo_login": True,
+        "key_prefix": key_prefix,
+    }
+    values.update(overrides)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    settings.validate()
+    return settings
+
+
+async def stream_events(
+    client: Redis, prefix: str, campaign_id: str = "mid-autumn"
+) -> list[dict[str, str]]:
+    """The campaign's order stream, each entry's fields as text."""
+    entries = await client.xrange(f"{prefix}:{{{campaign_id}}}:stream") or []
+    return [{_text(k): _text(v) for k, v in (fields or {}).items()} for _, fields in entries]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

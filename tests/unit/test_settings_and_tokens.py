@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+from server.errors import BadInput, Unauthorized
+from server.gateway.auth import ViewerTokens
+from server.settings import Settings
+
+GOOD = {"LIVEROOM_OPS_TOKEN": "o" * 16, "LIVEROOM_SECRET": "s" * 16}
+
+
+def test_settings_read_the_environment() -> None:
+    env = {
+        **GOOD,
+        "LIVEROOM_CLOCK": "simulated",
+        "LIVEROOM_DEMO_LOGIN": "1",
+        "REDIS_URL": "redis://x:1/0",
+        "LIVEROOM_CLOCK_SPEED": "120",
+    }
+    s = Settings.from_env(env)
+    assert s.simulated_clock and s.demo_login and s.redis_url == "redis://x:1/0"
+    assert s.clock_speed == 120
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LIVEROOM_CLOCK", "sundial"),
+        ("LIVEROOM_DEMO_LOGIN", "maybe"),
+        ("LIVEROOM_CLOCK_SPEED", "fast"),
+        ("LIVEROOM_CLOCK_SPEED", "0"),
+        ("LIVEROOM_CLOCK_START", "2026-09-01T00:00:00"),
+        ("LIVEROOM_KEY_PREFIX", "a:b"),
+        ("LIVEROOM_SECRET", "short"),
+        ("LIVEROOM_OPS_TOKEN", ""),
+        ("LIVEROOM_TOKEN_TTL_S", "-5"),
+    ],
+)
+def test_bad_settings_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        Settings.from_env({**GOOD, name: value})
+    assert caught.value.field == name
+
+
+def test_viewer_token_names_its_user() -> None:
+    tokens = ViewerTokens("k" * 32, ttl_s=60)
+    token, expires = tokens.issue("alice")
+    assert tokens.user(token) == "alice"
+    assert expires.timestamp() > time.time()
+
+
+def test_tampered_or_foreign_tokens_are_refused() -> None:
+    tokens = ViewerTokens("k" * 32, ttl_s=60)
+    token, _ = tokens.issue("alice")
+    with pytest.raises(Unauthorized):
+        tokens.user(token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))
+    with pytest.raises(Unauthorized):
+        ViewerTokens("other" * 8, ttl_s=60).user(token)
+
+
+class _HourAgoSigner(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 3600
+
+
+def test_expired_token_is_refused() -> None:
+    old = URLSafeTimedSerializer("k" * 32, salt="liveroom.viewer", signer=_HourAgoSigner)
+    token = old.dumps({"u": "alice"})
+    assert ViewerTokens("k" * 32, ttl_s=7200).user(token) == "alice"
+    with pytest.raises(Unauthorized, match="expired"):
+        ViewerTokens("k" * 32, ttl_s=60).user(token)
