@@ -15,6 +15,9 @@ LOGGING_CONFIG = {
     },
     "loggers": {
         "liveroom": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        # One line per request would cost more than the order itself during a spike.
+        "uvicorn.access": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
     },
 }
 
