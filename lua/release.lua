@@ -1,18 +1,28 @@
--- release.lua: end a live order and put its units back where they came from,
--- exactly once: a second call for the same order changes nothing.
--- A unit whose pool has since been closed (its unsold units returned elsewhere)
--- follows that pool's return chain, so no unit is stranded in a closed pool.
+-- release.lua: end a live order, exactly once: a second call changes nothing.
+-- Optionally puts its units back where they came from (a unit whose pool has since
+-- been closed follows that pool's return chain, so none is stranded), and optionally
+-- refunds everything paid so far. Used for expiry, forfeit, cancel, refund and the
+-- members of a failed group.
 --
 -- KEYS[1] pools  KEYS[2] orders  KEYS[3] holdings  KEYS[4] groups  KEYS[5] members
--- KEYS[6] stream  KEYS[7] counters   (layouts as in reserve.lua)
+-- KEYS[6] stream  KEYS[7] counters  KEYS[8] deadlines   (layouts as in reserve.lua)
 -- ARGV[1] now (ms)  ARGV[2] order id  ARGV[3] the order's new status (e.g. "expired")
--- Reply: {"released", order JSON} | {"already", order JSON} | {"not_found", ""}
+-- ARGV[4] statuses it may end from, comma-separated, or "*"
+-- ARGV[5] "1": refund what was paid   ARGV[6] "1": release the units
+-- ARGV[7] the deadline that fired (removed in any case), or ""
+-- Reply: {"ended" | "already" | "not_allowed" | "not_found", order JSON or ""}
 
-local now, oid, status = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local now, oid, status, allowed = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
+local refund, release, deadline = ARGV[5] == "1", ARGV[6] == "1", ARGV[7]
+if deadline ~= "" then redis.call("ZREM", KEYS[8], deadline) end
+
 local raw = redis.call("HGET", KEYS[2], oid)
 if not raw then return {"not_found", ""} end
 local order = cjson.decode(raw)
-if order.held == "none" then return {"already", raw} end
+if order.ended then return {"already", raw} end
+if allowed ~= "*" and not string.find("," .. allowed .. ",", "," .. order.status .. ",", 1, true) then
+  return {"not_allowed", raw}
+end
 
 local function returned_to(pool)
   return redis.call("HGET", KEYS[1], pool .. ".returned_to")
@@ -29,35 +39,46 @@ local function put_back(pool, units)
   redis.call("HINCRBY", KEYS[1], pool .. ".remaining", units)
 end
 
-for _, part in ipairs(order.alloc) do
-  local source, units = part[1], part[2]
-  redis.call("HINCRBY", KEYS[1], source .. "." .. order.held, -units)
-  if source ~= order.pool then
-    redis.call("HINCRBY", KEYS[1], order.pool .. ".borrowed", -units)
-    redis.call("HINCRBY", KEYS[1], source .. ".lent", -units)
-  end
-  put_back(source, units)
-end
-
-redis.call("HINCRBY", KEYS[3], order.user .. "|" .. order.mode, -order.qty)
-if order.group_code ~= "" then
+local function leave_group()
   local group_raw = redis.call("HGET", KEYS[4], order.group_code)
-  if group_raw then
-    local group = cjson.decode(group_raw)
-    if group.status == "open" then
-      group.members = group.members - 1
-      group.units = group.units - order.qty
-      redis.call("HSET", KEYS[4], order.group_code, cjson.encode(group))
-      redis.call("HDEL", KEYS[5], order.group_code .. "|" .. order.user)
-    end
-  end
+  if not group_raw then return end
+  local group = cjson.decode(group_raw)
+  if group.status ~= "open" then return end
+  group.members = group.members - 1
+  group.units = group.units - order.qty
+  if order.held == "sold" then group.paid = group.paid - 1 end
+  redis.call("HSET", KEYS[4], order.group_code, cjson.encode(group))
+  redis.call("HDEL", KEYS[5], order.group_code .. "|" .. order.user)
 end
 
-order.held = "none"
+if release and order.held ~= "none" then
+  for _, part in ipairs(order.alloc) do
+    local source, units = part[1], part[2]
+    redis.call("HINCRBY", KEYS[1], source .. "." .. order.held, -units)
+    if source ~= order.pool then
+      redis.call("HINCRBY", KEYS[1], order.pool .. ".borrowed", -units)
+      redis.call("HINCRBY", KEYS[1], source .. ".lent", -units)
+    end
+    put_back(source, units)
+  end
+  redis.call("HINCRBY", KEYS[3], order.user .. "|" .. order.mode, -order.qty)
+  if order.group_code ~= "" then leave_group() end
+  order.held = "none"
+end
+
+local refund_fen = 0
+if refund then
+  refund_fen = order.paid_fen - order.refunded_fen
+  order.refunded_fen = order.paid_fen
+end
+redis.call("ZREM", KEYS[8], "pay:" .. oid, "balance:" .. oid, "aftersale:" .. oid)
 order.status = status
-order.released_at_ms = now
+order.ended = true
+table.insert(order.history, {status, now})
 local encoded = cjson.encode(order)
 redis.call("HSET", KEYS[2], oid, encoded)
-redis.call("XADD", KEYS[6], "*", "type", "released", "order_id", oid, "order", encoded)
-redis.call("HINCRBY", KEYS[7], "orders.released", 1)
-return {"released", encoded}
+redis.call("XADD", KEYS[6], "*", "type", "ended", "order_id", oid, "order", encoded,
+  "refund_fen", refund_fen, "reason", status)
+redis.call("HINCRBY", KEYS[7], "orders." .. status, 1)
+if refund_fen > 0 then redis.call("HINCRBY", KEYS[7], "refunds.fen", refund_fen) end
+return {"ended", encoded}

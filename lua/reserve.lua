@@ -12,6 +12,8 @@
 -- KEYS[7] stream    stream of order events
 -- KEYS[8] meta      hash  "seq" -> last order number
 -- KEYS[9] counters  hash  live metrics
+-- KEYS[10] user_orders hash "<user>" -> the user's order ids, comma-separated
+-- KEYS[11] deadlines zset  "pay:<order id>", "group:<code>", ... scored by due time (ms)
 -- ARGV[1] now (ms)  ARGV[2] campaign id, then 14 values per order:
 --   user, mode, qty, per-user limit, plan ("own;lender:floor;..."), unit price (fen),
 --   pay_before (ms), idempotency key (or ""), body hash, group action ("", "open",
@@ -90,13 +92,16 @@ local function record_group(action, code, user, oid, qty, capacity, expires)
   local group
   if action == "open" then
     group = {code = code, leader = user, capacity = capacity, expires_at_ms = expires,
-             members = 0, units = 0, status = "open", opened_at_ms = now}
+             members = 0, paid = 0, units = 0, status = "open", opened_at_ms = now,
+             order_ids = {}}
+    redis.call("ZADD", KEYS[11], expires, "group:" .. code)
     redis.call("HINCRBY", KEYS[9], "groups.opened", 1)
   else
     group = cjson.decode(redis.call("HGET", KEYS[5], code))
   end
   group.members = group.members + 1
   group.units = group.units + qty
+  table.insert(group.order_ids, oid)
   redis.call("HSET", KEYS[5], code, cjson.encode(group))
   redis.call("HSET", KEYS[6], code .. "|" .. user, oid)
 end
@@ -153,6 +158,8 @@ local function place(a)
     unit_price_fen = unit_price, amount_due_fen = unit_price * qty,
     pay_before_ms = tonumber(a[7]), created_at_ms = now, ref = a[14],
     group_code = code, idempotency_key = idem_key,
+    paid_fen = 0, refunded_fen = 0, ended = false, pending_payment = "",
+    history = {{"awaiting_payment", now}},
   }
   redis.call("HINCRBY", KEYS[3], holding_field, qty)
   if action ~= "" then
@@ -160,6 +167,9 @@ local function place(a)
   end
   local encoded = cjson.encode(order)
   redis.call("HSET", KEYS[2], oid, encoded)
+  local mine = redis.call("HGET", KEYS[10], user)
+  redis.call("HSET", KEYS[10], user, mine and (mine .. "," .. oid) or oid)
+  redis.call("ZADD", KEYS[11], order.pay_before_ms, "pay:" .. oid)
   if idem_key ~= "" then
     redis.call("HSET", KEYS[4], user .. "|" .. idem_key, "O|" .. body_hash .. "|" .. oid)
   end

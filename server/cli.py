@@ -1,9 +1,11 @@
-"""`liveroom`: serve | demo | campaign check."""
+"""`liveroom`: serve | worker | demo | reconcile | migrate | campaign check."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,9 +14,17 @@ import uvicorn
 
 from server import logs
 from server.domain.campaign import parse_campaign
-from server.embedded import EmbeddedValkey
+from server.embedded import EmbeddedValkey, running_url
 from server.errors import BadInput, InvalidCampaign
+from server.ledger.engine import create_engine, ledger_url
+from server.ledger.migrate import upgrade
+from server.ledger.reconcile import reconcile
+from server.runtime import Runtime
 from server.settings import Settings, demo_defaults
+from server.store.campaign_store import CampaignStore
+from server.store.connection import connect
+from server.store.keys import CampaignKeys
+from server.worker import Worker, default_worker_name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
     demo.set_defaults(run=_demo)
 
+    worker = commands.add_parser("worker", help="the ledger worker and deadline sweeper")
+    worker.set_defaults(run=_worker)
+
+    reconcile = commands.add_parser("reconcile", help="prove Redis = ledger + unconsumed stream")
+    reconcile.add_argument("--campaign", action="append", help="only these campaign ids")
+    reconcile.set_defaults(run=_reconcile)
+
+    migrate = commands.add_parser("migrate", help="bring the ledger schema up to date")
+    migrate.set_defaults(run=_migrate)
+
     campaign = commands.add_parser("campaign", help="campaign files")
     campaign_commands = campaign.add_subparsers(required=True, metavar="ACTION")
     check = campaign_commands.add_parser("check", help="validate a campaign file")
@@ -98,6 +118,78 @@ def _demo(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, value)
     print(f"liveroom demo: http://{args.host}:{args.port}/api/v1/campaigns/mid-autumn/stock")
     return _serve(args)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    return asyncio.run(_run_worker(settings, _redis_url(settings)))
+
+
+async def _run_worker(settings: Settings, redis_url: str) -> int:
+    redis = connect(redis_url, settings.redis_timeout_s)
+    engine = create_engine(ledger_url(settings.database_url, settings.data_dir))
+    runtime = Runtime(settings, redis)
+    await runtime.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await Worker(runtime, engine, settings.worker_name or default_worker_name()).run(stop)
+    finally:
+        await runtime.stop()
+        await engine.dispose()
+        await redis.aclose()
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(secrets=False)
+    return asyncio.run(_run_reconcile(settings, _redis_url(settings), args.campaign))
+
+
+async def _run_reconcile(settings: Settings, redis_url: str, only: list[str] | None) -> int:
+    redis = connect(redis_url, settings.redis_timeout_s)
+    engine = create_engine(ledger_url(settings.database_url, settings.data_dir))
+    try:
+        ids = only or await CampaignStore(redis, settings.key_prefix).ids()
+        clean = True
+        for campaign_id in ids:
+            report = await reconcile(redis, engine, CampaignKeys(settings.key_prefix, campaign_id))
+            print(report.summary())
+            for problem in report.problems:
+                print(f"  MISMATCH {problem}")
+            clean = clean and not report.problems
+        return 0 if clean else 1
+    finally:
+        await engine.dispose()
+        await redis.aclose()
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(secrets=False)
+
+    async def run() -> None:
+        engine = create_engine(ledger_url(settings.database_url, settings.data_dir))
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("ledger schema is up to date")
+    return 0
+
+
+def _redis_url(settings: Settings) -> str:
+    url = settings.redis_url or running_url(settings.data_dir)
+    if url is None:
+        raise BadInput(
+            "must be set (or a demo must be running on LIVEROOM_DATA_DIR); "
+            "`liveroom demo` runs the worker inside",
+            "REDIS_URL",
+        )
+    return url
 
 
 def _campaign_check(args: argparse.Namespace) -> int:

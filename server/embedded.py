@@ -35,13 +35,22 @@ class EmbeddedValkey:
 
     def start(self) -> str:
         self._server.start()
+        # Tools run beside the demo (liveroom reconcile) find the server here.
+        (self.data_dir / "url").write_text(self.url, encoding="utf-8")
         log.info("embedded Valkey at %s, data in %s", self.url, self.data_dir)
         return self.url
 
     def stop(self) -> None:
         if self._server.is_running():
             self._server.stop()
+        (self.data_dir / "url").unlink(missing_ok=True)
 
     def kill(self) -> None:
         """Stop at once, as a crash would (tests of durability use this)."""
         self._server.terminate()
+
+
+def running_url(data_dir: Path) -> str | None:
+    """The URL of an embedded Valkey another process runs on this data dir, if any."""
+    path = data_dir / "valkey" / "url"
+    return path.read_text(encoding="utf-8").strip() if path.exists() else None

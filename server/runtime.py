@@ -24,6 +24,7 @@ from server.store.batching import Coalescer
 from server.store.campaign_store import CampaignStore
 from server.store.clock_state import ClockStore
 from server.store.keys import CampaignKeys, GlobalKeys
+from server.store.orders import OrderStore
 from server.store.scripts import Scripts
 from server.store.stock import OrderRequest, Outcome, StockStore
 
@@ -41,6 +42,7 @@ class LiveCampaign:
     campaign: Campaign
     version: int
     stock: StockStore
+    orders: OrderStore
     reserve: Coalescer[OrderRequest, Outcome]
 
 
@@ -86,6 +88,13 @@ class Runtime:
         live = self.campaigns.get(campaign_id)
         if live is None:
             raise NotFound(f"no campaign {campaign_id!r}", "campaign_id")
+        return live
+
+    def live_for_order(self, order_id: str, field: str = "order_id") -> LiveCampaign:
+        """The campaign an order id belongs to ("<campaign id>.<number>")."""
+        live = self.campaigns.get(order_id.rpartition(".")[0])
+        if live is None:
+            raise NotFound(f"no order {order_id!r}", field)
         return live
 
     async def install(self, text: str) -> LiveCampaign:
@@ -169,7 +178,8 @@ class Runtime:
             current.campaign, current.version = campaign, version
             return current
         stock = self._stock(campaign.id)
-        live = LiveCampaign(campaign, version, stock, Coalescer(self._reserver(stock)))
+        orders = OrderStore(self.redis, self.scripts, stock.keys)
+        live = LiveCampaign(campaign, version, stock, orders, Coalescer(self._reserver(stock)))
         self.campaigns[campaign.id] = live
         return live
 

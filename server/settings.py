@@ -32,13 +32,16 @@ class Settings:
     key_prefix: str = "lr"
     token_ttl_s: int = 86_400
     redis_timeout_s: float = 1.0
+    embedded_worker: bool = False
+    worker_name: str | None = None
 
     @property
     def simulated_clock(self) -> bool:
         return self.clock == "simulated"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, secrets: bool = True) -> Settings:
+        """Read and validate; `secrets=False` for tools that sign nothing (reconcile)."""
         env = os.environ if env is None else env
         settings = cls(
             redis_url=env.get("REDIS_URL") or None,
@@ -55,13 +58,17 @@ class Settings:
             key_prefix=env.get("LIVEROOM_KEY_PREFIX", "lr"),
             token_ttl_s=int(_number(env, "LIVEROOM_TOKEN_TTL_S", 86_400)),
             redis_timeout_s=_number(env, "LIVEROOM_REDIS_TIMEOUT_S", 1.0),
+            embedded_worker=_flag(env, "LIVEROOM_EMBED_WORKER"),
+            worker_name=env.get("LIVEROOM_WORKER_NAME") or None,
         )
-        settings.validate()
+        settings.validate(secrets=secrets)
         return settings
 
-    def validate(self) -> None:
+    def validate(self, *, secrets: bool = True) -> None:
         if self.clock not in ("real", "simulated"):
             raise BadInput("must be 'real' or 'simulated'", "LIVEROOM_CLOCK")
+        if self.worker_name is not None and not _PREFIX_RE.match(self.worker_name):
+            raise BadInput("1-32 letters, digits, '_' or '-'", "LIVEROOM_WORKER_NAME")
         if not _PREFIX_RE.match(self.key_prefix):
             raise BadInput("1-32 letters, digits, '_' or '-'", "LIVEROOM_KEY_PREFIX")
         if not 0 < self.clock_speed <= 1_000_000:
@@ -70,10 +77,12 @@ class Settings:
             raise BadInput("must be positive", "LIVEROOM_TOKEN_TTL_S")
         if not 0 < self.redis_timeout_s <= 60:
             raise BadInput("must be > 0 and <= 60 seconds", "LIVEROOM_REDIS_TIMEOUT_S")
-        for name, value in (
+        required = (
             ("LIVEROOM_SECRET", self.secret),
             ("LIVEROOM_OPS_TOKEN", self.ops_token),
-        ):
+            ("LIVEROOM_PAYMENT_SECRET", self.payment_secret),
+        )
+        for name, value in required if secrets else ():
             if not value:
                 raise BadInput("must be set", name)
             if len(value) < 16:
@@ -89,6 +98,7 @@ def demo_defaults(data_dir: Path) -> dict[str, str]:
         "LIVEROOM_OPS_TOKEN": "demo-ops-token-change-me",
         "LIVEROOM_SECRET": "demo-viewer-secret-change-me",
         "LIVEROOM_PAYMENT_SECRET": "demo-payment-secret-change-me",
+        "LIVEROOM_EMBED_WORKER": "1",
     }
 
 

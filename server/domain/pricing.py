@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.domain.campaign import Campaign, Mode
+from server.domain.campaign import Campaign, GroupTier, Mode
 
 
 def unit_price_due_fen(campaign: Campaign, mode: Mode) -> int:
@@ -22,3 +22,9 @@ def unit_price_due_fen(campaign: Campaign, mode: Mode) -> int:
 
 def amount_due_fen(campaign: Campaign, mode: Mode, qty: int) -> int:
     return unit_price_due_fen(campaign, mode) * qty
+
+
+def reached_tier(campaign: Campaign, paid_members: int) -> GroupTier | None:
+    """The lowest-priced tier a group's paid headcount has reached, if any."""
+    reached = [t for t in campaign.group.tiers if paid_members >= t.min_members]
+    return reached[-1] if reached else None

@@ -3,9 +3,11 @@ that opens Redis and starts the runtime."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,8 +16,11 @@ from starlette.routing import Mount, Route
 from server.gateway import (
     routes_campaigns,
     routes_health,
+    routes_me,
     routes_ops,
+    routes_ops_orders,
     routes_orders,
+    routes_payments,
     routes_sessions,
 )
 from server.gateway.auth import ViewerTokens
@@ -23,13 +28,30 @@ from server.gateway.context import Gateway
 from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
+from server.ledger.engine import create_engine, ledger_url
 from server.runtime import Runtime
 from server.settings import Settings
 from server.store.connection import connect
+from server.worker import Worker, default_worker_name
 
 
 async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
+
+
+@contextlib.asynccontextmanager
+async def _worker_alongside(
+    runtime: Runtime, ledger: AsyncEngine, settings: Settings
+) -> AsyncIterator[Worker]:
+    """The demo's single process: the ledger worker runs beside the gateway."""
+    worker = Worker(runtime, ledger, settings.worker_name or default_worker_name())
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop), name="embedded-worker")
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await task
 
 
 def create_app(settings: Settings, redis_url: str) -> Starlette:
@@ -37,24 +59,31 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = connect(redis_url, settings.redis_timeout_s)
         runtime = Runtime(settings, redis)
-        try:
+        ledger = create_engine(ledger_url(settings.database_url, settings.data_dir))
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(redis.aclose)
+            stack.push_async_callback(ledger.dispose)
             await runtime.start()
+            stack.push_async_callback(runtime.stop)
             app.state.gateway = Gateway(
                 settings=settings,
                 runtime=runtime,
                 tokens=ViewerTokens(settings.secret, settings.token_ttl_s),
                 idempotency=IdempotencyStore(redis, settings.key_prefix),
+                ledger=ledger,
             )
+            if settings.embedded_worker:
+                await stack.enter_async_context(_worker_alongside(runtime, ledger, settings))
             yield
-        finally:
-            await runtime.stop()
-            await redis.aclose()
 
     api = [
         *routes_sessions.routes,
         *routes_campaigns.routes,
         *routes_orders.routes,
+        *routes_payments.routes,
+        *routes_me.routes,
         *routes_ops.routes,
+        *routes_ops_orders.routes,
     ]
     return Starlette(
         routes=[

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from server.gateway.auth import ViewerTokens, bearer, require_ops
@@ -18,6 +19,7 @@ class Gateway:
     runtime: Runtime
     tokens: ViewerTokens
     idempotency: IdempotencyStore
+    ledger: AsyncEngine
 
     def viewer(self, request: Request) -> str:
         return self.tokens.user(bearer(request))

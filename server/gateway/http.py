@@ -42,7 +42,10 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 
 async def read_json(request: Request, model: type[Model]) -> Model:
     """Parse and validate a JSON body; the first problem is reported with its field path."""
-    body = await read_body(request)
+    return parse_json(await read_body(request), model)
+
+
+def parse_json(body: bytes, model: type[Model]) -> Model:
     try:
         return model.model_validate_json(body or b"{}")
     except ValidationError as exc:

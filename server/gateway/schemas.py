@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict  # pydantic needs it for schemas on Python < 3.12
@@ -11,6 +11,8 @@ from server.domain.campaign import Mode
 
 GROUP_CODE_PATTERN = r"^[A-Z0-9]{4,16}$"
 REF_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ORDER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}\.[0-9]{1,12}$"
+PAYMENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}~[0-9a-f]{16}$"
 MAX_QTY = 100
 
 
@@ -36,6 +38,21 @@ class ClockIn(_Body):
     speed: Annotated[float, Field(gt=0, le=1_000_000)] | None = None
 
 
+class WebhookIn(_Body):
+    payment_id: Annotated[str, Field(pattern=PAYMENT_ID_PATTERN)]
+    amount_fen: Annotated[int, Field(ge=0, le=10_000_000_000)]
+    status: Literal["succeeded", "failed"]
+
+
+class RefundIn(_Body):
+    reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class FulfilmentIn(_Body):
+    status: Literal["allocated", "shipped", "delivered"]
+    warehouse: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+
+
 class ErrorOut(TypedDict):
     error: str
     message: str
@@ -48,6 +65,11 @@ class SessionOut(TypedDict):
     user_id: str
 
 
+class StatusChange(TypedDict):
+    status: str
+    at: str
+
+
 class OrderOut(TypedDict):
     order_id: str
     campaign_id: str
@@ -56,10 +78,35 @@ class OrderOut(TypedDict):
     qty: int
     unit_price_fen: int
     amount_due_fen: int
+    paid_fen: int
+    refunded_fen: int
     pay_before: str
     created_at: str
     group_code: str | None
     ref: str | None
+    warehouse: str | None
+    history: list[StatusChange]
+
+
+class PaymentOut(TypedDict):
+    payment_id: str
+    order_id: str
+    stage: str
+    amount_fen: int
+    status: str
+
+
+class GroupOut(TypedDict):
+    code: str
+    campaign_id: str
+    status: str
+    leader: str
+    members: int
+    paid: int
+    capacity: int
+    expires_at: str
+    tier_min_members: int | None
+    price_fen: int
 
 
 class PoolOut(TypedDict):

@@ -10,7 +10,16 @@ from zoneinfo import ZoneInfo
 from server.clock import from_ms
 from server.domain.campaign import Campaign
 from server.domain.phases import balance_window_open, open_modes, phase
-from server.gateway.schemas import CampaignOut, OrderOut, PoolClassOut, PoolOut, StockOut
+from server.domain.pricing import reached_tier
+from server.gateway.schemas import (
+    CampaignOut,
+    GroupOut,
+    OrderOut,
+    PaymentOut,
+    PoolClassOut,
+    PoolOut,
+    StockOut,
+)
 
 
 @cache
@@ -31,10 +40,40 @@ def order_view(order: dict[str, Any], timezone: str) -> OrderOut:
         "qty": order["qty"],
         "unit_price_fen": order["unit_price_fen"],
         "amount_due_fen": order["amount_due_fen"],
+        "paid_fen": order["paid_fen"],
+        "refunded_fen": order["refunded_fen"],
         "pay_before": local_iso(order["pay_before_ms"], timezone),
         "created_at": local_iso(order["created_at_ms"], timezone),
         "group_code": order["group_code"] or None,
         "ref": order["ref"] or None,
+        "warehouse": order.get("warehouse"),
+        "history": [{"status": s, "at": local_iso(at, timezone)} for s, at in order["history"]],
+    }
+
+
+def payment_view(payment: dict[str, Any]) -> PaymentOut:
+    return {
+        "payment_id": payment["id"],
+        "order_id": payment["order_id"],
+        "stage": payment["stage"],
+        "amount_fen": payment["amount_fen"],
+        "status": payment["status"],
+    }
+
+
+def group_view(campaign: Campaign, group: dict[str, Any]) -> GroupOut:
+    tier = reached_tier(campaign, group["paid"])
+    return {
+        "code": group["code"],
+        "campaign_id": campaign.id,
+        "status": group["status"],
+        "leader": group["leader"],
+        "members": group["members"],
+        "paid": group["paid"],
+        "capacity": group["capacity"],
+        "expires_at": local_iso(group["expires_at_ms"], campaign.timezone),
+        "tier_min_members": tier.min_members if tier else None,
+        "price_fen": tier.price_fen if tier else campaign.group.tiers[0].price_fen,
     }
 
 

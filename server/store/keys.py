@@ -54,6 +54,18 @@ class CampaignKeys:
     def config(self) -> str:
         return self._key("config")
 
+    @property
+    def payments(self) -> str:
+        return self._key("payments")
+
+    @property
+    def user_orders(self) -> str:
+        return self._key("user_orders")
+
+    @property
+    def deadlines(self) -> str:
+        return self._key("deadlines")
+
     def all(self) -> list[str]:
         return [
             self.pools,

@@ -29,6 +29,10 @@ class Scripts:
     release: AsyncScript
     return_unsold: AsyncScript
     init_pools: AsyncScript
+    open_payment: AsyncScript
+    settle_payment: AsyncScript
+    close_group: AsyncScript
+    fulfil: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

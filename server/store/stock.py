@@ -56,6 +56,16 @@ class OrderRequest:
 
 
 @dataclass(frozen=True)
+class EndTerms:
+    """How an order ends: from which statuses, refunding or not, releasing units or not."""
+
+    allowed: str = "*"
+    refund: bool = False
+    release: bool = True
+    deadline: str = ""
+
+
+@dataclass(frozen=True)
 class Outcome:
     """A script's answer for one order: "ok", "replay" or a refusal code, and the order."""
 
@@ -80,7 +90,7 @@ class StockStore:
         for name, n in units.items():
             args += [name, n]
         result = await self._scripts.init_pools(keys=[self.keys.pools, self.keys.meta], args=args)
-        return _text(result)
+        return text(result)
 
     async def reserve(self, now_ms: int, requests: list[OrderRequest]) -> list[Outcome]:
         k = self.keys
@@ -98,18 +108,41 @@ class StockStore:
                 k.stream,
                 k.meta,
                 k.counters,
+                k.user_orders,
+                k.deadlines,
             ],
             args=args,
         )
-        return [_outcome(reply[i], reply[i + 1]) for i in range(0, len(reply), 2)]
+        return [outcome_of(reply[i], reply[i + 1]) for i in range(0, len(reply), 2)]
 
     async def release(self, now_ms: int, order_id: str, status: str) -> Outcome:
+        """End an unpaid order and put its units back (no money involved)."""
+        return await self.end_order(now_ms, order_id, status, EndTerms())
+
+    async def end_order(self, now_ms: int, order_id: str, status: str, terms: EndTerms) -> Outcome:
         k = self.keys
         code, order = await self._scripts.release(
-            keys=[k.pools, k.orders, k.holdings, k.groups, k.members, k.stream, k.counters],
-            args=[now_ms, order_id, status],
+            keys=[
+                k.pools,
+                k.orders,
+                k.holdings,
+                k.groups,
+                k.members,
+                k.stream,
+                k.counters,
+                k.deadlines,
+            ],
+            args=[
+                now_ms,
+                order_id,
+                status,
+                terms.allowed,
+                int(terms.refund),
+                int(terms.release),
+                terms.deadline,
+            ],
         )
-        return _outcome(code, order)
+        return outcome_of(code, order)
 
     async def return_unsold(self, now_ms: int, pool: str, target: str) -> int | None:
         """Units moved, or None when the pool had already been returned."""
@@ -117,14 +150,14 @@ class StockStore:
         code, units = await self._scripts.return_unsold(
             keys=[k.pools, k.stream, k.counters], args=[now_ms, pool, target]
         )
-        return int(units) if _text(code) == "returned" else None
+        return int(units) if text(code) == "returned" else None
 
     async def pools(self) -> dict[str, dict[str, int]]:
         """Every pool's counters (see domain/pools.py for what each means)."""
         raw = await self._redis.hgetall(self.keys.pools)
         pools: dict[str, dict[str, int]] = {}
         for field, value in raw.items():
-            name, _, counter = _text(field).rpartition(".")
+            name, _, counter = text(field).rpartition(".")
             if counter in COUNTERS:
                 pools.setdefault(name, {})[counter] = int(value)
         return pools
@@ -132,28 +165,28 @@ class StockStore:
     async def returned_pools(self) -> dict[str, str]:
         raw = await self._redis.hgetall(self.keys.pools)
         return {
-            _text(f).removesuffix(".returned_to"): _text(v)
+            text(f).removesuffix(".returned_to"): text(v)
             for f, v in raw.items()
-            if _text(f).endswith(".returned_to")
+            if text(f).endswith(".returned_to")
         }
 
     async def order(self, order_id: str) -> Order | None:
         raw = await self._redis.hget(self.keys.orders, order_id)
-        return None if raw is None else _order(raw)
+        return None if raw is None else decode(raw)
 
     async def orders_placed(self) -> int:
         return int(await self._redis.hget(self.keys.meta, "seq") or 0)
 
 
-def _outcome(code: bytes | str, order: bytes | str) -> Outcome:
-    return Outcome(_text(code), _order(order) if order else None)
+def outcome_of(code: bytes | str, order: bytes | str) -> Outcome:
+    return Outcome(text(code), decode(order) if order else None)
 
 
-def _order(raw: bytes | str) -> Order:
+def decode(raw: bytes | str) -> Order:
     decoded = orjson.loads(raw)
     assert isinstance(decoded, dict)
     return decoded
 
 
-def _text(value: bytes | str) -> str:
+def text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value

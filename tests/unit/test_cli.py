@@ -49,5 +49,6 @@ def test_bad_environment_is_reported_by_name(
     monkeypatch.setenv("LIVEROOM_CLOCK", "sundial")
     monkeypatch.setenv("LIVEROOM_SECRET", "s" * 20)
     monkeypatch.setenv("LIVEROOM_OPS_TOKEN", "o" * 20)
+    monkeypatch.setenv("LIVEROOM_PAYMENT_SECRET", "p" * 20)
     assert main(["serve"]) == 2
     assert "LIVEROOM_CLOCK" in capsys.readouterr().err

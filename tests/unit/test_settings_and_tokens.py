@@ -9,7 +9,11 @@ from server.errors import BadInput, Unauthorized
 from server.gateway.auth import ViewerTokens
 from server.settings import Settings
 
-GOOD = {"LIVEROOM_OPS_TOKEN": "o" * 16, "LIVEROOM_SECRET": "s" * 16}
+GOOD = {
+    "LIVEROOM_OPS_TOKEN": "o" * 16,
+    "LIVEROOM_SECRET": "s" * 16,
+    "LIVEROOM_PAYMENT_SECRET": "p" * 16,
+}
 
 
 def test_settings_read_the_environment() -> None:

@@ -1,0 +1,75 @@
+"""The order state machine: which status may follow which, and what money an order keeps.
+
+The Lua scripts enforce transitions atomically; they are told the allowed source
+statuses by these tables, so the rules live here once.
+
+    awaiting_payment ──deposit paid──▶ awaiting_balance ──balance paid──▶ paid
+           │      └──────────full paid─────────────────────────────────▶ paid
+           ├─ past pay_before ─▶ expired               (units released)
+           └─ cancelled by ops ─▶ cancelled            (units released)
+    awaiting_balance ─ balance window missed ─▶ forfeited (deposit kept, units released)
+    paid ─▶ allocated ─▶ shipped ─▶ delivered ─ after-sale period ─▶ completed
+    a failed group ─▶ group_failed (paid money refunded, units released)
+    an ops refund ─▶ refunded (units released unless shipped)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from server.domain.campaign import Campaign, Mode
+
+Stage = Literal["deposit", "balance", "full"]
+
+AWAITING_PAYMENT = "awaiting_payment"
+AWAITING_BALANCE = "awaiting_balance"
+PAID = "paid"
+FULFILMENT = ("allocated", "shipped", "delivered", "completed")
+NOT_SHIPPED = (AWAITING_BALANCE, PAID, "allocated")
+SHIPPED = ("shipped", "delivered", "completed")
+ENDED = ("expired", "cancelled", "forfeited", "group_failed", "refunded")
+
+# Fulfilment moves one step at a time; "completed" only by the after-sale sweep.
+NEXT_FULFILMENT: dict[str, str] = {
+    "allocated": PAID,
+    "shipped": "allocated",
+    "delivered": "shipped",
+}
+
+
+def next_stage(mode: Mode, status: str) -> Stage | None:
+    """The payment stage an order in this status can open, if any."""
+    if status == AWAITING_PAYMENT:
+        return "deposit" if mode == "presale" else "full"
+    if status == AWAITING_BALANCE:
+        return "balance"
+    return None
+
+
+def status_before(stage: Stage) -> str:
+    return AWAITING_BALANCE if stage == "balance" else AWAITING_PAYMENT
+
+
+def status_after(stage: Stage) -> str:
+    return AWAITING_BALANCE if stage == "deposit" else PAID
+
+
+def stage_amount_fen(campaign: Campaign, stage: Stage, qty: int, amount_due_fen: int) -> int:
+    """What a stage costs: the first stage is what the order quoted; the balance is per unit."""
+    if stage == "balance":
+        return campaign.presale.balance_fen * qty
+    return amount_due_fen
+
+
+def expected_kept_fen(status: str, paid_fen: int) -> int:
+    """What the merchant should keep of what was paid: nothing once an order ended without
+    goods (expired, cancelled, failed group, refunded), everything otherwise (a forfeited
+    deposit is kept). Reconcile checks paid = refunded + this."""
+    if status in ENDED and status != "forfeited":
+        return 0
+    return paid_fen
+
+
+def refundable_statuses() -> tuple[str, ...]:
+    """Statuses an ops refund of a whole order accepts."""
+    return (AWAITING_PAYMENT, *NOT_SHIPPED, *SHIPPED)

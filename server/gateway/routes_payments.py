@@ -1,0 +1,116 @@
+"""Payments: a viewer opens the next stage; the provider confirms through a signed webhook."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.clock import to_ms
+from server.domain.lifecycle import next_stage, stage_amount_fen
+from server.domain.phases import balance_window_open
+from server.errors import BadInput, Conflict, LiveroomError, NotFound, Unauthorized
+from server.gateway.context import gateway
+from server.gateway.http import JSONResponse, parse_json, read_body
+from server.gateway.schemas import ORDER_ID_PATTERN, WebhookIn, _Body
+from server.gateway.views import payment_view
+from server.payments.signature import BadSignature, verify
+
+log = logging.getLogger("liveroom.payments")
+
+_OPEN_REFUSALS: dict[str, tuple[type[LiveroomError], str | None, str, str]] = {
+    "not_found": (NotFound, "order_id", "no such order", "not_found"),
+    "wrong_status": (Conflict, None, "this order has nothing to pay now", "nothing_to_pay"),
+    "expired": (Conflict, None, "the payment deadline has passed", "payment_deadline_passed"),
+}
+_ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
+
+
+class PaymentIn(_Body):
+    """Opening a payment takes no fields: the stage and amount follow from the order."""
+
+
+async def open_payment(request: Request) -> Response:
+    gw = gateway(request)
+    user = gw.viewer(request)
+    order_id = request.path_params["oid"]
+    _check_order_id(order_id)
+    raw = await read_body(request)
+    parse_json(raw, PaymentIn)
+    live = gw.runtime.live_for_order(order_id)
+    order = await live.stock.order(order_id)
+    if order is None or order["user"] != user:
+        raise NotFound("no such order", "order_id")
+    stage = next_stage(order["mode"], order["status"])
+    if stage is None:
+        raise Conflict(f"nothing to pay: the order is {order['status']}", None, "nothing_to_pay")
+    now = gw.runtime.clock.now()
+    if stage == "balance" and not balance_window_open(live.campaign, now):
+        raise Conflict("the balance can be paid only in its window", None, "window_closed")
+    amount = stage_amount_fen(live.campaign, stage, order["qty"], order["amount_due_fen"])
+
+    async def start() -> tuple[int, Any]:
+        payment_id = f"{live.campaign.id}~{secrets.token_hex(8)}"
+        answer = await live.orders.open_payment(
+            to_ms(now), order_id, user, payment_id, stage, amount
+        )
+        if answer.record is None:
+            error, field, message, code = _OPEN_REFUSALS[answer.code]
+            raise error(message, field, code)
+        return 201, payment_view(answer.record)
+
+    return await gw.idempotency.run(request, "payments", user, raw, start)
+
+
+async def payment_webhook(request: Request) -> Response:
+    gw = gateway(request)
+    raw = await read_body(request)
+    header = request.headers.get("x-signature")
+    if header is None:
+        raise Unauthorized("missing X-Signature", "X-Signature")
+    try:
+        verify(gw.settings.payment_secret, header, raw)
+    except BadSignature as exc:
+        log.warning("webhook refused: %s", exc)
+        raise Unauthorized(f"bad signature: {exc}", "X-Signature") from None
+    notice = parse_json(raw, WebhookIn)
+    live = gw.runtime.campaigns.get(notice.payment_id.partition("~")[0])
+    if live is None:
+        log.warning("webhook for unknown payment %s", notice.payment_id)
+        raise NotFound("unknown payment", "payment_id", "unknown_payment")
+    campaign = live.campaign
+    answer = await live.orders.settle_payment(
+        gw.runtime.clock.now_ms(),
+        notice.payment_id,
+        notice.amount_fen,
+        notice.status,
+        to_ms(campaign.presale.balance_closes_at),
+    )
+    if answer.code == "unknown":
+        log.warning("webhook for unknown payment %s", notice.payment_id)
+        raise NotFound("unknown payment", "payment_id", "unknown_payment")
+    if answer.code == "amount_mismatch":
+        log.warning(
+            "webhook amount %d does not match payment %s", notice.amount_fen, notice.payment_id
+        )
+        raise BadInput("amount does not match the payment", "amount_fen", "amount_mismatch")
+    if answer.code == "refunded":
+        log.info("payment %s arrived after its order ended: refunded", notice.payment_id)
+    assert answer.record is not None
+    return JSONResponse({"result": answer.code, "payment": payment_view(answer.record)})
+
+
+def _check_order_id(order_id: str) -> None:
+    if not _ORDER_ID_RE.match(order_id):
+        raise NotFound(f"no order {order_id!r}", "order_id")
+
+
+routes = [
+    Route("/orders/{oid}/payments", open_payment, methods=["POST"]),
+    Route("/payments/webhook", payment_webhook, methods=["POST"]),
+]

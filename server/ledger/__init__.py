@@ -1,0 +1,1 @@
+"""The durable ledger: every order and state change, written once from the order stream."""

@@ -1,0 +1,177 @@
+"""Apply order-stream entries to the ledger, exactly once.
+
+Each entry first claims its (campaign, stream id) row in order_events; if that row
+exists the entry was applied before (a redelivery after a crash between commit and
+acknowledgement) and is skipped. Snapshots are upserted only over older ones, so the
+ledger ends the same whatever the delivery order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Table, and_, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.ledger.schema import groups, order_events, orders, payments, pool_moves, refunds
+
+Entry = tuple[str, Mapping[str, str]]
+
+
+def stream_position(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterable[Entry]) -> int:
+    """Apply entries in one transaction (the caller's); returns how many were new."""
+    applied = 0
+    for stream_id, fields in entries:
+        if "type" in fields and await _claim(conn, campaign_id, stream_id, fields):
+            await _apply(conn, campaign_id, stream_id, fields)
+            applied += 1
+    return applied
+
+
+async def _claim(
+    conn: AsyncConnection, campaign_id: str, stream_id: str, fields: Mapping[str, str]
+) -> bool:
+    order = json_object(fields.get("order"))
+    row = {
+        "campaign_id": campaign_id,
+        "stream_id": stream_id,
+        "order_id": fields.get("order_id"),
+        "type": fields["type"],
+        "status": order.get("status") if order else None,
+        "at_ms": stream_position(stream_id)[0],
+        "data": orjson.dumps(dict(fields)).decode(),
+    }
+    result = await conn.execute(_insert(conn, order_events).values(row).on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+async def _apply(
+    conn: AsyncConnection, campaign_id: str, stream_id: str, fields: Mapping[str, str]
+) -> None:
+    ms, seq = stream_position(stream_id)
+    if order := json_object(fields.get("order")):
+        await _upsert_newer(conn, orders, ["order_id"], _order_row(order, ms, seq))
+    if payment := json_object(fields.get("payment")):
+        await _upsert_newer(conn, payments, ["payment_id"], _payment_row(payment, ms, seq))
+    refund_fen = int(fields.get("refund_fen", 0))
+    if refund_fen > 0:
+        row = {
+            "campaign_id": campaign_id,
+            "stream_id": stream_id,
+            "order_id": fields["order_id"],
+            "amount_fen": refund_fen,
+            "reason": fields.get("reason", ""),
+            "at_ms": ms,
+        }
+        await conn.execute(refunds.insert().values(row))
+    if fields["type"] == "pool_returned":
+        row = {
+            "campaign_id": campaign_id,
+            "stream_id": stream_id,
+            "pool": fields["pool"],
+            "target": fields["target"],
+            "units": int(fields["units"]),
+            "at_ms": ms,
+        }
+        await conn.execute(pool_moves.insert().values(row))
+    if group := json_object(fields.get("group")):
+        await _upsert(conn, groups, ["campaign_id", "code"], _group_row(campaign_id, group))
+
+
+def _order_row(order: dict[str, Any], ms: int, seq: int) -> dict[str, Any]:
+    return {
+        "order_id": order["id"],
+        "campaign_id": order["campaign_id"],
+        "user_id": order["user"],
+        "mode": order["mode"],
+        "qty": order["qty"],
+        "status": order["status"],
+        "pool": order["pool"],
+        "held": order["held"],
+        "alloc": orjson.dumps(order["alloc"]).decode(),
+        "unit_price_fen": order["unit_price_fen"],
+        "amount_due_fen": order["amount_due_fen"],
+        "paid_fen": order["paid_fen"],
+        "refunded_fen": order["refunded_fen"],
+        "group_code": order["group_code"] or None,
+        "ref": order["ref"] or None,
+        "warehouse": order.get("warehouse"),
+        "created_at_ms": order["created_at_ms"],
+        "updated_at_ms": order["history"][-1][1],
+        "stream_ms": ms,
+        "stream_seq": seq,
+        "snapshot": orjson.dumps(order).decode(),
+    }
+
+
+def _payment_row(payment: dict[str, Any], ms: int, seq: int) -> dict[str, Any]:
+    return {
+        "payment_id": payment["id"],
+        "campaign_id": payment["campaign_id"],
+        "order_id": payment["order_id"],
+        "stage": payment["stage"],
+        "amount_fen": payment["amount_fen"],
+        "status": payment["status"],
+        "opened_at_ms": payment["opened_at_ms"],
+        "settled_at_ms": payment.get("settled_at_ms"),
+        "stream_ms": ms,
+        "stream_seq": seq,
+    }
+
+
+def _group_row(campaign_id: str, group: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "campaign_id": campaign_id,
+        "code": group["code"],
+        "leader": group["leader"],
+        "status": group["status"],
+        "members": group["members"],
+        "paid": group["paid"],
+        "units": group["units"],
+        "opened_at_ms": group["opened_at_ms"],
+        "closed_at_ms": group.get("closed_at_ms"),
+        "snapshot": orjson.dumps(group).decode(),
+    }
+
+
+async def _upsert_newer(
+    conn: AsyncConnection, table: Table, keys: list[str], row: dict[str, Any]
+) -> None:
+    statement = _insert(conn, table).values(row)
+    excluded = statement.excluded
+    newer: ColumnElement[bool] = or_(
+        table.c.stream_ms < excluded.stream_ms,
+        and_(table.c.stream_ms == excluded.stream_ms, table.c.stream_seq < excluded.stream_seq),
+    )
+    update = {name: excluded[name] for name in row if name not in keys}
+    await conn.execute(
+        statement.on_conflict_do_update(index_elements=keys, set_=update, where=newer)
+    )
+
+
+async def _upsert(
+    conn: AsyncConnection, table: Table, keys: list[str], row: dict[str, Any]
+) -> None:
+    statement = _insert(conn, table).values(row)
+    update = {name: statement.excluded[name] for name in row if name not in keys}
+    await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=update))
+
+
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def json_object(raw: str | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    value = orjson.loads(raw)
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,132 @@
+"""The ledger worker's reading side: a consumer group on every campaign's order stream.
+
+A batch is acknowledged only after its SQL transaction commits. After a crash the
+same consumer name re-reads its own pending entries first; entries left pending by a
+consumer that never came back are taken over with XAUTOCLAIM. Trimming keeps every
+entry that some consumer group has not yet acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.ledger.apply import Entry, apply_entries, stream_position
+from server.store.keys import CampaignKeys
+from server.store.stock import text
+
+log = logging.getLogger("liveroom.worker")
+
+GROUP = "ledger"
+
+
+class LedgerConsumer:
+    def __init__(
+        self,
+        redis: Redis,
+        engine: AsyncEngine,
+        prefix: str,
+        name: str,
+        *,
+        batch: int = 500,
+        claim_idle_ms: int = 60_000,
+    ) -> None:
+        self._redis = redis
+        self._engine = engine
+        self._prefix = prefix
+        self.name = name
+        self._batch = batch
+        self._claim_idle_ms = claim_idle_ms
+        self._known: set[str] = set()
+
+    async def consume(self, campaign_ids: Sequence[str], block_ms: int = 500) -> int:
+        """One round: own pending entries first, then others' stale ones, then new ones."""
+        streams = {CampaignKeys(self._prefix, cid).stream: cid for cid in campaign_ids}
+        for stream in streams.keys() - self._known:
+            await self._ensure_group(stream)
+        applied = 0
+        for stream, campaign_id in streams.items():
+            applied += await self._apply(stream, campaign_id, await self._read(stream, "0"))
+            applied += await self._apply(stream, campaign_id, await self._claim_stale(stream))
+        if applied:
+            return applied
+        reply: Any = await self._redis.xreadgroup(
+            GROUP, self.name, {s: ">" for s in streams}, count=self._batch, block=block_ms
+        )
+        for stream, entries in reply or []:
+            applied += await self._apply(text(stream), streams[text(stream)], _entries(entries))
+        return applied
+
+    async def trim(self, campaign_ids: Sequence[str]) -> None:
+        """Drop entries every consumer group has acknowledged; never an unacknowledged one."""
+        for cid in campaign_ids:
+            stream = CampaignKeys(self._prefix, cid).stream
+            floor = await self._lowest_unacknowledged(stream)
+            if floor is not None:
+                await self._redis.xtrim(stream, minid=floor, approximate=False)
+
+    async def _lowest_unacknowledged(self, stream: str) -> str | None:
+        try:
+            infos = await self._redis.xinfo_groups(stream)
+        except ResponseError:
+            return None
+        floors = []
+        for info in infos:
+            group = text(info["name"])
+            pending = await self._redis.xpending(stream, group)
+            if pending["pending"]:
+                floors.append(text(pending["min"]))
+            else:  # everything up to last-delivered-id is acknowledged: keep what follows
+                ms, seq = stream_position(text(info["last-delivered-id"]))
+                floors.append(f"{ms}-{seq + 1}")
+        return min(floors, key=stream_position) if floors else None
+
+    async def _ensure_group(self, stream: str) -> None:
+        try:
+            await self._redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._known.add(stream)
+
+    async def _read(self, stream: str, start: str) -> list[Entry]:
+        reply: Any = await self._redis.xreadgroup(
+            GROUP, self.name, {stream: start}, count=self._batch
+        )
+        return [entry for _, entries in reply or [] for entry in _entries(entries)]
+
+    async def _claim_stale(self, stream: str) -> list[Entry]:
+        reply = await self._redis.xautoclaim(
+            stream, GROUP, self.name, self._claim_idle_ms, start_id="0-0", count=self._batch
+        )
+        return _entries(reply[1])
+
+    async def _apply(self, stream: str, campaign_id: str, entries: list[Entry]) -> int:
+        if not entries:
+            return 0
+        async with self._engine.begin() as conn:
+            applied = await apply_entries(conn, campaign_id, entries)
+        # Acknowledge only after the commit: a crash before this line redelivers the batch,
+        # and apply_entries skips what the ledger already holds.
+        await self._redis.xack(stream, GROUP, *[stream_id for stream_id, _ in entries])
+        if applied < len(entries):
+            log.info(
+                "%s: %d redelivered entries were already in the ledger",
+                campaign_id,
+                len(entries) - applied,
+            )
+        return len(entries)
+
+
+def _entries(raw: Sequence[Any]) -> list[Entry]:
+    entries: list[Entry] = []
+    for stream_id, fields in raw:
+        # An entry deleted while pending comes back without fields: acknowledged, not applied.
+        decoded: Mapping[str, str] = {text(k): text(v) for k, v in (fields or {}).items()}
+        entries.append((text(stream_id), decoded))
+    return entries

@@ -1,0 +1,219 @@
+"""`liveroom reconcile`: prove that Redis's hot state equals the ledger plus the stream
+entries it has not consumed yet, and that every cent adds up.
+
+Redis is read in one MULTI (pools, orders, the stream's unconsumed entries), which fixes
+a cutoff: the newest stream id. The ledger's event log up to that cutoff plus the
+unconsumed entries is replayed into a projection, which must match Redis exactly:
+  - the same orders, each reserved exactly once, with the same status, units and money;
+  - per pool, reserved/sold/borrowed/lent recomputed from the orders' allocations;
+  - no unit lost: remaining + reserved + sold = quota over all pools;
+  - per order: paid = Σ its payments, refunded = Σ its refunds, paid = refunded + kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.domain.lifecycle import expected_kept_fen
+from server.domain.pools import COUNTERS
+from server.ledger.apply import json_object, stream_position
+from server.ledger.consumer import GROUP
+from server.ledger.schema import order_events
+from server.store.keys import CampaignKeys
+from server.store.stock import text
+
+Fields = dict[str, str]
+_COMPARED = ("status", "held", "qty", "alloc", "paid_fen", "refunded_fen", "user", "mode")
+
+
+@dataclass
+class Report:
+    campaign_id: str
+    orders: int = 0
+    unconsumed: int = 0
+    paid_fen: int = 0
+    refunded_fen: int = 0
+    kept_fen: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        verdict = "clean" if not self.problems else f"{len(self.problems)} mismatches"
+        return (
+            f"{self.campaign_id}: {self.orders} orders ({self.unconsumed} entries not yet in "
+            f"the ledger); paid {self.paid_fen} = refunded {self.refunded_fen} + kept "
+            f"{self.kept_fen} fen; {verdict}"
+        )
+
+
+@dataclass
+class _Projection:
+    orders: dict[str, tuple[tuple[int, int], dict[str, Any]]] = field(default_factory=dict)
+    payments: dict[str, tuple[tuple[int, int], dict[str, Any]]] = field(default_factory=dict)
+    reservations: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    refunds: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+
+    def apply(self, stream_id: str, fields: Fields) -> None:
+        position = stream_position(stream_id)
+        if order := json_object(fields.get("order")):
+            self._newest(self.orders, order["id"], position, order)
+            if fields.get("type") == "reserved":
+                self.reservations[order["id"]].add(stream_id)
+        if payment := json_object(fields.get("payment")):
+            self._newest(self.payments, payment["id"], position, payment)
+        if int(fields.get("refund_fen", 0)) > 0:
+            self.refunds[fields["order_id"]][stream_id] = int(fields["refund_fen"])
+
+    @staticmethod
+    def _newest(
+        into: dict[str, tuple[tuple[int, int], dict[str, Any]]],
+        key: str,
+        position: tuple[int, int],
+        value: dict[str, Any],
+    ) -> None:
+        if key not in into or into[key][0] < position:
+            into[key] = (position, value)
+
+
+async def reconcile(redis: Redis, engine: AsyncEngine, keys: CampaignKeys) -> Report:
+    report = Report(keys.campaign_id)
+    pools, redis_orders, unconsumed, cutoff = await _redis_snapshot(redis, keys)
+    projection = _Projection()
+    for stream_id, fields in await _ledger_events(engine, keys.campaign_id):
+        if stream_position(stream_id) <= cutoff:
+            projection.apply(stream_id, fields)
+    for stream_id, fields in unconsumed:
+        projection.apply(stream_id, fields)
+    report.unconsumed = len(unconsumed)
+    report.orders = len(redis_orders)
+    _check_orders(report, projection, redis_orders)
+    _check_pools(report, projection, pools)
+    _check_money(report, projection)
+    return report
+
+
+async def _redis_snapshot(
+    redis: Redis, keys: CampaignKeys
+) -> tuple[
+    dict[str, dict[str, int]], dict[str, dict[str, Any]], list[tuple[str, Fields]], tuple[int, int]
+]:
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hgetall(keys.pools)
+        pipe.hgetall(keys.orders)
+        pipe.xrange(keys.stream)
+        pipe.xpending_range(keys.stream, GROUP, min="-", max="+", count=1_000_000)
+        pipe.xinfo_groups(keys.stream)
+        raw_pools, raw_orders, entries, pending, groups = await pipe.execute(raise_on_error=False)
+    pools: dict[str, dict[str, int]] = defaultdict(dict)
+    for name, value in raw_pools.items():
+        pool, _, counter = text(name).rpartition(".")
+        if counter in COUNTERS:
+            pools[pool][counter] = int(value)
+    orders = {text(k): orjson.loads(v) for k, v in raw_orders.items()}
+    stream = [(text(i), {text(k): text(v) for k, v in f.items()}) for i, f in entries]
+    cutoff = stream_position(stream[-1][0]) if stream else (0, 0)
+    return dict(pools), orders, _unconsumed(stream, pending, groups), cutoff
+
+
+def _unconsumed(
+    stream: list[tuple[str, Fields]], pending: Any, groups: Any
+) -> list[tuple[str, Fields]]:
+    if isinstance(groups, ResponseError):  # no stream yet
+        return []
+    ledger = [g for g in groups if text(g["name"]) == GROUP]
+    if not ledger:
+        return stream  # no worker has ever read: nothing is in the ledger yet
+    delivered = stream_position(text(ledger[0]["last-delivered-id"]))
+    pending_ids = {text(p["message_id"]) for p in pending} if isinstance(pending, list) else set()
+    return [(i, f) for i, f in stream if i in pending_ids or stream_position(i) > delivered]
+
+
+async def _ledger_events(engine: AsyncEngine, campaign_id: str) -> list[tuple[str, Fields]]:
+    query = select(order_events.c.stream_id, order_events.c.data).where(
+        order_events.c.campaign_id == campaign_id
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [(row.stream_id, orjson.loads(row.data)) for row in rows]
+
+
+def _check_orders(
+    report: Report, projection: _Projection, redis_orders: dict[str, dict[str, Any]]
+) -> None:
+    projected = {oid: order for oid, (_, order) in projection.orders.items()}
+    for oid in sorted(redis_orders.keys() - projected.keys()):
+        report.problems.append(f"order {oid}: in Redis but in neither the ledger nor the stream")
+    for oid in sorted(projected.keys() - redis_orders.keys()):
+        report.problems.append(f"order {oid}: in the ledger but not in Redis")
+    for oid in sorted(redis_orders.keys() & projected.keys()):
+        reservations = len(projection.reservations.get(oid, ()))
+        if reservations != 1:
+            report.problems.append(f"order {oid}: reserved {reservations} times in the ledger")
+        for name in _COMPARED:
+            if redis_orders[oid].get(name) != projected[oid].get(name):
+                report.problems.append(
+                    f"order {oid}: {name} is {redis_orders[oid].get(name)!r} in Redis, "
+                    f"{projected[oid].get(name)!r} in ledger + stream"
+                )
+
+
+def _check_pools(report: Report, projection: _Projection, pools: dict[str, dict[str, int]]) -> None:
+    expected: dict[str, Counter[str]] = defaultdict(Counter)
+    for _, order in projection.orders.values():
+        if order["held"] == "none":
+            continue
+        for source, units in order["alloc"]:
+            expected[source][order["held"]] += units
+            if source != order["pool"]:
+                expected[order["pool"]]["borrowed"] += units
+                expected[source]["lent"] += units
+    for pool, counters in sorted(pools.items()):
+        for counter in ("reserved", "sold", "borrowed", "lent"):
+            if counters.get(counter, 0) != expected[pool][counter]:
+                report.problems.append(
+                    f"pool {pool}: {counter} is {counters.get(counter, 0)} in Redis, "
+                    f"{expected[pool][counter]} from ledger + stream"
+                )
+    held = sum(
+        c.get("remaining", 0) + c.get("reserved", 0) + c.get("sold", 0) for c in pools.values()
+    )
+    quota = sum(c.get("quota", 0) for c in pools.values())
+    if held != quota:
+        report.problems.append(f"units lost: remaining + reserved + sold = {held}, quota {quota}")
+    moved_in = sum(c.get("moved_in", 0) for c in pools.values())
+    moved_out = sum(c.get("moved_out", 0) for c in pools.values())
+    if moved_in != moved_out:
+        report.problems.append(f"units moved in {moved_in} != moved out {moved_out}")
+
+
+def _check_money(report: Report, projection: _Projection) -> None:
+    paid_by_order: Counter[str] = Counter()
+    for _, payment in projection.payments.values():
+        if payment["status"] in ("succeeded", "refunded"):
+            paid_by_order[payment["order_id"]] += payment["amount_fen"]
+    for oid, (_, order) in sorted(projection.orders.items()):
+        paid, refunded = order["paid_fen"], order["refunded_fen"]
+        refunds = sum(projection.refunds.get(oid, {}).values())
+        kept = expected_kept_fen(order["status"], paid)
+        if paid != paid_by_order[oid]:
+            report.problems.append(
+                f"order {oid}: paid {paid} but its payments sum to {paid_by_order[oid]}"
+            )
+        if refunded != refunds:
+            report.problems.append(
+                f"order {oid}: refunded {refunded} but its refunds sum to {refunds}"
+            )
+        if paid != refunded + kept:
+            report.problems.append(
+                f"order {oid} ({order['status']}): paid {paid} != refunded {refunded} + kept {kept}"
+            )
+        report.paid_fen += paid
+        report.refunded_fen += refunded
+        report.kept_fen += paid - refunded

@@ -1,0 +1,102 @@
+"""The ledger's tables (SQLAlchemy Core). Times are campaign-clock milliseconds; money fen.
+
+Every row that comes from the order stream carries its stream position, so applying
+an entry twice is detected (order_events' primary key) and an older snapshot never
+overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", String(96), primary_key=True),
+    Column("campaign_id", String(64), nullable=False, index=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("mode", String(16), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("status", String(24), nullable=False, index=True),
+    Column("pool", String(64), nullable=False),
+    Column("held", String(16), nullable=False),
+    Column("alloc", Text, nullable=False),
+    Column("unit_price_fen", BigInteger, nullable=False),
+    Column("amount_due_fen", BigInteger, nullable=False),
+    Column("paid_fen", BigInteger, nullable=False),
+    Column("refunded_fen", BigInteger, nullable=False),
+    Column("group_code", String(16)),
+    Column("ref", String(64)),
+    Column("warehouse", String(64)),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    Column("stream_ms", BigInteger, nullable=False),
+    Column("stream_seq", BigInteger, nullable=False),
+    Column("snapshot", Text, nullable=False),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("stream_id", String(40), primary_key=True),
+    Column("order_id", String(96), index=True),
+    Column("type", String(24), nullable=False),
+    Column("status", String(24)),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("data", Text, nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("payment_id", String(96), primary_key=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("order_id", String(96), nullable=False, index=True),
+    Column("stage", String(16), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_at_ms", BigInteger, nullable=False),
+    Column("settled_at_ms", BigInteger),
+    Column("stream_ms", BigInteger, nullable=False),
+    Column("stream_seq", BigInteger, nullable=False),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("stream_id", String(40), primary_key=True),
+    Column("order_id", String(96), nullable=False, index=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)
+
+pool_moves = Table(
+    "pool_moves",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("stream_id", String(40), primary_key=True),
+    Column("pool", String(64), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("code", String(16), primary_key=True),
+    Column("leader", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("members", Integer, nullable=False),
+    Column("paid", Integer, nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("opened_at_ms", BigInteger, nullable=False),
+    Column("closed_at_ms", BigInteger),
+    Column("snapshot", Text, nullable=False),
+)

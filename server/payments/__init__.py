@@ -1,0 +1,1 @@
+"""The payment provider's side: signed webhook notices, and a sandbox provider."""

@@ -1,0 +1,114 @@
+"""Orders after reservation: payments, group closing, fulfilment, deadlines, and reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from server.domain.lifecycle import Stage, status_after, status_before
+from server.store.keys import CampaignKeys
+from server.store.scripts import Scripts
+from server.store.stock import Order, decode, text
+
+Payment = dict[str, Any]
+
+# The stage transitions as settle_payment.lua reads them: "deposit:awaiting_payment>...".
+TRANSITIONS = ";".join(
+    f"{stage}:{status_before(stage)}>{status_after(stage)}"
+    for stage in ("deposit", "balance", "full")
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A script's answer: a code, and the payment, order or group it concerns."""
+
+    code: str
+    record: dict[str, Any] | None
+
+
+def _answer(code: bytes | str, record: bytes | str) -> Answer:
+    return Answer(text(code), decode(record) if record else None)
+
+
+class OrderStore:
+    def __init__(self, redis: Redis, scripts: Scripts, keys: CampaignKeys) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self.keys = keys
+
+    async def open_payment(
+        self, now_ms: int, order_id: str, user: str, payment_id: str, stage: Stage, amount_fen: int
+    ) -> Answer:
+        k = self.keys
+        code, record = await self._scripts.open_payment(
+            keys=[k.orders, k.payments, k.stream],
+            args=[now_ms, order_id, user, payment_id, stage, amount_fen, status_before(stage)],
+        )
+        return _answer(code, record)
+
+    async def settle_payment(
+        self, now_ms: int, payment_id: str, amount_fen: int, outcome: str, balance_due_ms: int
+    ) -> Answer:
+        k = self.keys
+        code, record = await self._scripts.settle_payment(
+            keys=[k.orders, k.payments, k.pools, k.deadlines, k.stream, k.counters, k.groups],
+            args=[now_ms, payment_id, amount_fen, outcome, balance_due_ms, TRANSITIONS],
+        )
+        return _answer(code, record)
+
+    async def close_group(self, now_ms: int, code: str, paid_needed: int, auto: bool) -> Answer:
+        k = self.keys
+        result, record = await self._scripts.close_group(
+            keys=[k.groups, k.deadlines, k.stream, k.counters],
+            args=[now_ms, code, paid_needed, int(auto)],
+        )
+        return _answer(result, record)
+
+    async def fulfil(
+        self,
+        now_ms: int,
+        order_id: str,
+        status: str,
+        required: str,
+        *,
+        aftersale_due_ms: int | None = None,
+        warehouse: str = "",
+        deadline: str = "",
+    ) -> Answer:
+        k = self.keys
+        due = "" if aftersale_due_ms is None else aftersale_due_ms
+        code, record = await self._scripts.fulfil(
+            keys=[k.orders, k.deadlines, k.stream],
+            args=[now_ms, order_id, status, required, due, warehouse, deadline],
+        )
+        return _answer(code, record)
+
+    async def due(self, now_ms: int, limit: int = 200) -> list[str]:
+        """Deadlines that have come: "pay:<order>", "group:<code>", ..."""
+        members = await self._redis.zrangebyscore(self.keys.deadlines, "-inf", now_ms, 0, limit)
+        return [text(m) for m in members if isinstance(m, bytes | str)]
+
+    async def drop_deadline(self, member: str) -> None:
+        await self._redis.zrem(self.keys.deadlines, member)
+
+    async def payment(self, payment_id: str) -> Payment | None:
+        raw = await self._redis.hget(self.keys.payments, payment_id)
+        return None if raw is None else decode(raw)
+
+    async def group(self, code: str) -> dict[str, Any] | None:
+        raw = await self._redis.hget(self.keys.groups, code)
+        return None if raw is None else decode(raw)
+
+    async def orders_of(self, user: str) -> list[Order]:
+        ids = await self._redis.hget(self.keys.user_orders, user)
+        if not ids:
+            return []
+        raws = await self._redis.hmget(self.keys.orders, text(ids).split(","))
+        return [decode(raw) for raw in raws if raw is not None]
+
+    async def all_orders(self) -> dict[str, Order]:
+        raw = await self._redis.hgetall(self.keys.orders)
+        return {text(k): decode(v) for k, v in raw.items()}

@@ -1,0 +1,55 @@
+"""Deadlines on the campaign clock: each due entry of a campaign's deadlines set is fired
+through the Lua script for it, which re-checks the order's state and removes the entry,
+so firing twice (two workers, a crash and a restart) changes nothing the second time."""
+
+from __future__ import annotations
+
+import logging
+
+from server.domain.lifecycle import AWAITING_BALANCE, AWAITING_PAYMENT, PAID
+from server.runtime import LiveCampaign, Runtime
+from server.store.stock import EndTerms
+
+log = logging.getLogger("liveroom.sweeper")
+
+_GROUP_MEMBER_STATUSES = ",".join((AWAITING_PAYMENT, PAID, "allocated"))
+
+
+class Sweeper:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def sweep(self) -> int:
+        """Fire every deadline that has come; returns how many fired."""
+        fired = 0
+        await self._runtime.return_due_pools()
+        for live in list(self._runtime.campaigns.values()):
+            while due := await live.orders.due(self._runtime.clock.now_ms()):
+                for member in due:
+                    await self._fire(live, member)
+                fired += len(due)
+        return fired
+
+    async def _fire(self, live: LiveCampaign, member: str) -> None:
+        now = self._runtime.clock.now_ms()
+        kind, _, ident = member.partition(":")
+        if kind == "pay":
+            terms = EndTerms(allowed=AWAITING_PAYMENT, deadline=member)
+            await live.stock.end_order(now, ident, "expired", terms)
+        elif kind == "balance":  # the deposit is forfeited, not refunded
+            terms = EndTerms(allowed=AWAITING_BALANCE, deadline=member)
+            await live.stock.end_order(now, ident, "forfeited", terms)
+        elif kind == "group":
+            group = live.campaign.group
+            answer = await live.orders.close_group(
+                now, ident, group.tiers[0].min_members, group.auto_complete
+            )
+            log.info("%s: group %s %s", live.campaign.id, ident, answer.code)
+        elif kind == "grouprelease":
+            terms = EndTerms(allowed=_GROUP_MEMBER_STATUSES, refund=True, deadline=member)
+            await live.stock.end_order(now, ident, "group_failed", terms)
+        elif kind == "aftersale":
+            await live.orders.fulfil(now, ident, "completed", "delivered", deadline=member)
+        else:
+            log.error("%s: unknown deadline %r dropped", live.campaign.id, member)
+            await live.orders.drop_deadline(member)

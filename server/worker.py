@@ -1,0 +1,87 @@
+"""`liveroom worker`: the ledger writer, the deadline sweeper and the stream trimmer.
+
+Each loop survives an outage of Redis or of the SQL database: it logs, backs off and
+tries again; unacknowledged entries simply wait in the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.ledger.consumer import LedgerConsumer
+from server.ledger.migrate import upgrade
+from server.runtime import Runtime
+from server.sweeper import Sweeper
+
+log = logging.getLogger("liveroom.worker")
+
+OUTAGES = (RedisError, OperationalError, DBAPIError, OSError)
+SWEEP_INTERVAL_S = 0.1
+TRIM_INTERVAL_S = 30.0
+
+
+def default_worker_name() -> str:
+    """Stable across restarts on one host, so a restarted worker re-reads its own pending."""
+    return f"worker-{socket.gethostname()}"
+
+
+class Worker:
+    def __init__(
+        self, runtime: Runtime, engine: AsyncEngine, name: str, claim_idle_ms: int = 60_000
+    ) -> None:
+        self._runtime = runtime
+        self._engine = engine
+        self.consumer = LedgerConsumer(
+            runtime.redis, engine, runtime.settings.key_prefix, name, claim_idle_ms=claim_idle_ms
+        )
+        self.sweeper = Sweeper(runtime)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await upgrade(self._engine)
+        log.info("worker %s: ledger ready", self.consumer.name)
+        loops = [
+            asyncio.create_task(self._forever(stop, "ledger", self._consume, 0)),
+            asyncio.create_task(self._forever(stop, "sweep", self.sweeper.sweep, SWEEP_INTERVAL_S)),
+            asyncio.create_task(self._forever(stop, "trim", self._trim, TRIM_INTERVAL_S)),
+        ]
+        await stop.wait()
+        for task in loops:  # each loop checks `stop` between rounds: let the round finish
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), timeout=5)
+        for task in loops:
+            task.cancel()
+
+    async def _consume(self) -> int:
+        return await self.consumer.consume(list(self._runtime.campaigns), block_ms=200)
+
+    async def _trim(self) -> None:
+        await self.consumer.trim(list(self._runtime.campaigns))
+
+    async def _forever(
+        self, stop: asyncio.Event, name: str, step: Callable[[], Awaitable[object]], pause: float
+    ) -> None:
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                await step()
+                backoff = 0.2
+            except OUTAGES as exc:
+                log.warning("%s: %s; retrying in %.1fs", name, exc.__class__.__name__, backoff)
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if pause:
+                await _sleep_or_stop(stop, pause)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
