@@ -22,7 +22,8 @@ class EmbeddedValkey:
             port=port,
             data_dir=self.data_dir,
             persist=True,
-            config={"appendonly": "yes", "appendfsync": "everysec"},
+            # fsync before every reply: an order the gateway accepted survives kill -9.
+            config={"appendonly": "yes", "appendfsync": "always"},
         )
 
     @property

@@ -24,6 +24,7 @@ TIME_FACTOR = float(os.environ.get("LIVEROOM_TEST_TIME_FACTOR", "1"))
 
 OPS_TOKEN = "test-ops-token-0123456789"
 SECRET = "test-viewer-secret-0123456789"
+PAYMENT_SECRET = "test-payment-secret-0123456789"
 
 
 def missing_service(reason: str) -> None:
@@ -77,7 +78,7 @@ def make_settings(key_prefix: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "ops_token": OPS_TOKEN,
         "secret": SECRET,
-        "payment_secret": "test-payment-secret-0123456789",
+        "payment_secret": PAYMENT_SECRET,
         "clock": "simulated",
         "demo_login": True,
         "key_prefix": key_prefix,
@@ -88,13 +89,49 @@ def make_settings(key_prefix: str, **overrides: object) -> Settings:
     return settings
 
 
+async def stream_entries(
+    client: Redis, prefix: str, campaign_id: str = "mid-autumn"
+) -> list[tuple[str, dict[str, str]]]:
+    """The campaign's order stream: each entry's id and fields as text."""
+    entries = await client.xrange(f"{prefix}:{{{campaign_id}}}:stream") or []
+    return [
+        (_text(entry_id or ""), {_text(k): _text(v) for k, v in (fields or {}).items()})
+        for entry_id, fields in entries
+    ]
+
+
 async def stream_events(
     client: Redis, prefix: str, campaign_id: str = "mid-autumn"
 ) -> list[dict[str, str]]:
-    """The campaign's order stream, each entry's fields as text."""
-    entries = await client.xrange(f"{prefix}:{{{campaign_id}}}:stream") or []
-    return [{_text(k): _text(v) for k, v in (fields or {}).items()} for _, fields in entries]
+    return [fields for _, fields in await stream_entries(client, prefix, campaign_id)]
 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh ledger database: a SQLite file, or a PostgreSQL database of its own that is
+    dropped afterwards (LIVEROOM_TEST_POSTGRES_URL names the server; CI sets it)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite3'}"
+        return
+    admin = os.environ.get("LIVEROOM_TEST_POSTGRES_URL")
+    if not admin:
+        missing_service("LIVEROOM_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
+    assert admin is not None
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    name = f"lr_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    try:
+        url = make_url(admin).set(drivername="postgresql+asyncpg", database=name)
+        yield url.render_as_string(hide_password=False)
+    finally:
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
 
 from server.gateway.app import create_app
+from server.ledger.reconcile import Report, reconcile
+from server.payments.sandbox import signed_notice
 from server.settings import Settings
-from tests.conftest import OPS_TOKEN
+from server.store.keys import CampaignKeys
+from tests.conftest import OPS_TOKEN, PAYMENT_SECRET, TIME_FACTOR
 
 
 @dataclass
@@ -41,6 +44,95 @@ class LiveServer:
     async def set_clock(self, iso: str) -> None:
         response = await self.client.post("/api/v1/ops/clock", json={"set": iso}, headers=self.ops)
         assert response.status_code == 200, response.text
+
+    async def advance(self, seconds: float) -> None:
+        r = await self.client.post(
+            "/api/v1/ops/clock", json={"advance_s": seconds}, headers=self.ops
+        )
+        assert r.status_code == 200, r.text
+
+    async def order(self, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+        r = await self.client.post(
+            "/api/v1/campaigns/mid-autumn/orders", json=body, headers=headers
+        )
+        assert r.status_code == 201, r.text
+        result: dict[str, Any] = r.json()
+        return result
+
+    async def open_payment(self, headers: dict[str, str], order_id: str) -> dict[str, Any]:
+        r = await self.client.post(f"/api/v1/orders/{order_id}/payments", headers=headers)
+        assert r.status_code == 201, r.text
+        result: dict[str, Any] = r.json()
+        return result
+
+    async def notify(self, payment: dict[str, Any], status: str = "succeeded") -> httpx.Response:
+        """Play the payment provider: a signed notice for this payment."""
+        body, headers = signed_notice(
+            PAYMENT_SECRET, payment["payment_id"], payment["amount_fen"], status
+        )
+        return await self.client.post("/api/v1/payments/webhook", content=body, headers=headers)
+
+    async def pay(self, headers: dict[str, str], order_id: str) -> dict[str, Any]:
+        """Open the next stage and have the provider confirm it."""
+        payment = await self.open_payment(headers, order_id)
+        r = await self.notify(payment)
+        assert r.status_code == 200 and r.json()["result"] == "succeeded", r.text
+        return payment
+
+    async def my_orders(self, headers: dict[str, str]) -> dict[str, dict[str, Any]]:
+        r = await self.client.get("/api/v1/me/orders", headers=headers)
+        assert r.status_code == 200, r.text
+        return {o["order_id"]: o for o in r.json()["orders"]}
+
+    async def wait_for_status(
+        self, headers: dict[str, str], order_id: str, status: str
+    ) -> dict[str, Any]:
+        """Deadlines fire in the worker's sweep: wait (bounded) until the order shows it."""
+
+        async def current() -> dict[str, Any]:
+            return (await self.my_orders(headers))[order_id]
+
+        return await eventually(current, lambda order: order["status"] == status)
+
+    async def group(self, code: str) -> dict[str, Any]:
+        r = await self.client.get(f"/api/v1/groups/{code}")
+        assert r.status_code == 200, r.text
+        result: dict[str, Any] = r.json()
+        return result
+
+    async def ledger_caught_up(self) -> None:
+        """Wait (bounded) until the worker has consumed every stream entry."""
+        gateway = self.app.state.gateway
+        keys = CampaignKeys(gateway.settings.key_prefix, "mid-autumn")
+        deadline = asyncio.get_running_loop().time() + 10 * TIME_FACTOR
+        while asyncio.get_running_loop().time() < deadline:
+            report = await reconcile(gateway.runtime.redis, gateway.ledger, keys)
+            if report.unconsumed == 0:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the ledger did not catch up")
+
+    async def reconcile(self) -> Report:
+        await self.ledger_caught_up()
+        gateway = self.app.state.gateway
+        keys = CampaignKeys(gateway.settings.key_prefix, "mid-autumn")
+        return await reconcile(gateway.runtime.redis, gateway.ledger, keys)
+
+
+Value = TypeVar("Value")
+
+
+async def eventually(
+    read: Callable[[], Awaitable[Value]], done: Callable[[Value], bool], seconds: float = 10
+) -> Value:
+    """Read until done(value) holds, for at most `seconds` (scaled by the time factor)."""
+    deadline = asyncio.get_running_loop().time() + seconds * TIME_FACTOR
+    while True:
+        value = await read()
+        if done(value):
+            return value
+        assert asyncio.get_running_loop().time() < deadline, f"never reached: {value!r}"
+        await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager

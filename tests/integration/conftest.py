@@ -20,6 +20,20 @@ Serve = Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]]
 
 @pytest.fixture
 def serve(redis: Redis, redis_url: str, key_prefix: str, tmp_path: Path) -> Serve:
+    return _serve_factory(redis_url, key_prefix, tmp_path)
+
+
+@pytest.fixture
+def serve_with_ledger(
+    redis: Redis, redis_url: str, key_prefix: str, tmp_path: Path, ledger_url: str
+) -> Serve:
+    """The app with its ledger worker running inside, on SQLite or PostgreSQL."""
+    return _serve_factory(
+        redis_url, key_prefix, tmp_path, database_url=ledger_url, embedded_worker=True
+    )
+
+
+def _serve_factory(redis_url: str, key_prefix: str, tmp_path: Path, **defaults: Any) -> Serve:
     """Start the real app for this test: serve(text=..., clock_start=...)."""
 
     @contextlib.asynccontextmanager
@@ -33,7 +47,8 @@ def serve(redis: Redis, redis_url: str, key_prefix: str, tmp_path: Path) -> Serv
             key_prefix,
             campaign_file=path,
             clock_start=datetime.fromisoformat(clock_start),
-            **overrides,
+            data_dir=tmp_path,
+            **{**defaults, **overrides},
         )
         async with run_server(settings, redis_url) as server:
             yield server
