@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,10 +30,14 @@ from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
 from server.ledger.engine import create_engine, ledger_url
+from server.ledger.reconcile import reconcile
 from server.runtime import Runtime
 from server.settings import Settings
 from server.store.connection import connect
+from server.store.keys import CampaignKeys
 from server.worker import Worker, default_worker_name
+
+log = logging.getLogger("liveroom.gateway")
 
 
 async def openapi(request: Request) -> Response:
@@ -52,6 +57,17 @@ async def _worker_alongside(
     finally:
         stop.set()
         await task
+        await _reconcile_at_end(runtime, ledger)
+
+
+async def _reconcile_at_end(runtime: Runtime, ledger: AsyncEngine) -> None:
+    """The demo ends by proving the books: Redis = ledger + unconsumed entries, every cent."""
+    for campaign_id in runtime.campaigns:
+        keys = CampaignKeys(runtime.settings.key_prefix, campaign_id)
+        report = await reconcile(runtime.redis, ledger, keys)
+        log.info("reconcile %s", report.summary())
+        for problem in report.problems:
+            log.error("reconcile MISMATCH %s", problem)
 
 
 def create_app(settings: Settings, redis_url: str) -> Starlette:

@@ -1,0 +1,51 @@
+"""Reconcile must fail loudly: tampered pools, a lost order, a cent out of place."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import orjson
+from redis.asyncio import Redis
+
+from tests.integration.conftest import Serve
+
+
+async def test_reconcile_names_every_mismatch(
+    serve_with_ledger: Serve, redis: Redis, key_prefix: str, redis_url: str, ledger_url: str
+) -> None:
+    async with serve_with_ledger() as s:
+        alice = await s.login("alice")
+        paid = await s.order(alice, mode="direct", qty=2)
+        await s.pay(alice, paid["order_id"])
+        unpaid = await s.order(alice, mode="presale", qty=1)
+        assert (await s.reconcile()).problems == []
+
+        tag = f"{key_prefix}:{{mid-autumn}}"
+        await redis.hincrby(f"{tag}:pools", "distribution.remaining", 1)  # a unit from nowhere
+        order = orjson.loads(await redis.hget(f"{tag}:orders", paid["order_id"]) or b"{}")
+        order["paid_fen"] += 1  # a cent out of place
+        await redis.hset(f"{tag}:orders", paid["order_id"], orjson.dumps(order))
+        await redis.hdel(f"{tag}:orders", unpaid["order_id"])  # an order lost from Redis
+
+        problems = "\n".join((await s.reconcile()).problems)
+        assert "units lost" in problems
+        assert f"order {paid['order_id']}: paid_fen is 73601 in Redis, 73600" in problems
+        assert f"order {unpaid['order_id']}: in the ledger but not in Redis" in problems
+
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": ledger_url,
+            "LIVEROOM_KEY_PREFIX": key_prefix,
+        }
+        cli = subprocess.run(
+            [sys.executable, "-m", "server", "reconcile"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert cli.returncode == 1, cli.stdout + cli.stderr
+        assert "MISMATCH" in cli.stdout and "units lost" in cli.stdout
