@@ -119,7 +119,7 @@ async def _release(store: StockStore, model: Model, order_id: str, step: int) ->
     if order_id not in model.live:
         assert outcome.code == "already"
         return
-    assert outcome.code == "released"
+    assert outcome.code == "ended"
     user, mode, qty, owner, alloc = model.live.pop(order_id)
     model.book.release(owner, alloc)
     model.holdings[(user, mode)] -= qty
