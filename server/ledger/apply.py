@@ -27,63 +27,81 @@ def stream_position(stream_id: str) -> tuple[int, int]:
 
 
 async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterable[Entry]) -> int:
-    """Apply entries in one transaction (the caller's); returns how many were new."""
-    applied = 0
-    for stream_id, fields in entries:
-        if "type" in fields and await _claim(conn, campaign_id, stream_id, fields):
-            await _apply(conn, campaign_id, stream_id, fields)
-            applied += 1
-    return applied
+    """Apply entries in one transaction (the caller's); returns how many were new.
+
+    Set-based, a few statements per batch whatever its size: claim every entry at once,
+    then upsert each table's rows, keeping only the newest snapshot of each key."""
+    by_id = {stream_id: fields for stream_id, fields in entries if "type" in fields}
+    if not by_id:
+        return 0
+    claimed = await _claim(conn, campaign_id, by_id)
+    new = sorted(claimed, key=stream_position)
+    orders_rows: dict[str, dict[str, Any]] = {}
+    payment_rows: dict[str, dict[str, Any]] = {}
+    group_rows: dict[str, dict[str, Any]] = {}
+    refund_rows, move_rows = [], []
+    for stream_id in new:  # oldest first: a later snapshot of the same key replaces an earlier
+        fields = by_id[stream_id]
+        ms, seq = stream_position(stream_id)
+        if order := json_object(fields.get("order")):
+            orders_rows[order["id"]] = _order_row(order, ms, seq)
+        if payment := json_object(fields.get("payment")):
+            payment_rows[payment["id"]] = _payment_row(payment, ms, seq)
+        if group := json_object(fields.get("group")):
+            group_rows[group["code"]] = _group_row(campaign_id, group)
+        if int(fields.get("refund_fen", 0)) > 0:
+            refund_rows.append(
+                {
+                    "campaign_id": campaign_id,
+                    "stream_id": stream_id,
+                    "order_id": fields["order_id"],
+                    "amount_fen": int(fields["refund_fen"]),
+                    "reason": fields.get("reason", ""),
+                    "at_ms": ms,
+                }
+            )
+        if fields["type"] == "pool_returned":
+            move_rows.append(
+                {
+                    "campaign_id": campaign_id,
+                    "stream_id": stream_id,
+                    "pool": fields["pool"],
+                    "target": fields["target"],
+                    "units": int(fields["units"]),
+                    "at_ms": ms,
+                }
+            )
+    await _upsert_newer(conn, orders, ["order_id"], list(orders_rows.values()))
+    await _upsert_newer(conn, payments, ["payment_id"], list(payment_rows.values()))
+    await _upsert(conn, groups, ["campaign_id", "code"], list(group_rows.values()))
+    for table, rows in ((refunds, refund_rows), (pool_moves, move_rows)):
+        if rows:
+            await conn.execute(table.insert(), rows)
+    return len(new)
 
 
 async def _claim(
-    conn: AsyncConnection, campaign_id: str, stream_id: str, fields: Mapping[str, str]
-) -> bool:
-    order = json_object(fields.get("order"))
-    row = {
-        "campaign_id": campaign_id,
-        "stream_id": stream_id,
-        "order_id": fields.get("order_id"),
-        "type": fields["type"],
-        "status": order.get("status") if order else None,
-        "at_ms": stream_position(stream_id)[0],
-        "data": orjson.dumps(dict(fields)).decode(),
-    }
-    result = await conn.execute(_insert(conn, order_events).values(row).on_conflict_do_nothing())
-    return bool(result.rowcount)
-
-
-async def _apply(
-    conn: AsyncConnection, campaign_id: str, stream_id: str, fields: Mapping[str, str]
-) -> None:
-    ms, seq = stream_position(stream_id)
-    if order := json_object(fields.get("order")):
-        await _upsert_newer(conn, orders, ["order_id"], _order_row(order, ms, seq))
-    if payment := json_object(fields.get("payment")):
-        await _upsert_newer(conn, payments, ["payment_id"], _payment_row(payment, ms, seq))
-    refund_fen = int(fields.get("refund_fen", 0))
-    if refund_fen > 0:
-        row = {
-            "campaign_id": campaign_id,
-            "stream_id": stream_id,
-            "order_id": fields["order_id"],
-            "amount_fen": refund_fen,
-            "reason": fields.get("reason", ""),
-            "at_ms": ms,
-        }
-        await conn.execute(refunds.insert().values(row))
-    if fields["type"] == "pool_returned":
-        row = {
-            "campaign_id": campaign_id,
-            "stream_id": stream_id,
-            "pool": fields["pool"],
-            "target": fields["target"],
-            "units": int(fields["units"]),
-            "at_ms": ms,
-        }
-        await conn.execute(pool_moves.insert().values(row))
-    if group := json_object(fields.get("group")):
-        await _upsert(conn, groups, ["campaign_id", "code"], _group_row(campaign_id, group))
+    conn: AsyncConnection, campaign_id: str, by_id: Mapping[str, Mapping[str, str]]
+) -> set[str]:
+    """Insert every entry's audit row; those that already existed were applied before."""
+    rows = []
+    for stream_id, fields in by_id.items():
+        order = json_object(fields.get("order"))
+        rows.append(
+            {
+                "campaign_id": campaign_id,
+                "stream_id": stream_id,
+                "order_id": fields.get("order_id"),
+                "type": fields["type"],
+                "status": order.get("status") if order else None,
+                "at_ms": stream_position(stream_id)[0],
+                "data": orjson.dumps(dict(fields)).decode(),
+            }
+        )
+    statement = (
+        _insert(conn, order_events).on_conflict_do_nothing().returning(order_events.c.stream_id)
+    )
+    return set((await conn.execute(statement, rows)).scalars())
 
 
 def _order_row(order: dict[str, Any], ms: int, seq: int) -> dict[str, Any]:
@@ -143,26 +161,31 @@ def _group_row(campaign_id: str, group: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _upsert_newer(
-    conn: AsyncConnection, table: Table, keys: list[str], row: dict[str, Any]
+    conn: AsyncConnection, table: Table, keys: list[str], rows: list[dict[str, Any]]
 ) -> None:
-    statement = _insert(conn, table).values(row)
+    """Upsert rows, but never over a snapshot from a later stream position."""
+    if not rows:
+        return
+    statement = _insert(conn, table)
     excluded = statement.excluded
     newer: ColumnElement[bool] = or_(
         table.c.stream_ms < excluded.stream_ms,
         and_(table.c.stream_ms == excluded.stream_ms, table.c.stream_seq < excluded.stream_seq),
     )
-    update = {name: excluded[name] for name in row if name not in keys}
+    update = {name: excluded[name] for name in rows[0] if name not in keys}
     await conn.execute(
-        statement.on_conflict_do_update(index_elements=keys, set_=update, where=newer)
+        statement.on_conflict_do_update(index_elements=keys, set_=update, where=newer), rows
     )
 
 
 async def _upsert(
-    conn: AsyncConnection, table: Table, keys: list[str], row: dict[str, Any]
+    conn: AsyncConnection, table: Table, keys: list[str], rows: list[dict[str, Any]]
 ) -> None:
-    statement = _insert(conn, table).values(row)
-    update = {name: statement.excluded[name] for name in row if name not in keys}
-    await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=update))
+    if not rows:
+        return
+    statement = _insert(conn, table)
+    update = {name: statement.excluded[name] for name in rows[0] if name not in keys}
+    await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=update), rows)
 
 
 def _insert(conn: AsyncConnection, table: Table) -> Any:

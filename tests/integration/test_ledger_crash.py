@@ -151,7 +151,7 @@ async def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
     ledger_engine: AsyncEngine,
 ) -> None:
     async with campaign_runtime(redis_url, key_prefix, tmp_path) as runtime:
-        placed = await place_orders(runtime, 4000, "k")
+        placed = await place_orders(runtime, 10_000, "k")
         with worker_process(redis_url, ledger_url, key_prefix, tmp_path) as worker:
             await eventually(lambda: count_rows(ledger_engine, order_events), lambda n: n > 0, 30)
             worker.send_signal(signal.SIGKILL)
