@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.ledger.engine import create_engine
+from server.ledger.migrate import upgrade
 from tests.campaigns import campaign_text, write_campaign
 from tests.conftest import make_settings
 from tests.server_harness import LiveServer, run_server
@@ -54,3 +57,11 @@ def _serve_factory(redis_url: str, key_prefix: str, tmp_path: Path, **defaults: 
             yield server
 
     return _serve
+
+
+@pytest.fixture
+async def ledger_engine(ledger_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(ledger_url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -25,8 +24,6 @@ from server.domain.pools import plan_for
 from server.embedded import EmbeddedValkey
 from server.ledger.apply import apply_entries
 from server.ledger.consumer import LedgerConsumer
-from server.ledger.engine import create_engine
-from server.ledger.migrate import upgrade
 from server.ledger.reconcile import reconcile
 from server.ledger.schema import order_events, orders
 from server.runtime import Runtime
@@ -132,14 +129,6 @@ def worker_process(
                 process.kill()
                 process.wait()
         log.close()
-
-
-@pytest.fixture
-async def ledger_engine(ledger_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(ledger_url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
