@@ -41,10 +41,14 @@ class Sweeper:
             await live.stock.end_order(now, ident, "forfeited", terms)
         elif kind == "group":
             group = live.campaign.group
+            tiers = ",".join(f"{t.min_members}:{t.price_fen}" for t in group.tiers)
+            fill = group.auto_complete_max_missing if group.auto_complete else 0
             answer = await live.orders.close_group(
-                now, ident, group.tiers[0].min_members, group.auto_complete
+                now, ident, group.tiers[0].min_members, fill, tiers
             )
             log.info("%s: group %s %s", live.campaign.id, ident, answer.code)
+        elif kind == "groupprice":
+            await live.orders.adjust_group_price(now, ident, member)
         elif kind == "grouprelease":
             terms = EndTerms(allowed=_GROUP_MEMBER_STATUSES, refund=True, deadline=member)
             await live.stock.end_order(now, ident, "group_failed", terms)

@@ -73,6 +73,8 @@ class GroupBuy(ModeRules):
     validity_s: Seconds
     capacity: Annotated[int, Field(ge=2, le=10_000)]
     auto_complete: bool = False
+    # 模拟成团: the most missing members the merchant will fill to form a group
+    auto_complete_max_missing: Annotated[int, Field(ge=0, le=10_000)] = 0
 
 
 class DepositorGroup(_Section):

@@ -15,7 +15,7 @@ statuses by these tables, so the rules live here once.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from server.domain.campaign import Campaign, Mode
 
@@ -61,13 +61,17 @@ def stage_amount_fen(campaign: Campaign, stage: Stage, qty: int, amount_due_fen:
     return amount_due_fen
 
 
-def expected_kept_fen(status: str, paid_fen: int) -> int:
+def expected_kept_fen(order: dict[str, Any]) -> int:
     """What the merchant should keep of what was paid: nothing once an order ended without
-    goods (expired, cancelled, failed group, refunded), everything otherwise (a forfeited
-    deposit is kept). Reconcile checks paid = refunded + this."""
-    if status in ENDED and status != "forfeited":
+    goods (expired, cancelled, failed group, refunded); for a group order whose price fell
+    at close, the price the group reached; everything otherwise (a forfeited deposit is
+    kept). Reconcile checks paid = refunded + this."""
+    if order["status"] in ENDED and order["status"] != "forfeited":
         return 0
-    return paid_fen
+    final = order.get("final_unit_price_fen")
+    if final is not None:
+        return int(final) * int(order["qty"])
+    return int(order["paid_fen"])
 
 
 def refundable_statuses() -> tuple[str, ...]:

@@ -201,7 +201,7 @@ def _check_money(report: Report, projection: _Projection) -> None:
     for oid, (_, order) in sorted(projection.orders.items()):
         paid, refunded = order["paid_fen"], order["refunded_fen"]
         refunds = sum(projection.refunds.get(oid, {}).values())
-        kept = expected_kept_fen(order["status"], paid)
+        kept = expected_kept_fen(order)
         if paid != paid_by_order[oid]:
             report.problems.append(
                 f"order {oid}: paid {paid} but its payments sum to {paid_by_order[oid]}"

@@ -59,11 +59,23 @@ class OrderStore:
         )
         return _answer(code, record)
 
-    async def close_group(self, now_ms: int, code: str, paid_needed: int, auto: bool) -> Answer:
+    async def close_group(
+        self, now_ms: int, code: str, paid_needed: int, fill: int, tiers: str
+    ) -> Answer:
+        """Close a group; `fill`: most missing members auto-completion may fill;
+        `tiers`: "min_members:price_fen,..." rising."""
         k = self.keys
         result, record = await self._scripts.close_group(
             keys=[k.groups, k.deadlines, k.stream, k.counters],
-            args=[now_ms, code, paid_needed, int(auto)],
+            args=[now_ms, code, paid_needed, fill, tiers],
+        )
+        return _answer(result, record)
+
+    async def adjust_group_price(self, now_ms: int, order_id: str, deadline: str) -> Answer:
+        k = self.keys
+        result, record = await self._scripts.adjust_group_price(
+            keys=[k.orders, k.groups, k.deadlines, k.stream, k.counters],
+            args=[now_ms, order_id, deadline],
         )
         return _answer(result, record)
 

@@ -33,6 +33,7 @@ class Scripts:
     settle_payment: AsyncScript
     close_group: AsyncScript
     fulfil: AsyncScript
+    adjust_group_price: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

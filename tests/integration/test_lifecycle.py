@@ -7,7 +7,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from sqlalchemy import func, select
 
+from server.ledger.engine import create_engine
+from server.ledger.schema import refunds
 from server.payments.signature import sign
 from tests.campaigns import campaign_text
 from tests.integration.conftest import GROUP_OPEN, Serve
@@ -238,4 +241,60 @@ async def test_webhook_refuses_bad_notices(serve_with_ledger: Serve) -> None:
         assert failed.json()["result"] == "failed"
         retry = await s.pay(hal, order["order_id"])
         assert retry["payment_id"] != payment["payment_id"]
+        await assert_clean(s)
+
+
+async def test_ten_paying_members_reach_the_lower_tier_and_get_the_difference_back(
+    serve_with_ledger: Serve, ledger_url: str
+) -> None:
+    async with serve_with_ledger(clock_start=GROUP_OPEN) as s:
+        members = [await s.login(f"t{i}") for i in range(10)]
+        opened = await s.order(members[0], mode="group", qty=1, open_group=True)
+        orders = [opened]
+        for headers in members[1:]:
+            orders.append(
+                await s.order(headers, mode="group", qty=1, group_code=opened["group_code"])
+            )
+        for headers, order in zip(members, orders, strict=True):
+            await s.pay(headers, order["order_id"])
+        assert (await s.group(opened["group_code"]))["price_fen"] == 30800
+        await s.advance(86_401)
+        for headers, order in zip(members, orders, strict=True):
+            mine = await eventually(
+                lambda h=headers, o=order: s.my_orders(h),
+                lambda found, o=order: found[o["order_id"]]["refunded_fen"] > 0,
+            )
+            got = mine[order["order_id"]]
+            assert (got["status"], got["paid_fen"], got["refunded_fen"]) == ("paid", 32800, 2000)
+        report = await s.reconcile()
+        assert report.problems == []
+        assert (report.paid_fen, report.refunded_fen, report.kept_fen) == (328000, 20000, 308000)
+        engine = create_engine(ledger_url)
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(func.count(), func.sum(refunds.c.amount_fen)))).one()
+        await engine.dispose()
+        assert tuple(rows) == (10, 20000)
+
+
+async def test_auto_completion_forms_a_group_within_its_cap(serve_with_ledger: Serve) -> None:
+    text = (
+        campaign_text(100, 0, 0)
+        .replace("auto_complete = false", "auto_complete = true")
+        .replace("auto_complete_max_missing = 0", "auto_complete_max_missing = 1")
+    )
+    async with serve_with_ledger(text, clock_start=GROUP_OPEN) as s:
+        pairs = []
+        for leader_name, friends in (("solo", 0), ("duo", 1)):
+            leader = await s.login(leader_name)
+            opened = await s.order(leader, mode="group", qty=1, open_group=True)
+            await s.pay(leader, opened["order_id"])
+            for i in range(friends):
+                friend = await s.login(f"{leader_name}-f{i}")
+                joined = await s.order(friend, mode="group", qty=1, group_code=opened["group_code"])
+                await s.pay(friend, joined["order_id"])
+            pairs.append(opened["group_code"])
+        await s.advance(86_401)
+        solo = await eventually(lambda: s.group(pairs[0]), lambda g: g["status"] != "open")
+        duo = await eventually(lambda: s.group(pairs[1]), lambda g: g["status"] != "open")
+        assert (solo["status"], duo["status"]) == ("failed", "formed")  # 2 missing > cap of 1
         await assert_clean(s)

@@ -37,7 +37,12 @@ def test_stage_amounts() -> None:
     ],
 )
 def test_what_the_merchant_keeps(status: str, paid: int, kept: int) -> None:
-    assert expected_kept_fen(status, paid) == kept
+    assert expected_kept_fen({"status": status, "paid_fen": paid, "qty": 1}) == kept
+
+
+def test_a_group_order_keeps_the_price_its_group_reached() -> None:
+    order = {"status": "paid", "paid_fen": 2 * 32800, "qty": 2, "final_unit_price_fen": 30800}
+    assert expected_kept_fen(order) == 2 * 30800
 
 
 def test_group_tiers_by_paid_headcount() -> None:
