@@ -5,6 +5,8 @@ center, and a clean reconcile at the end of each story."""
 from __future__ import annotations
 
 import time
+from functools import partial
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +19,10 @@ from tests.integration.conftest import GROUP_OPEN, Serve
 from tests.server_harness import LiveServer, eventually
 
 pytestmark = pytest.mark.usefixtures("ledger_url")
+
+
+async def _order_of(s: LiveServer, headers: dict[str, str], order_id: str) -> dict[str, Any]:
+    return (await s.my_orders(headers))[order_id]
 
 
 async def assert_clean(s: LiveServer) -> None:
@@ -260,11 +266,10 @@ async def test_ten_paying_members_reach_the_lower_tier_and_get_the_difference_ba
         assert (await s.group(opened["group_code"]))["price_fen"] == 30800
         await s.advance(86_401)
         for headers, order in zip(members, orders, strict=True):
-            mine = await eventually(
-                lambda h=headers, o=order: s.my_orders(h),
-                lambda found, o=order: found[o["order_id"]]["refunded_fen"] > 0,
+            oid = order["order_id"]
+            got = await eventually(
+                partial(_order_of, s, headers, oid), lambda o: o["refunded_fen"] > 0
             )
-            got = mine[order["order_id"]]
             assert (got["status"], got["paid_fen"], got["refunded_fen"]) == ("paid", 32800, 2000)
         report = await s.reconcile()
         assert report.problems == []
