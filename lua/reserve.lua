@@ -14,14 +14,15 @@
 -- KEYS[9] counters  hash  live metrics
 -- KEYS[10] user_orders hash "<user>" -> the user's order ids, comma-separated
 -- KEYS[11] deadlines zset  "pay:<order id>", "group:<code>", ... scored by due time (ms)
--- ARGV[1] now (ms)  ARGV[2] campaign id, then 14 values per order:
+-- ARGV[1] now (ms)  ARGV[2] campaign id, then 15 values per order:
 --   user, mode, qty, per-user limit, plan ("own;lender:floor;..."), unit price (fen),
 --   pay_before (ms), idempotency key (or ""), body hash, group action ("", "open",
---   "join"), group code, group capacity, group expires_at (ms), ref (or "")
+--   "join"), group code, group capacity, group expires_at (ms), ref (or ""),
+--   attribution JSON (who earns commission, fixed when the order is placed)
 -- Reply: 2 values per order: code ("ok", "replay" or a refusal such as "sold_out"),
 --   then the order JSON (ok, replay) or "".
 
-local STRIDE = 14
+local STRIDE = 15
 local now = tonumber(ARGV[1])
 local cid = ARGV[2]
 local reply = {}
@@ -159,6 +160,7 @@ local function place(a)
     pay_before_ms = tonumber(a[7]), created_at_ms = now, ref = a[14],
     group_code = code, idempotency_key = idem_key,
     paid_fen = 0, refunded_fen = 0, ended = false, pending_payment = "",
+    attribution = cjson.decode(a[15]),
     history = {{"awaiting_payment", now}},
   }
   redis.call("HINCRBY", KEYS[3], holding_field, qty)

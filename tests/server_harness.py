@@ -41,6 +41,18 @@ class LiveServer:
         result: dict[str, Any] = response.json()
         return result
 
+    async def community(self, name: str = "楼下团") -> str:
+        """A community share link's code (orders through it earn no commission)."""
+        r = await self.client.post("/api/v1/ops/communities", json={"name": name}, headers=self.ops)
+        assert r.status_code == 201, r.text
+        return str(r.json()["code"])
+
+    async def become_distributor(self, headers: dict[str, str], upline: str | None = None) -> str:
+        body = {} if upline is None else {"upline": upline}
+        r = await self.client.post("/api/v1/distributors", json=body, headers=headers)
+        assert r.status_code in (200, 201), r.text
+        return str(r.json()["code"])
+
     async def set_clock(self, iso: str) -> None:
         response = await self.client.post("/api/v1/ops/clock", json={"set": iso}, headers=self.ops)
         assert response.status_code == 200, response.text

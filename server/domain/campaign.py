@@ -98,6 +98,9 @@ class Distribution(_Section):
     self_purchase_commission: bool
     after_sale_days: Annotated[int, Field(ge=0, le=90)]
     volume_tiers: list[VolumeTier] = []
+    # Who may become a distributor: anyone, those who spent enough, or by ops approval.
+    recruitment: Literal["open", "spend", "approval"] = "open"
+    recruitment_min_spend_fen: Fen = 0
 
 
 class MemberTier(_Section):
@@ -205,6 +208,7 @@ def _rule_problems(c: Campaign) -> Iterator[FieldProblem]:
         yield FieldProblem("timezone", f"unknown time zone {c.timezone!r}")
     yield from _window_problems(c)
     yield from _price_problems(c)
+    yield from _rate_problems(c)
     yield from _pool_problems(c)
 
 
@@ -237,6 +241,15 @@ def _price_problems(c: Campaign) -> Iterator[FieldProblem]:
     for i, member_id in enumerate(member_ids):
         if member_id in member_ids[:i]:
             yield FieldProblem(f"members[{i}].id", f"duplicate member tier {member_id!r}")
+
+
+def _rate_problems(c: Campaign) -> Iterator[FieldProblem]:
+    d = c.distribution
+    if d.level1_rate_bp + d.level2_rate_bp > 10_000:
+        yield FieldProblem("distribution.level2_rate_bp", "level 1 + level 2 must not pass 100%")
+    for i, tier in enumerate(d.volume_tiers):
+        if tier.level1_rate_bp + tier.level2_rate_bp > 10_000:
+            yield FieldProblem(f"distribution.volume_tiers[{i}]", "rates must not pass 100%")
 
 
 def _pool_problems(c: Campaign) -> Iterator[FieldProblem]:

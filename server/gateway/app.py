@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 
 from server.gateway import (
     routes_campaigns,
+    routes_distribution,
     routes_health,
     routes_me,
     routes_ops,
@@ -34,6 +35,7 @@ from server.ledger.reconcile import reconcile
 from server.runtime import Runtime
 from server.settings import Settings
 from server.store.connection import connect
+from server.store.identities import IdentityStore
 from server.store.keys import CampaignKeys
 from server.worker import Worker, default_worker_name
 
@@ -87,6 +89,7 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
                 tokens=ViewerTokens(settings.secret, settings.token_ttl_s),
                 idempotency=IdempotencyStore(redis, settings.key_prefix),
                 ledger=ledger,
+                identities=IdentityStore(redis, runtime.scripts, settings.key_prefix),
             )
             if settings.embedded_worker:
                 await stack.enter_async_context(_worker_alongside(runtime, ledger, settings))
@@ -98,6 +101,7 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
         *routes_orders.routes,
         *routes_payments.routes,
         *routes_me.routes,
+        *routes_distribution.routes,
         *routes_ops.routes,
         *routes_ops_orders.routes,
     ]

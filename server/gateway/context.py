@@ -11,6 +11,7 @@ from server.gateway.auth import ViewerTokens, bearer, require_ops
 from server.gateway.idempotency import IdempotencyStore
 from server.runtime import Runtime
 from server.settings import Settings
+from server.store.identities import IdentityStore
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Gateway:
     tokens: ViewerTokens
     idempotency: IdempotencyStore
     ledger: AsyncEngine
+    identities: IdentityStore
 
     def viewer(self, request: Request) -> str:
         return self.tokens.user(bearer(request))

@@ -19,6 +19,7 @@ from server.errors import BadInput, Conflict, LiveroomError, NotFound
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, read_json
 from server.gateway.idempotency import HEADER, idempotency_key
+from server.gateway.identity import attribution_of, identity_of
 from server.gateway.schemas import OrderIn
 from server.gateway.views import order_view
 from server.store.stock import GroupAction, OrderRequest, Outcome
@@ -45,6 +46,8 @@ async def create_order(request: Request) -> Response:
     action, code = _group_choice(body)
     key = idempotency_key(request) or ""
     campaign = live.campaign
+    who = await identity_of(gw.identities, live.orders, campaign, user)
+    attribution = await attribution_of(gw.identities, campaign, who, body.ref)
     now = gw.runtime.clock.now()
     rules = campaign.window(body.mode)
     if not rules.is_open(now):
@@ -56,13 +59,14 @@ async def create_order(request: Request) -> Response:
         qty=body.qty,
         limit=rules.per_user_limit,
         plan=plan_for(campaign, body.mode),
-        unit_price_fen=unit_price_due_fen(campaign, body.mode),
+        unit_price_fen=unit_price_due_fen(campaign, body.mode, who),
         pay_before_ms=now_ms + rules.pay_within_s * 1000,
         idempotency_key=key,
         body_hash=_body_hash(campaign.id, body),
         group_action=action,
         group_code=code,
         ref=body.ref or "",
+        attribution=orjson.dumps(attribution.as_dict()).decode(),
         **_group_terms(campaign, action, now_ms),
     )
     outcome = await live.reserve.submit(base)
@@ -70,6 +74,8 @@ async def create_order(request: Request) -> Response:
         if outcome.code != "group_code_taken":
             break
         outcome = await live.reserve.submit(_with_code(base, _new_code()))
+    if outcome.code == "ok" and attribution.level1:  # volume decides the rate tier
+        await gw.identities.add_volume(attribution.level1, body.qty)
     return _answer(outcome, campaign)
 
 

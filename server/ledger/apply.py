@@ -12,11 +12,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Table, and_, or_
+from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.ledger.schema import groups, order_events, orders, payments, pool_moves, refunds
+from server.domain.commission import Line, next_lines
+from server.ledger.schema import (
+    commissions,
+    groups,
+    links,
+    order_events,
+    orders,
+    payments,
+    pool_moves,
+    refunds,
+    users,
+)
 
 Entry = tuple[str, Mapping[str, str]]
 
@@ -72,12 +83,78 @@ async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterab
                 }
             )
     await _upsert_newer(conn, orders, ["order_id"], list(orders_rows.values()))
+    await _apply_commissions(
+        conn, campaign_id, [json_object(r["snapshot"]) or {} for r in orders_rows.values()]
+    )
     await _upsert_newer(conn, payments, ["payment_id"], list(payment_rows.values()))
     await _upsert(conn, groups, ["campaign_id", "code"], list(group_rows.values()))
     for table, rows in ((refunds, refund_rows), (pool_moves, move_rows)):
         if rows:
             await conn.execute(table.insert(), rows)
     return len(new)
+
+
+async def _apply_commissions(
+    conn: AsyncConnection, campaign_id: str, snapshots: list[dict[str, Any]]
+) -> None:
+    """Recompute the commission lines of every attributed order this batch touched."""
+    attributed = [o for o in snapshots if (o.get("attribution") or {}).get("level1")]
+    if not attributed:
+        return
+    query = select(commissions).where(commissions.c.order_id.in_([o["id"] for o in attributed]))
+    before: dict[str, dict[int, Line]] = {}
+    for row in (await conn.execute(query)).all():
+        before.setdefault(row.order_id, {})[row.level] = Line(
+            row.level, row.distributor, row.base_fen, row.rate_bp, row.amount_fen, row.state
+        )
+    rows = [
+        {
+            "order_id": order["id"],
+            "level": line.level,
+            "campaign_id": campaign_id,
+            "distributor": line.distributor,
+            "base_fen": line.base_fen,
+            "rate_bp": line.rate_bp,
+            "amount_fen": line.amount_fen,
+            "state": line.state,
+            "updated_at_ms": order["history"][-1][1],
+        }
+        for order in attributed
+        for line in next_lines(order, before.get(order["id"], {}))
+    ]
+    await _upsert(conn, commissions, ["order_id", "level"], rows)
+
+
+async def apply_identity_entries(conn: AsyncConnection, entries: Iterable[Entry]) -> int:
+    """The user pool's stream: member tiers, distributors and community links."""
+    by_id = {stream_id: fields for stream_id, fields in entries if "type" in fields}
+    if not by_id:
+        return 0
+    claimed = await _claim(conn, "_identity", by_id)
+    user_rows: dict[str, dict[str, Any]] = {}
+    link_rows: dict[str, dict[str, Any]] = {}
+    for stream_id in sorted(claimed, key=stream_position):
+        fields = by_id[stream_id]
+        if user := json_object(fields.get("user")):
+            user_rows[user["user"]] = {
+                "user_id": user["user"],
+                "member_tier": user["member_tier"],
+                "updated_at_ms": user["updated_at_ms"],
+            }
+        link = json_object(fields.get("distributor")) or json_object(fields.get("community"))
+        if link:
+            link_rows[link["code"]] = {
+                "code": link["code"],
+                "kind": link["kind"],
+                "user_id": link.get("user"),
+                "upline": link.get("upline") or None,
+                "name": link.get("name"),
+                "status": link.get("status", "active"),
+                "created_at_ms": link.get("joined_at_ms") or link.get("created_at_ms") or 0,
+            }
+    await _upsert(conn, users, ["user_id"], list(user_rows.values()))
+    await _upsert(conn, links, ["code"], list(link_rows.values()))
+    return len(claimed)
 
 
 async def _claim(

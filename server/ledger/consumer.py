@@ -16,13 +16,14 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.ledger.apply import Entry, apply_entries, stream_position
-from server.store.keys import CampaignKeys
+from server.ledger.apply import Entry, apply_entries, apply_identity_entries, stream_position
+from server.store.keys import CampaignKeys, IdentityKeys
 from server.store.stock import text
 
 log = logging.getLogger("liveroom.worker")
 
 GROUP = "ledger"
+IDENTITY = "_identity"  # the user pool's stream, applied beside the campaigns' streams
 
 
 class LedgerConsumer:
@@ -47,6 +48,7 @@ class LedgerConsumer:
     async def consume(self, campaign_ids: Sequence[str], block_ms: int = 500) -> int:
         """One round: own pending entries first, then others' stale ones, then new ones."""
         streams = {CampaignKeys(self._prefix, cid).stream: cid for cid in campaign_ids}
+        streams[IdentityKeys(self._prefix).stream] = IDENTITY
         for stream in streams.keys() - self._known:
             await self._ensure_group(stream)
         applied = 0
@@ -110,7 +112,10 @@ class LedgerConsumer:
         if not entries:
             return 0
         async with self._engine.begin() as conn:
-            applied = await apply_entries(conn, campaign_id, entries)
+            if campaign_id == IDENTITY:
+                applied = await apply_identity_entries(conn, entries)
+            else:
+                applied = await apply_entries(conn, campaign_id, entries)
         # Acknowledge only after the commit: a crash before this line redelivers the batch,
         # and apply_entries skips what the ledger already holds.
         await self._redis.xack(stream, GROUP, *[stream_id for stream_id, _ in entries])

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.ledger.schema import orders
+from server.ledger.schema import commissions, links, orders
 
 
 @dataclass(frozen=True)
@@ -36,3 +36,34 @@ async def list_orders(engine: AsyncEngine, wanted: OrderFilter) -> list[dict[str
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [orjson.loads(row.snapshot) for row in rows]
+
+
+async def commissions_of(engine: AsyncEngine, code: str) -> dict[str, Any]:
+    """A distributor's commission by state, balance, recruits, and recent lines."""
+    by_state = (
+        select(commissions.c.state, func.count(), func.sum(commissions.c.amount_fen))
+        .where(commissions.c.distributor == code)
+        .group_by(commissions.c.state)
+    )
+    recent = (
+        select(commissions)
+        .where(commissions.c.distributor == code)
+        .order_by(commissions.c.updated_at_ms.desc())
+        .limit(50)
+    )
+    recruits = select(func.count()).select_from(links).where(links.c.upline == code)
+    async with engine.connect() as conn:
+        states = {row[0]: (int(row[1]), int(row[2] or 0)) for row in await conn.execute(by_state)}
+        # keys as plain str: column names are a str subclass that orjson refuses
+        lines = [{str(k): v for k, v in row._mapping.items()} for row in await conn.execute(recent)]
+        recruited = int((await conn.execute(recruits)).scalar_one())
+    totals = {
+        state: {"lines": states.get(state, (0, 0))[0], "amount_fen": states.get(state, (0, 0))[1]}
+        for state in ("pending", "frozen", "settled", "cancelled", "clawed_back")
+    }
+    return {
+        "commissions": totals,
+        "balance_fen": totals["settled"]["amount_fen"],
+        "recruits": recruited,
+        "lines": lines,
+    }

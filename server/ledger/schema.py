@@ -100,3 +100,37 @@ groups = Table(
     Column("closed_at_ms", BigInteger),
     Column("snapshot", Text, nullable=False),
 )
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("member_tier", String(64)),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("user_id", String(64), index=True),
+    Column("upline", String(16)),
+    Column("name", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+commissions = Table(
+    "commissions",
+    metadata,
+    Column("order_id", String(96), primary_key=True),
+    Column("level", Integer, primary_key=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("distributor", String(16), nullable=False, index=True),
+    Column("base_fen", BigInteger, nullable=False),
+    Column("rate_bp", Integer, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)

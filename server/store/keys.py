@@ -97,3 +97,42 @@ class GlobalKeys:
 
     def idempotency(self, scope: str, user: str, key: str) -> str:
         return f"{self.prefix}:idem:{scope}:{user}:{key}"
+
+
+@dataclass(frozen=True)
+class IdentityKeys:
+    """The one user pool shared by every campaign: member tiers, distributors and share
+    links. One hash tag, so a script may touch all of them on a Redis Cluster."""
+
+    prefix: str
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}:{{identity}}:{name}"
+
+    @property
+    def users(self) -> str:
+        return self._key("users")
+
+    @property
+    def refs(self) -> str:
+        return self._key("refs")
+
+    @property
+    def distributor_of(self) -> str:
+        return self._key("distributor_of")
+
+    @property
+    def volume(self) -> str:
+        return self._key("volume")
+
+    @property
+    def stream(self) -> str:
+        return self._key("stream")
+
+    @property
+    def counters(self) -> str:
+        return self._key("counters")
+
+    @property
+    def recruited(self) -> str:
+        return self._key("recruited")

@@ -103,6 +103,9 @@ class OrderStore:
         members = await self._redis.zrangebyscore(self.keys.deadlines, "-inf", now_ms, 0, limit)
         return [text(m) for m in members if isinstance(m, bytes | str)]
 
+    async def depositor_offer_open(self) -> bool:
+        return bool(await self._redis.hget(self.keys.meta, "depositor_offer"))
+
     async def drop_deadline(self, member: str) -> None:
         await self._redis.zrem(self.keys.deadlines, member)
 

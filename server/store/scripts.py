@@ -34,6 +34,7 @@ class Scripts:
     close_group: AsyncScript
     fulfil: AsyncScript
     adjust_group_price: AsyncScript
+    register_distributor: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

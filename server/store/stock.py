@@ -35,6 +35,7 @@ class OrderRequest:
     group_capacity: int = 0
     group_expires_ms: int = 0
     ref: str = ""
+    attribution: str = "{}"  # JSON: see domain/commission.py Attribution
 
     def argv(self) -> list[str | int]:
         return [
@@ -52,6 +53,7 @@ class OrderRequest:
             self.group_capacity,
             self.group_expires_ms,
             self.ref,
+            self.attribution,
         ]
 
 

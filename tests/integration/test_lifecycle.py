@@ -192,7 +192,7 @@ async def test_order_center_lists_every_mode(serve_with_ledger: Serve) -> None:
     async with serve_with_ledger(text) as s:
         fay = await s.login("fay")
         presale = await s.order(fay, mode="presale", qty=1)
-        direct = await s.order(fay, mode="direct", qty=1, ref="D-7")
+        direct = await s.order(fay, mode="direct", qty=1, ref=await s.community())
         await s.set_clock(GROUP_OPEN)
         group = await s.order(fay, mode="group", qty=1, open_group=True)
         other = await s.login("gus")

@@ -136,8 +136,9 @@ async def test_stream_entry_per_accepted_order(
 ) -> None:
     async with serve() as s:
         h = await s.login("carol")
-        r = await s.client.post(ORDERS, json={"mode": mode, "qty": 1, "ref": "D-abc"}, headers=h)
-        assert r.status_code == 201 and r.json()["ref"] == "D-abc"
+        ref = await s.community()
+        r = await s.client.post(ORDERS, json={"mode": mode, "qty": 1, "ref": ref}, headers=h)
+        assert r.status_code == 201 and r.json()["ref"] == ref
         events = await stream_events(redis, key_prefix)
         assert [e["type"] for e in events] == ["reserved"]
         assert events[0]["order_id"] == r.json()["order_id"]

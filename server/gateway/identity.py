@@ -1,0 +1,40 @@
+"""Who the caller is to the pricing and commission rules, read from the user pool."""
+
+from __future__ import annotations
+
+from server.domain.campaign import Campaign, MemberTier
+from server.domain.commission import Attribution, attribute
+from server.domain.pricing import Identity
+from server.errors import BadInput
+from server.store.identities import IdentityStore
+from server.store.orders import OrderStore
+
+DEPOSIT_PAID = ("awaiting_balance", "paid", "allocated", "shipped", "delivered", "completed")
+
+
+async def identity_of(
+    identities: IdentityStore, orders: OrderStore, campaign: Campaign, user: str
+) -> Identity:
+    tier_id = await identities.member_tier(user)
+    member: MemberTier | None = next((m for m in campaign.members if m.id == tier_id), None)
+    code = await identities.distributor_code(user)
+    depositor = any(
+        o["mode"] == "presale" and o["status"] in DEPOSIT_PAID for o in await orders.orders_of(user)
+    )
+    return Identity(member=member, distributor_code=code, depositor=depositor)
+
+
+async def attribution_of(
+    identities: IdentityStore, campaign: Campaign, who: Identity, ref: str | None
+) -> Attribution:
+    """Attribution follows the link the order came through; an unknown link is refused."""
+    if ref is None:
+        return Attribution()
+    link = await identities.link(ref)
+    if link is None:
+        raise BadInput("no share link with this code", "ref", "unknown_ref")
+    if link["kind"] == "distributor" and link["status"] != "active":
+        return Attribution()
+    upline = str(link.get("upline") or "")
+    volume = await identities.volume(ref) if link["kind"] == "distributor" else 0
+    return attribute(campaign, who.distributor_code, link["kind"], ref, upline, volume)

@@ -1,0 +1,88 @@
+"""The user pool in Redis: member tiers, distributors, community links, sales volume."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from server.store.keys import IdentityKeys
+from server.store.scripts import Scripts
+from server.store.stock import decode, text
+
+Record = dict[str, Any]
+
+
+class IdentityStore:
+    def __init__(self, redis: Redis, scripts: Scripts, prefix: str) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self.keys = IdentityKeys(prefix)
+
+    async def member_tier(self, user: str) -> str | None:
+        raw = await self._redis.hget(self.keys.users, user)
+        tier = decode(raw).get("member_tier") if raw else None
+        return tier if isinstance(tier, str) else None
+
+    async def set_member_tier(self, user: str, tier: str | None) -> Record:
+        record = {"user": user, "member_tier": tier, "updated_at_ms": int(time.time() * 1000)}
+        encoded = orjson.dumps(record)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.users, user, encoded)
+            pipe.xadd(self.keys.stream, {"type": "user", "user": encoded})
+            await pipe.execute()
+        return record
+
+    async def register(
+        self, now_ms: int, user: str, code: str, upline: str, status: str
+    ) -> tuple[str, Record | None]:
+        k = self.keys
+        result, record = await self._scripts.register_distributor(
+            keys=[k.refs, k.distributor_of, k.stream, k.counters, k.recruited],
+            args=[now_ms, user, code, upline, status],
+        )
+        return text(result), decode(record) if record else None
+
+    async def add_community(self, now_ms: int, code: str, name: str) -> Record:
+        record = {"kind": "community", "code": code, "name": name, "created_at_ms": now_ms}
+        encoded = orjson.dumps(record)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(self.keys.refs, code, encoded)
+            pipe.xadd(self.keys.stream, {"type": "community", "community": encoded})
+            await pipe.execute()
+        return record
+
+    async def approve(self, code: str) -> Record | None:
+        """Activate a distributor recruited by approval; repeating changes nothing."""
+        record = await self.link(code)
+        if record is None or record.get("kind") != "distributor":
+            return None
+        if record["status"] != "active":
+            record["status"] = "active"
+            encoded = orjson.dumps(record)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(self.keys.refs, code, encoded)
+                pipe.hincrby(self.keys.counters, "distributors.recruited", 1)
+                pipe.zadd(self.keys.recruited, {code: int(time.time() * 1000)})
+                pipe.xadd(self.keys.stream, {"type": "distributor", "distributor": encoded})
+                await pipe.execute()
+        return record
+
+    async def link(self, code: str) -> Record | None:
+        raw = await self._redis.hget(self.keys.refs, code)
+        return decode(raw) if raw else None
+
+    async def distributor_code(self, user: str) -> str | None:
+        raw = await self._redis.hget(self.keys.distributor_of, user)
+        return text(raw) if raw else None
+
+    async def volume(self, code: str) -> int:
+        return int(await self._redis.hget(self.keys.volume, code) or 0)
+
+    async def add_volume(self, code: str, units: int) -> None:
+        await self._redis.hincrby(self.keys.volume, code, units)
+
+    async def recruited(self) -> int:
+        return int(await self._redis.hget(self.keys.counters, "distributors.recruited") or 0)

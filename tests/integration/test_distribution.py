@@ -1,0 +1,155 @@
+"""Distribution through the API with the ledger worker running: the seed article's worked
+example, commission states from pending to settled and back, quotes, recruitment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.campaigns import campaign_text
+from tests.integration.conftest import Serve
+from tests.server_harness import LiveServer, eventually
+
+pytestmark = pytest.mark.usefixtures("ledger_url")
+
+
+async def commissions(s: LiveServer, headers: dict[str, str]) -> dict[str, Any]:
+    await s.ledger_caught_up()
+    r = await s.client.get("/api/v1/distributors/me", headers=headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def amounts(summary: dict[str, Any]) -> dict[str, int]:
+    return {state: v["amount_fen"] for state, v in summary["commissions"].items() if v["lines"]}
+
+
+async def test_seed_worked_example(serve_with_ledger: Serve) -> None:
+    """B shares a presale link; C pays the deposit through it; B earns only once C has paid
+    the balance. Later C joins a group through a community link: B earns nothing."""
+    async with serve_with_ledger(campaign_text(100, 0, 0)) as s:
+        a, b, c = await s.login("A"), await s.login("B"), await s.login("C")
+        code_a = await s.become_distributor(a)
+        code_b = await s.become_distributor(b, upline=code_a)
+        presale = await s.order(c, mode="presale", qty=1, ref=code_b)
+        await s.pay(c, presale["order_id"])
+        assert amounts(await commissions(s, b)) == {}  # deposit only: nothing yet
+
+        await s.set_clock("2026-09-06T10:00:00+08:00")
+        await s.pay(c, presale["order_id"])  # the balance
+        assert amounts(await commissions(s, b)) == {"pending": 29800 * 1500 // 10000}
+        assert amounts(await commissions(s, a)) == {"pending": 29800 * 500 // 10000}
+
+        community = await s.community("C的小区群")
+        group = await s.order(c, mode="group", qty=1, open_group=True, ref=community)
+        await s.pay(c, group["order_id"])
+        assert amounts(await commissions(s, b)) == {"pending": 4470}  # unchanged
+        assert (await commissions(s, b))["recruits"] == 0
+        assert (await commissions(s, a))["recruits"] == 1
+        assert (await s.reconcile()).problems == []
+
+
+async def test_commission_settles_after_the_after_sale_period_and_claws_back(
+    serve_with_ledger: Serve,
+) -> None:
+    async with serve_with_ledger(campaign_text(100, 0, 0)) as s:
+        d, buyer = await s.login("dist"), await s.login("buyer")
+        code = await s.become_distributor(d)
+        order = await s.order(buyer, mode="direct", qty=2, ref=code)
+        await s.pay(buyer, order["order_id"])
+        for status in ("allocated", "shipped", "delivered"):
+            r = await s.client.post(
+                f"/api/v1/ops/orders/{order['order_id']}/fulfilment",
+                json={"status": status},
+                headers=s.ops,
+            )
+            assert r.status_code == 200
+        assert amounts(await commissions(s, d)) == {"frozen": 2 * 36800 * 15 // 100}
+        await s.advance(7 * 86_400 + 1)
+        await s.wait_for_status(buyer, order["order_id"], "completed")
+        settled = await commissions(s, d)
+        assert amounts(settled) == {"settled": 11040} and settled["balance_fen"] == 11040
+        r = await s.client.post(
+            f"/api/v1/ops/orders/{order['order_id']}/refund", json={}, headers=s.ops
+        )
+        assert r.status_code == 200
+        after = await commissions(s, d)
+        assert amounts(after) == {"clawed_back": 11040} and after["balance_fen"] == 0
+
+
+async def test_refund_before_settlement_cancels_and_forfeit_earns_nothing(
+    serve_with_ledger: Serve,
+) -> None:
+    async with serve_with_ledger(campaign_text(100, 0, 0)) as s:
+        d, buyer = await s.login("dist"), await s.login("buyer")
+        code = await s.become_distributor(d)
+        direct = await s.order(buyer, mode="direct", qty=1, ref=code)
+        await s.pay(buyer, direct["order_id"])
+        presale = await s.order(buyer, mode="presale", qty=1, ref=code)
+        await s.pay(buyer, presale["order_id"])
+        await s.client.post(
+            f"/api/v1/ops/orders/{direct['order_id']}/refund", json={}, headers=s.ops
+        )
+        await s.set_clock("2026-09-16T00:00:01+08:00")  # the balance window closes unpaid
+        await s.wait_for_status(buyer, presale["order_id"], "forfeited")
+        assert amounts(await commissions(s, d)) == {"cancelled": 5520}
+        assert (await s.reconcile()).problems == []
+
+
+@pytest.mark.parametrize(("switch", "expected"), [("true", {"pending": 5520}), ("false", {})])
+async def test_self_purchase_switch(
+    serve_with_ledger: Serve, switch: str, expected: dict[str, int]
+) -> None:
+    text = campaign_text(100, 0, 0).replace(
+        "self_purchase_commission = true", f"self_purchase_commission = {switch}"
+    )
+    async with serve_with_ledger(text) as s:
+        me = await s.login("selfie")
+        code = await s.become_distributor(me)
+        order = await s.order(me, mode="direct", qty=1, ref=code)
+        await s.pay(me, order["order_id"])
+        assert amounts(await commissions(s, me)) == expected
+
+
+async def test_quote_shows_every_identity_and_the_price_charged_is_the_price_quoted(
+    serve_with_ledger: Serve,
+) -> None:
+    async with serve_with_ledger(campaign_text(100, 0, 0)) as s:
+        vip = await s.login("vip")
+        r = await s.client.put(
+            "/api/v1/ops/users/vip", json={"member_tier": "black-gold"}, headers=s.ops
+        )
+        assert r.status_code == 200
+        await s.become_distributor(vip)
+        q = (await s.client.get("/api/v1/campaigns/mid-autumn/quote", headers=vip)).json()
+        assert q["identities"]["member_tier"] == "black-gold"
+        assert "15%" in q["distributor_effect"]
+        direct = next(o for o in q["options"] if o["offer"] == "direct")
+        assert direct["unit_price_fen"] == 36800 - 1840  # 95折
+        assert any("黑金会员" in e for e in direct["effects"])
+        assert q["applies"]["offer"] == "presale" and q["applies"]["unit_price_fen"] == 29800
+        order = await s.order(vip, mode="direct", qty=3)
+        assert order["amount_due_fen"] == 3 * direct["unit_price_fen"]
+
+
+async def test_recruitment_rules(serve_with_ledger: Serve) -> None:
+    text = campaign_text(100, 0, 0).replace('recruitment = "open"', 'recruitment = "approval"')
+    async with serve_with_ledger(text) as s:
+        hopeful, buyer = await s.login("hopeful"), await s.login("buyer")
+        r = await s.client.post("/api/v1/distributors", json={}, headers=hopeful)
+        assert r.status_code == 201 and r.json()["status"] == "pending"
+        code = r.json()["code"]
+        order = await s.order(buyer, mode="direct", qty=1, ref=code)  # pending: earns nothing
+        await s.pay(buyer, order["order_id"])
+        bad = await s.client.post(
+            "/api/v1/distributors", json={"upline": code}, headers=await s.login("x")
+        )
+        assert (bad.status_code, bad.json()["field"]) == (422, "upline")
+        ok = await s.client.post(f"/api/v1/ops/distributors/{code}/approve", headers=s.ops)
+        assert ok.status_code == 200 and ok.json()["status"] == "active"
+        assert amounts(await commissions(s, hopeful)) == {}
+        again = await s.client.post("/api/v1/distributors", json={}, headers=hopeful)
+        assert again.status_code == 200 and again.json()["code"] == code
+        await eventually(lambda: commissions(s, hopeful), lambda c: c["code"] == code)
