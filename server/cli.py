@@ -1,4 +1,4 @@
-"""`liveroom`: serve | worker | demo | reconcile | migrate | campaign check."""
+"""`liveroom`: serve | worker | demo | reconcile | report | migrate | campaign check."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import orjson
 import uvicorn
 
 from server import logs
@@ -18,6 +19,7 @@ from server.embedded import EmbeddedValkey, running_url
 from server.errors import BadInput, InvalidCampaign
 from server.ledger.engine import create_engine, ledger_url
 from server.ledger.migrate import upgrade
+from server.ledger.queries import finance_report
 from server.ledger.reconcile import reconcile
 from server.runtime import Runtime
 from server.settings import Settings, demo_defaults
@@ -73,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     reconcile = commands.add_parser("reconcile", help="prove Redis = ledger + unconsumed stream")
     reconcile.add_argument("--campaign", action="append", help="only these campaign ids")
     reconcile.set_defaults(run=_reconcile)
+
+    report = commands.add_parser("report", help="the finance report, per distributor and in total")
+    report.add_argument("--campaign", default="mid-autumn")
+    report.set_defaults(run=_report)
 
     migrate = commands.add_parser("migrate", help="bring the ledger schema up to date")
     migrate.set_defaults(run=_migrate)
@@ -164,6 +170,20 @@ async def _run_reconcile(settings: Settings, redis_url: str, only: list[str] | N
     finally:
         await engine.dispose()
         await redis.aclose()
+
+
+def _report(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(secrets=False)
+
+    async def run() -> dict[str, object]:
+        engine = create_engine(ledger_url(settings.database_url, settings.data_dir))
+        try:
+            return await finance_report(engine, args.campaign)
+        finally:
+            await engine.dispose()
+
+    print(orjson.dumps(asyncio.run(run()), option=orjson.OPT_INDENT_2).decode())
+    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:

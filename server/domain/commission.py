@@ -21,6 +21,7 @@ from typing import Any
 from server.domain.campaign import Campaign
 
 PENDING_STATUSES = ("paid", "allocated", "shipped")
+OWED = ("pending", "frozen", "settled")  # states whose amount the merchant owes
 ENDED_WITHOUT_GOODS = ("refunded", "group_failed", "cancelled", "expired", "forfeited")
 
 

@@ -22,7 +22,7 @@ from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, read_json
 from server.gateway.schemas import FulfilmentIn, RefundIn, _Body
 from server.gateway.views import order_view
-from server.ledger.queries import OrderFilter, list_orders
+from server.ledger.queries import OrderFilter, finance_report, list_orders
 from server.store.stock import EndTerms
 
 DAY_MS = 86_400_000
@@ -114,7 +114,20 @@ def _query(params: dict[str, Any]) -> OrderQuery:
         raise BadInput(f"{field}: {first['msg']}", field) from None
 
 
+async def finance(request: Request) -> Response:
+    gw = gateway(request)
+    gw.require_ops(request)
+    campaign_id = request.query_params.get("campaign_id", "")
+    live = gw.runtime.live(campaign_id)
+    try:
+        report = await finance_report(gw.ledger, live.campaign.id)
+    except (OperationalError, DBAPIError) as exc:
+        raise Unavailable(f"the ledger is not available: {exc.__class__.__name__}") from None
+    return JSONResponse(report)
+
+
 routes = [
+    Route("/ops/reports/finance", finance, methods=["GET"]),
     Route("/ops/orders", list_ops_orders, methods=["GET"]),
     Route("/ops/orders/{oid}/refund", refund_order, methods=["POST"]),
     Route("/ops/orders/{oid}/fulfilment", move_fulfilment, methods=["POST"]),

@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.domain.commission import OWED
 from server.ledger.schema import commissions, links, orders
 
 
@@ -66,4 +67,47 @@ async def commissions_of(engine: AsyncEngine, code: str) -> dict[str, Any]:
         "balance_fen": totals["settled"]["amount_fen"],
         "recruits": recruited,
         "lines": lines,
+    }
+
+
+async def finance_report(engine: AsyncEngine, campaign_id: str) -> dict[str, Any]:
+    """Per distributor and in total: what was paid, refunded, owed in commission, kept."""
+    money = select(
+        func.count(), func.sum(orders.c.paid_fen), func.sum(orders.c.refunded_fen)
+    ).where(orders.c.campaign_id == campaign_id)
+    per_distributor = (
+        select(
+            commissions.c.distributor,
+            commissions.c.state,
+            func.count(),
+            func.sum(commissions.c.base_fen),
+            func.sum(commissions.c.amount_fen),
+        )
+        .where(commissions.c.campaign_id == campaign_id)
+        .group_by(commissions.c.distributor, commissions.c.state)
+        .order_by(commissions.c.distributor)
+    )
+    async with engine.connect() as conn:
+        count, paid, refunded = (await conn.execute(money)).one()
+        rows = (await conn.execute(per_distributor)).all()
+    distributors: dict[str, dict[str, Any]] = {}
+    for code, state, lines, base, amount in rows:
+        entry = distributors.setdefault(code, {"distributor": code, "owed_fen": 0, "states": {}})
+        entry["states"][state] = {
+            "lines": int(lines),
+            "base_fen": int(base or 0),
+            "amount_fen": int(amount or 0),
+        }
+        if state in OWED:
+            entry["owed_fen"] += int(amount or 0)
+    owed = sum(d["owed_fen"] for d in distributors.values())
+    kept = int(paid or 0) - int(refunded or 0)
+    return {
+        "campaign_id": campaign_id,
+        "orders": int(count),
+        "paid_fen": int(paid or 0),
+        "refunded_fen": int(refunded or 0),
+        "commission_fen": owed,
+        "merchant_net_fen": kept - owed,
+        "distributors": sorted(distributors.values(), key=lambda d: -d["owed_fen"]),
     }

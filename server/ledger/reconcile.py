@@ -22,11 +22,12 @@ from redis.exceptions import ResponseError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.domain.commission import OWED, Line, next_lines
 from server.domain.lifecycle import expected_kept_fen
 from server.domain.pools import COUNTERS
 from server.ledger.apply import json_object, stream_position
 from server.ledger.consumer import GROUP
-from server.ledger.schema import order_events
+from server.ledger.schema import commissions, order_events
 from server.store.keys import CampaignKeys
 from server.store.stock import text
 
@@ -42,14 +43,19 @@ class Report:
     paid_fen: int = 0
     refunded_fen: int = 0
     kept_fen: int = 0
+    commission_fen: int = 0
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def merchant_net_fen(self) -> int:
+        return self.kept_fen - self.commission_fen
 
     def summary(self) -> str:
         verdict = "clean" if not self.problems else f"{len(self.problems)} mismatches"
         return (
             f"{self.campaign_id}: {self.orders} orders ({self.unconsumed} entries not yet in "
-            f"the ledger); paid {self.paid_fen} = refunded {self.refunded_fen} + kept "
-            f"{self.kept_fen} fen; {verdict}"
+            f"the ledger); paid {self.paid_fen} = refunded {self.refunded_fen} + commissions "
+            f"{self.commission_fen} + merchant net {self.merchant_net_fen} fen; {verdict}"
         )
 
 
@@ -96,6 +102,8 @@ async def reconcile(redis: Redis, engine: AsyncEngine, keys: CampaignKeys) -> Re
     _check_orders(report, projection, redis_orders)
     _check_pools(report, projection, pools)
     _check_money(report, projection)
+    if not unconsumed:  # commission lines are written as entries are applied
+        _check_commissions(report, projection, await _ledger_lines(engine, keys.campaign_id))
     return report
 
 
@@ -142,6 +150,36 @@ async def _ledger_events(engine: AsyncEngine, campaign_id: str) -> list[tuple[st
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [(row.stream_id, orjson.loads(row.data)) for row in rows]
+
+
+async def _ledger_lines(engine: AsyncEngine, campaign_id: str) -> dict[str, dict[int, Line]]:
+    query = select(commissions).where(commissions.c.campaign_id == campaign_id)
+    lines: dict[str, dict[int, Line]] = defaultdict(dict)
+    async with engine.connect() as conn:
+        for row in await conn.execute(query):
+            lines[row.order_id][row.level] = Line(
+                row.level, row.distributor, row.base_fen, row.rate_bp, row.amount_fen, row.state
+            )
+    return lines
+
+
+def _check_commissions(
+    report: Report, projection: _Projection, lines: dict[str, dict[int, Line]]
+) -> None:
+    """Stored lines must equal a fresh computation from the order, and only pending,
+    frozen or settled commission is owed: paid = refunded + commissions + merchant net."""
+    for oid, (_, order) in sorted(projection.orders.items()):
+        stored = lines.get(oid, {})
+        expected = {line.level: line for line in next_lines(order, stored)}
+        if expected != stored:
+            report.problems.append(
+                f"order {oid}: commission lines {sorted(stored.values(), key=str)} in the ledger, "
+                f"{sorted(expected.values(), key=str)} by the rules"
+            )
+        owed = sum(line.amount_fen for line in stored.values() if line.state in OWED)
+        report.commission_fen += owed
+    if report.merchant_net_fen < 0:
+        report.problems.append(f"commissions {report.commission_fen} exceed what was kept")
 
 
 def _check_orders(

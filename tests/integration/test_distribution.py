@@ -48,7 +48,17 @@ async def test_seed_worked_example(serve_with_ledger: Serve) -> None:
         assert amounts(await commissions(s, b)) == {"pending": 4470}  # unchanged
         assert (await commissions(s, b))["recruits"] == 0
         assert (await commissions(s, a))["recruits"] == 1
-        assert (await s.reconcile()).problems == []
+        report = await s.reconcile()
+        assert report.problems == [] and report.commission_fen == 4470 + 1490
+        assert (
+            report.paid_fen == report.refunded_fen + report.commission_fen + report.merchant_net_fen
+        )
+        finance = (
+            await s.client.get("/api/v1/ops/reports/finance?campaign_id=mid-autumn", headers=s.ops)
+        ).json()
+        owed = {d["distributor"]: d["owed_fen"] for d in finance["distributors"]}
+        assert owed == {code_b: 4470, code_a: 1490}
+        assert finance["merchant_net_fen"] == 29800 + 32800 - 4470 - 1490
 
 
 async def test_commission_settles_after_the_after_sale_period_and_claws_back(
