@@ -54,9 +54,14 @@ def status_after(stage: Stage) -> str:
     return AWAITING_BALANCE if stage == "deposit" else PAID
 
 
-def stage_amount_fen(campaign: Campaign, stage: Stage, qty: int, amount_due_fen: int) -> int:
-    """What a stage costs: the first stage is what the order quoted; the balance is per unit."""
+def stage_amount_fen(
+    campaign: Campaign, stage: Stage, qty: int, amount_due_fen: int, depositor_offer: bool = False
+) -> int:
+    """What a stage costs: the first stage is what the order quoted; the balance is per
+    unit, and once the depositor offer is open the deposit counts towards its price."""
     if stage == "balance":
+        if depositor_offer:
+            return (campaign.depositor_group.price_fen - campaign.presale.deposit_fen) * qty
         return campaign.presale.balance_fen * qty
     return amount_due_fen
 

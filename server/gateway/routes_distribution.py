@@ -15,7 +15,7 @@ from server.domain.pricing import Option, quote
 from server.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, read_body, read_json
-from server.gateway.identity import identity_of
+from server.gateway.identity import DEPOSIT_PAID, identity_of
 from server.gateway.schemas import _Body
 from server.ledger.queries import commissions_of
 
@@ -171,7 +171,53 @@ def _option_view(option: Option) -> dict[str, Any]:
     }
 
 
+async def presale_to_group(request: Request) -> Response:
+    """Open the exclusive depositor group offer and notify every depositor, once."""
+    gw = gateway(request)
+    gw.require_ops(request)
+    await read_body(request)
+    live = gw.runtime.live(request.path_params["cid"])
+    campaign = live.campaign
+    if gw.runtime.clock.now() < campaign.depositor_group.opens_at:
+        raise Conflict("the depositor offer opens with the group-buy phase", None, "window_closed")
+    depositors = sorted(
+        {
+            o["user"]
+            for o in (await live.orders.all_orders()).values()
+            if o["mode"] == "presale" and o["status"] in DEPOSIT_PAID
+        }
+    )
+    price = campaign.depositor_group.price_fen
+    balance = price - campaign.presale.deposit_fen
+    text = (
+        f"预售定金用户专享团已开启: ¥{price / 100:g}/盒, 定金抵扣后尾款 ¥{balance / 100:g}; "
+        f"exclusive depositor group open at ¥{price / 100:g}, balance ¥{balance / 100:g}"
+    )
+    answer = await live.orders.open_depositor_offer(gw.runtime.clock.now_ms(), text, depositors)
+    assert answer.record is not None
+    return JSONResponse(
+        {
+            "result": answer.code,
+            "depositors_notified": answer.record["depositors"],
+            "price_fen": price,
+            "balance_fen": balance,
+        }
+    )
+
+
+async def my_notifications(request: Request) -> Response:
+    gw = gateway(request)
+    user = gw.viewer(request)
+    found = []
+    for live in gw.runtime.campaigns.values():
+        for notice in await live.orders.notifications(user):
+            found.append({**notice, "campaign_id": live.campaign.id})
+    return JSONResponse({"notifications": found})
+
+
 routes = [
+    Route("/ops/campaigns/{cid}/presale-to-group", presale_to_group, methods=["POST"]),
+    Route("/me/notifications", my_notifications, methods=["GET"]),
     Route("/distributors", become_distributor, methods=["POST"]),
     Route("/distributors/me", my_commissions, methods=["GET"]),
     Route("/campaigns/{cid}/quote", get_quote, methods=["GET"]),

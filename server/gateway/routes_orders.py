@@ -15,7 +15,7 @@ from server.clock import to_ms
 from server.domain.campaign import Campaign
 from server.domain.pools import plan_for
 from server.domain.pricing import unit_price_due_fen
-from server.errors import BadInput, Conflict, LiveroomError, NotFound
+from server.errors import BadInput, Conflict, Forbidden, LiveroomError, NotFound
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, read_json
 from server.gateway.idempotency import HEADER, idempotency_key
@@ -52,6 +52,13 @@ async def create_order(request: Request) -> Response:
     rules = campaign.window(body.mode)
     if not rules.is_open(now):
         raise Conflict(f"{body.mode} orders are not open now", "mode", "window_closed")
+    unit_price = unit_price_due_fen(campaign, body.mode, who)
+    if body.offer == "depositor_group":
+        if not (who.depositor and await live.orders.depositor_offer_open()):
+            raise Forbidden(
+                "the depositor offer is for depositors once it opens", "offer", "not_eligible"
+            )
+        unit_price = campaign.depositor_group.price_fen
     now_ms = to_ms(now)
     base = OrderRequest(
         user=user,
@@ -59,7 +66,7 @@ async def create_order(request: Request) -> Response:
         qty=body.qty,
         limit=rules.per_user_limit,
         plan=plan_for(campaign, body.mode),
-        unit_price_fen=unit_price_due_fen(campaign, body.mode, who),
+        unit_price_fen=unit_price,
         pay_before_ms=now_ms + rules.pay_within_s * 1000,
         idempotency_key=key,
         body_hash=_body_hash(campaign.id, body),
@@ -79,12 +86,20 @@ async def create_order(request: Request) -> Response:
     return _answer(outcome, campaign)
 
 
+def _no_group_fields(body: OrderIn, why: str) -> tuple[GroupAction, str]:
+    for name in ("group_code", "open_group"):
+        if getattr(body, name) is not None:
+            raise BadInput(f"{name} {why}", name)
+    return "", ""
+
+
 def _group_choice(body: OrderIn) -> tuple[GroupAction, str]:
+    if body.offer is not None:  # the depositors' exclusive group is one audience, no code
+        if body.mode != "group":
+            raise BadInput("the depositor offer is a group-buy offer: mode 'group'", "offer")
+        return _no_group_fields(body, "does not go with offer")
     if body.mode != "group":
-        for name in ("group_code", "open_group"):
-            if getattr(body, name) is not None:
-                raise BadInput(f"{name} applies to mode 'group' only", name)
-        return "", ""
+        return _no_group_fields(body, "applies to mode 'group' only")
     if body.open_group and body.group_code is not None:
         raise BadInput("give group_code to join or open_group to open, not both", "group_code")
     if body.open_group:

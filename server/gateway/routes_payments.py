@@ -52,7 +52,8 @@ async def open_payment(request: Request) -> Response:
     now = gw.runtime.clock.now()
     if stage == "balance" and not balance_window_open(live.campaign, now):
         raise Conflict("the balance can be paid only in its window", None, "window_closed")
-    amount = stage_amount_fen(live.campaign, stage, order["qty"], order["amount_due_fen"])
+    offer = stage == "balance" and await live.orders.depositor_offer_open()
+    amount = stage_amount_fen(live.campaign, stage, order["qty"], order["amount_due_fen"], offer)
 
     async def start() -> tuple[int, Any]:
         payment_id = f"{live.campaign.id}~{secrets.token_hex(8)}"

@@ -30,6 +30,7 @@ class OrderIn(_Body):
     group_code: Annotated[str, Field(pattern=GROUP_CODE_PATTERN)] | None = None
     open_group: bool | None = None
     ref: Annotated[str, Field(pattern=REF_PATTERN)] | None = None
+    offer: Literal["depositor_group"] | None = None
 
 
 class ClockIn(_Body):

@@ -66,6 +66,15 @@ class CampaignKeys:
     def deadlines(self) -> str:
         return self._key("deadlines")
 
+    @property
+    def notifications(self) -> str:
+        return self._key("notifications")
+
+    @property
+    def feed_channel(self) -> str:
+        """Pub/sub channel of the campaign's live feed."""
+        return self._key("feed")
+
     def all(self) -> list[str]:
         return [
             self.pools,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from server.domain.lifecycle import Stage, status_after, status_before
@@ -102,6 +103,19 @@ class OrderStore:
         """Deadlines that have come: "pay:<order>", "group:<code>", ..."""
         members = await self._redis.zrangebyscore(self.keys.deadlines, "-inf", now_ms, 0, limit)
         return [text(m) for m in members if isinstance(m, bytes | str)]
+
+    async def open_depositor_offer(self, now_ms: int, text_: str, users: list[str]) -> Answer:
+        k = self.keys
+        code, count = await self._scripts.open_depositor_offer(
+            keys=[k.meta, k.notifications, k.stream, k.counters],
+            args=[now_ms, k.feed_channel, text_, *users],
+        )
+        return Answer(text(code), {"depositors": int(count)})
+
+    async def notifications(self, user: str) -> list[dict[str, Any]]:
+        raw = await self._redis.hget(self.keys.notifications, user)
+        found = orjson.loads(raw) if raw else []
+        return found if isinstance(found, list) else []
 
     async def depositor_offer_open(self) -> bool:
         return bool(await self._redis.hget(self.keys.meta, "depositor_offer"))

@@ -35,6 +35,7 @@ class Scripts:
     fulfil: AsyncScript
     adjust_group_price: AsyncScript
     register_distributor: AsyncScript
+    open_depositor_offer: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

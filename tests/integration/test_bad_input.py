@@ -33,6 +33,13 @@ ORDER_CASES: list[tuple[Any, int, str | None]] = [
     ({"mode": "direct", "qty": 1, "ref": "has space"}, 422, "ref"),
     ({"mode": "direct", "qty": 1, "ref": "x" * 65}, 422, "ref"),
     ({"mode": "direct", "qty": 1, "ref": "DNOSUCH7"}, 422, "ref"),
+    ({"mode": "direct", "qty": 1, "offer": "depositor_group"}, 422, "offer"),
+    ({"mode": "group", "qty": 1, "offer": "vip"}, 422, "offer"),
+    (
+        {"mode": "group", "qty": 1, "offer": "depositor_group", "open_group": True},
+        422,
+        "open_group",
+    ),
     ({"mode": "direct", "qty": 1, "coupon": "FREE"}, 422, "coupon"),
     ([1, 2], 422, None),
 ]

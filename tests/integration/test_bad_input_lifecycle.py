@@ -103,3 +103,43 @@ async def test_refund_of_an_ended_order_is_a_conflict(serve_with_ledger: Serve) 
         again = await s.client.post(url, json={}, headers=s.ops)
         assert again.status_code == 409 and again.json()["error"] == "order_ended"
         assert (await s.client.get("/api/v1/groups/abc")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "ops", "status", "field"),
+    [
+        ("POST", "/api/v1/distributors", {"upline": "bad"}, False, 422, "upline"),
+        ("POST", "/api/v1/distributors", {"upline": "DAAAAAAA"}, False, 422, "upline"),
+        ("POST", "/api/v1/distributors", {"campaign_id": "X!"}, False, 422, "campaign_id"),
+        ("POST", "/api/v1/distributors", {"level": 1}, False, 422, "level"),
+        ("POST", "/api/v1/ops/communities", {"name": ""}, True, 422, "name"),
+        ("POST", "/api/v1/ops/communities", {}, True, 422, "name"),
+        ("PUT", "/api/v1/ops/users/alice", {"member_tier": "diamond"}, True, 422, "member_tier"),
+        ("PUT", "/api/v1/ops/users/alice", {}, True, 422, "member_tier"),
+        ("PUT", "/api/v1/ops/users/a%20b", {"member_tier": None}, True, 422, "user_id"),
+        ("POST", "/api/v1/ops/distributors/DNOSUCH7/approve", {}, True, 404, "code"),
+        ("GET", "/api/v1/campaigns/nope/quote", None, False, 404, "campaign_id"),
+        ("GET", "/api/v1/distributors/me", None, False, 404, None),
+        ("GET", "/api/v1/ops/reports/finance?campaign_id=nope", None, True, 404, "campaign_id"),
+    ],
+)
+async def test_bad_distribution_input(
+    serve_with_ledger: Serve,
+    method: str,
+    path: str,
+    body: Any,
+    ops: bool,
+    status: int,
+    field: str | None,
+) -> None:
+    async with serve_with_ledger() as s:
+        alice = await s.login("alice")
+        before = (await s.client.get("/api/v1/campaigns/mid-autumn/quote", headers=alice)).json()
+        r = await s.client.request(method, path, json=body, headers=s.ops if ops else alice)
+        assert (r.status_code, r.json()["field"]) == (status, field), r.text
+        after = (await s.client.get("/api/v1/campaigns/mid-autumn/quote", headers=alice)).json()
+        assert after == before
+        if ops:  # and ops calls refuse viewers
+            assert (
+                await s.client.request(method, path, json=body, headers=alice)
+            ).status_code == 403

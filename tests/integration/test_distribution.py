@@ -163,3 +163,48 @@ async def test_recruitment_rules(serve_with_ledger: Serve) -> None:
         again = await s.client.post("/api/v1/distributors", json={}, headers=hopeful)
         assert again.status_code == 200 and again.json()["code"] == code
         await eventually(lambda: commissions(s, hopeful), lambda c: c["code"] == code)
+
+
+async def test_presale_to_group_in_one_action(serve_with_ledger: Serve) -> None:
+    async with serve_with_ledger(campaign_text(100, 0, 0)) as s:
+        dep, late, browser = await s.login("dep"), await s.login("late"), await s.login("browser")
+        deposit = await s.order(dep, mode="presale", qty=1)
+        await s.pay(dep, deposit["order_id"])
+        await s.order(late, mode="presale", qty=1)  # never pays the deposit
+        url = "/api/v1/ops/campaigns/mid-autumn/presale-to-group"
+        early = await s.client.post(url, headers=s.ops)
+        assert early.status_code == 409 and early.json()["error"] == "window_closed"
+        await s.set_clock("2026-09-06T10:00:00+08:00")
+        first = await s.client.post(url, headers=s.ops)
+        assert first.json() == {
+            "result": "opened",
+            "depositors_notified": 1,
+            "price_fen": 28800,
+            "balance_fen": 23800,
+        }
+        again = await s.client.post(url, headers=s.ops)
+        assert again.json()["result"] == "already"
+        notes = (await s.client.get("/api/v1/me/notifications", headers=dep)).json()
+        assert len(notes["notifications"]) == 1 and "¥288" in notes["notifications"][0]["text"]
+        assert (await s.client.get("/api/v1/me/notifications", headers=late)).json() == {
+            "notifications": []
+        }
+
+        balance = await s.pay(dep, deposit["order_id"])
+        assert balance["amount_fen"] == 23800  # the deposit counts towards ¥288
+        extra = await s.order(dep, mode="group", qty=2, offer="depositor_group")
+        assert extra["amount_due_fen"] == 2 * 28800
+        assert (await s.stock())["pools"]["group"]["reserved"] == 2
+        refused = await s.client.post(
+            "/api/v1/campaigns/mid-autumn/orders",
+            headers=browser,
+            json={"mode": "group", "qty": 1, "offer": "depositor_group"},
+        )
+        assert (refused.status_code, refused.json()["field"]) == (403, "offer")
+        q = (await s.client.get("/api/v1/campaigns/mid-autumn/quote", headers=dep)).json()
+        assert (
+            q["applies"]["offer"] == "depositor_group" and q["applies"]["unit_price_fen"] == 28800
+        )
+        await s.pay(dep, extra["order_id"])
+        report = await s.reconcile()
+        assert report.problems == [] and report.paid_fen == 28800 * 3
