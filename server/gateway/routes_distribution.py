@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Annotated, Any
 
@@ -13,11 +14,14 @@ from starlette.routing import Route
 
 from server.domain.pricing import Option, quote
 from server.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
-from server.gateway.context import gateway
+from server.gateway.auth import USER_ID_RE
+from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, read_body, read_json
 from server.gateway.identity import DEPOSIT_PAID, identity_of
 from server.gateway.schemas import _Body
+from server.ledger.consumer import GROUP
 from server.ledger.queries import commissions_of
+from server.store.keys import IdentityKeys
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _LINK_CODE = r"^[DC][A-Z2-9]{7}$"
@@ -136,12 +140,51 @@ async def approve_distributor(request: Request) -> Response:
     return JSONResponse(_distributor_view(next(iter(gw.runtime.campaigns), ""), record))
 
 
+async def pay_out(request: Request) -> Response:
+    """Pay a distributor their whole positive balance (recorded; the transfer is outside)."""
+    gw = gateway(request)
+    gw.require_ops(request)
+    await read_body(request)
+    code = request.path_params["code"]
+    record = await gw.identities.link(code)
+    if record is None or record.get("kind") != "distributor":
+        raise NotFound("no distributor with this code", "code")
+    if not await gw.identities.payout_lock(code):
+        raise Conflict("a payout for this distributor is in progress", None, "in_progress")
+    try:
+        await _ledger_caught_up(gw)
+        summary = await commissions_of(gw.ledger, code)
+        amount = max(0, summary["balance_fen"])
+        if amount:
+            await gw.identities.record_payout(code, amount)
+            await _ledger_caught_up(gw)
+    finally:
+        await gw.identities.payout_unlock(code)
+    return JSONResponse({"code": code, "paid_out_fen": amount})
+
+
+async def _ledger_caught_up(gw: Gateway, seconds: float = 5.0) -> None:
+    """Payouts read balances from the ledger: wait (bounded) for the worker to catch up."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    streams = [IdentityKeys(gw.settings.key_prefix).stream] + [
+        live.stock.keys.stream for live in gw.runtime.campaigns.values()
+    ]
+    while asyncio.get_running_loop().time() < deadline:
+        behind = 0
+        for stream in streams:
+            for group in await gw.runtime.redis.xinfo_groups(stream):
+                if group["name"] in (GROUP, GROUP.encode()):
+                    behind += int(group.get("lag") or 0) + int(group["pending"])
+        if behind == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise Unavailable("the ledger is behind; retry the payout")
+
+
 async def set_member(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
     user = request.path_params["uid"]
-    from server.gateway.auth import USER_ID_RE
-
     if not USER_ID_RE.match(user):
         raise BadInput("1-64 letters, digits, '_', '.' or '-'", "user_id")
     body = await read_json(request, MemberIn)
@@ -223,5 +266,6 @@ routes = [
     Route("/campaigns/{cid}/quote", get_quote, methods=["GET"]),
     Route("/ops/communities", add_community, methods=["POST"]),
     Route("/ops/distributors/{code}/approve", approve_distributor, methods=["POST"]),
+    Route("/ops/distributors/{code}/payouts", pay_out, methods=["POST"]),
     Route("/ops/users/{uid}", set_member, methods=["PUT"]),
 ]

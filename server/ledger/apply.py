@@ -24,6 +24,7 @@ from server.ledger.schema import (
     order_events,
     orders,
     payments,
+    payouts,
     pool_moves,
     refunds,
     users,
@@ -133,8 +134,19 @@ async def apply_identity_entries(conn: AsyncConnection, entries: Iterable[Entry]
     claimed = await _claim(conn, "_identity", by_id)
     user_rows: dict[str, dict[str, Any]] = {}
     link_rows: dict[str, dict[str, Any]] = {}
+    payout_rows = []
     for stream_id in sorted(claimed, key=stream_position):
         fields = by_id[stream_id]
+        if fields["type"] == "payout":
+            payout_rows.append(
+                {
+                    "stream_id": stream_id,
+                    "distributor": fields["distributor"],
+                    "amount_fen": int(fields["amount_fen"]),
+                    "at_ms": stream_position(stream_id)[0],
+                }
+            )
+            continue
         if user := json_object(fields.get("user")):
             user_rows[user["user"]] = {
                 "user_id": user["user"],
@@ -154,6 +166,8 @@ async def apply_identity_entries(conn: AsyncConnection, entries: Iterable[Entry]
             }
     await _upsert(conn, users, ["user_id"], list(user_rows.values()))
     await _upsert(conn, links, ["code"], list(link_rows.values()))
+    if payout_rows:
+        await conn.execute(payouts.insert(), payout_rows)
     return len(claimed)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.commission import OWED
-from server.ledger.schema import commissions, links, orders
+from server.ledger.schema import commissions, links, orders, payouts
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,27 @@ async def commissions_of(engine: AsyncEngine, code: str) -> dict[str, Any]:
         .limit(50)
     )
     recruits = select(func.count()).select_from(links).where(links.c.upline == code)
+    paid_out = select(func.coalesce(func.sum(payouts.c.amount_fen), 0)).where(
+        payouts.c.distributor == code
+    )
     async with engine.connect() as conn:
         states = {row[0]: (int(row[1]), int(row[2] or 0)) for row in await conn.execute(by_state)}
         # keys as plain str: column names are a str subclass that orjson refuses
         lines = [{str(k): v for k, v in row._mapping.items()} for row in await conn.execute(recent)]
         recruited = int((await conn.execute(recruits)).scalar_one())
+        paid_out_fen = int((await conn.execute(paid_out)).scalar_one())
     totals = {
         state: {"lines": states.get(state, (0, 0))[0], "amount_fen": states.get(state, (0, 0))[1]}
         for state in ("pending", "frozen", "settled", "cancelled", "clawed_back")
     }
+    # Settled commission not yet paid out; negative after a clawback of money already paid
+    # out: a debt that later settlements pay off first.
+    balance = totals["settled"]["amount_fen"] - paid_out_fen
     return {
         "commissions": totals,
-        "balance_fen": totals["settled"]["amount_fen"],
+        "paid_out_fen": paid_out_fen,
+        "balance_fen": balance,
+        "debt_fen": max(0, -balance),
         "recruits": recruited,
         "lines": lines,
     }

@@ -134,3 +134,12 @@ commissions = Table(
     Column("state", String(16), nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
 )
+
+payouts = Table(
+    "payouts",
+    metadata,
+    Column("stream_id", String(40), primary_key=True),
+    Column("distributor", String(16), nullable=False, index=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)

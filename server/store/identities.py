@@ -70,6 +70,19 @@ class IdentityStore:
                 await pipe.execute()
         return record
 
+    async def record_payout(self, code: str, amount_fen: int) -> None:
+        await self._redis.xadd(
+            self.keys.stream,
+            {"type": "payout", "distributor": code, "amount_fen": amount_fen},
+        )
+
+    async def payout_lock(self, code: str) -> bool:
+        """One payout per distributor at a time (the balance is read from the ledger)."""
+        return bool(await self._redis.set(f"{self.keys.refs}:payout:{code}", 1, nx=True, ex=30))
+
+    async def payout_unlock(self, code: str) -> None:
+        await self._redis.delete(f"{self.keys.refs}:payout:{code}")
+
     async def link(self, code: str) -> Record | None:
         raw = await self._redis.hget(self.keys.refs, code)
         return decode(raw) if raw else None

@@ -208,3 +208,40 @@ async def test_presale_to_group_in_one_action(serve_with_ledger: Serve) -> None:
         await s.pay(dep, extra["order_id"])
         report = await s.reconcile()
         assert report.problems == [] and report.paid_fen == 28800 * 3
+
+
+async def test_clawback_after_payout_leaves_a_debt_that_later_commission_pays_off(
+    serve_with_ledger: Serve,
+) -> None:
+    async with serve_with_ledger(campaign_text(100, 0, 0)) as s:
+        d, buyer = await s.login("dist"), await s.login("buyer")
+        code = await s.become_distributor(d)
+
+        async def delivered_order(qty: int) -> str:
+            order = await s.order(buyer, mode="direct", qty=qty, ref=code)
+            await s.pay(buyer, order["order_id"])
+            for status in ("allocated", "shipped", "delivered"):
+                await s.client.post(
+                    f"/api/v1/ops/orders/{order['order_id']}/fulfilment",
+                    json={"status": status},
+                    headers=s.ops,
+                )
+            return str(order["order_id"])
+
+        first = await delivered_order(2)  # commission 11040
+        await s.advance(7 * 86_400 + 1)
+        await s.wait_for_status(buyer, first, "completed")
+        payout = await s.client.post(f"/api/v1/ops/distributors/{code}/payouts", headers=s.ops)
+        assert payout.status_code == 200, payout.text
+        assert payout.json()["paid_out_fen"] == 11040
+        await s.client.post(f"/api/v1/ops/orders/{first}/refund", json={}, headers=s.ops)
+        owing = await commissions(s, d)
+        assert (owing["balance_fen"], owing["debt_fen"]) == (-11040, 11040)
+        second = await delivered_order(3)  # commission 16560 settles into the debt first
+        await s.advance(7 * 86_400 + 1)
+        await s.wait_for_status(buyer, second, "completed")
+        after = await commissions(s, d)
+        assert (after["balance_fen"], after["debt_fen"]) == (16560 - 11040, 0)
+        again = await s.client.post(f"/api/v1/ops/distributors/{code}/payouts", headers=s.ops)
+        assert again.json()["paid_out_fen"] == 5520
+        assert (await commissions(s, d))["balance_fen"] == 0

@@ -1,4 +1,4 @@
-"""The user pool and distribution: users' member tiers, share links, commission lines.
+"""The user pool and distribution: member tiers, share links, commission lines, payouts.
 
 Revision ID: 0002
 Revises: 0001
@@ -44,8 +44,15 @@ def upgrade() -> None:
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
     )
+    op.create_table(
+        "payouts",
+        sa.Column("stream_id", sa.String(40), primary_key=True),
+        sa.Column("distributor", sa.String(16), nullable=False, index=True),
+        sa.Column("amount_fen", sa.BigInteger, nullable=False),
+        sa.Column("at_ms", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
-    for table in ("commissions", "links", "users"):
+    for table in ("payouts", "commissions", "links", "users"):
         op.drop_table(table)
