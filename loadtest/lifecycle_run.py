@@ -5,12 +5,11 @@ provider, signing notices with LIVEROOM_PAYMENT_SECRET); some never pay and expi
 ops move the simulated clock; some pay after their order expired (refunded); ops refund
 some paid orders. Afterwards, `liveroom reconcile` must be clean.
 
-    python loadtest/lifecycle_run.py --base http://127.0.0.1:8000 --viewers 200
+    python -m loadtest.lifecycle_run --base http://127.0.0.1:8000 --viewers 200
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
@@ -19,54 +18,9 @@ from typing import Any
 
 import aiohttp
 
-from server.payments.sandbox import signed_notice
+from loadtest.client import Client, api_parser
 
 Json = dict[str, Any]
-
-
-class Client:
-    def __init__(self, session: aiohttp.ClientSession, ops_token: str, payment_secret: str) -> None:
-        self.session = session
-        self.ops = {"Authorization": f"Bearer {ops_token}"}
-        self.payment_secret = payment_secret
-
-    async def call(self, method: str, url: str, **kwargs: Any) -> tuple[int, Json]:
-        async with self.session.request(method, url, **kwargs) as r:
-            return r.status, await r.json()
-
-    async def login(self, user: str) -> dict[str, str]:
-        status, body = await self.call("POST", "/api/v1/sessions", json={"user_id": user})
-        assert status == 201, body
-        return {"Authorization": f"Bearer {body['token']}"}
-
-    async def order(self, headers: dict[str, str], body: Json) -> Json | None:
-        status, answer = await self.call(
-            "POST", "/api/v1/campaigns/mid-autumn/orders", json=body, headers=headers
-        )
-        return answer if status == 201 else None
-
-    async def open_payment(self, headers: dict[str, str], order_id: str) -> Json | None:
-        status, answer = await self.call(
-            "POST", f"/api/v1/orders/{order_id}/payments", headers=headers
-        )
-        return answer if status == 201 else None
-
-    async def notify(self, payment: Json) -> str:
-        body, headers = signed_notice(
-            self.payment_secret, payment["payment_id"], payment["amount_fen"]
-        )
-        status, answer = await self.call(
-            "POST", "/api/v1/payments/webhook", data=body, headers=headers
-        )
-        assert status == 200, answer
-        return str(answer["result"])
-
-    async def advance(self, seconds: int) -> str:
-        status, answer = await self.call(
-            "POST", "/api/v1/ops/clock", json={"advance_s": seconds}, headers=self.ops
-        )
-        assert status == 200, answer
-        return str(answer["now"])
 
 
 async def viewer_life(client: Client, name: str, tally: Counter[str], late: list[Json]) -> None:
@@ -115,18 +69,8 @@ async def run(base: str, viewers: int, ops_token: str, payment_secret: str) -> i
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--base", default="http://127.0.0.1:8000")
+    parser = api_parser(__doc__)
     parser.add_argument("--viewers", type=int, default=200)
-    parser.add_argument(
-        "--ops-token", default=os.environ.get("LIVEROOM_OPS_TOKEN", "demo-ops-token-change-me")
-    )
-    parser.add_argument(
-        "--payment-secret",
-        default=os.environ.get("LIVEROOM_PAYMENT_SECRET", "demo-payment-secret-change-me"),
-    )
     args = parser.parse_args()
     if not 1 <= args.viewers <= 100_000:
         parser.error("--viewers must be 1-100000")

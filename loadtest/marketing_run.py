@@ -11,12 +11,11 @@ public API, then print what the ledger says (via the API) next to what the rules
 Needs a demo-like server (simulated clock, demo login) whose clock is in presale; the
 script moves the clock. Afterwards `liveroom reconcile` must be clean.
 
-    python loadtest/marketing_run.py --base http://127.0.0.1:8000
+    python -m loadtest.marketing_run --base http://127.0.0.1:8000
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-from loadtest.lifecycle_run import Client
+from loadtest.client import Client, api_parser
 
 Json = dict[str, Any]
 PRESALE_OPENS = datetime.fromisoformat("2026-09-01T00:00:00+08:00")
@@ -135,18 +134,7 @@ async def run(base: str, ops_token: str, payment_secret: str) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
-    )
-    parser.add_argument("--base", default="http://127.0.0.1:8000")
-    parser.add_argument(
-        "--ops-token", default=os.environ.get("LIVEROOM_OPS_TOKEN", "demo-ops-token-change-me")
-    )
-    parser.add_argument(
-        "--payment-secret",
-        default=os.environ.get("LIVEROOM_PAYMENT_SECRET", "demo-payment-secret-change-me"),
-    )
-    args = parser.parse_args()
+    args = api_parser(__doc__).parse_args()
     return asyncio.run(run(args.base, args.ops_token, args.payment_secret))
 
 

@@ -5,7 +5,7 @@ token, logs in many viewers, fires `factor` x N single-unit order attempts at on
 the modes open now, then checks: accepted == units the pools could give, every excess
 attempt a 409 sold_out or limit_reached, no 5xx, and the stock endpoint adds up.
 
-    python loadtest/oversubscribe.py --base http://127.0.0.1:8000 --units 500 --factor 20
+    python -m loadtest.oversubscribe --base http://127.0.0.1:8000 --units 500 --factor 20
 """
 
 from __future__ import annotations

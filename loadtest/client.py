@@ -1,0 +1,73 @@
+"""What the load tools share: a thin API client that can play the payment provider, and
+their command-line options."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import aiohttp
+
+from server.payments.sandbox import signed_notice
+
+Json = dict[str, Any]
+
+
+def api_parser(doc: str | None) -> argparse.ArgumentParser:
+    """--base, --ops-token and --payment-secret (defaults: the demo's)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--base", default="http://127.0.0.1:8000")
+    parser.add_argument(
+        "--ops-token", default=os.environ.get("LIVEROOM_OPS_TOKEN", "demo-ops-token-change-me")
+    )
+    parser.add_argument(
+        "--payment-secret",
+        default=os.environ.get("LIVEROOM_PAYMENT_SECRET", "demo-payment-secret-change-me"),
+    )
+    return parser
+
+
+class Client:
+    def __init__(self, session: aiohttp.ClientSession, ops_token: str, payment_secret: str) -> None:
+        self.session = session
+        self.ops = {"Authorization": f"Bearer {ops_token}"}
+        self.payment_secret = payment_secret
+
+    async def call(self, method: str, url: str, **kwargs: Any) -> tuple[int, Json]:
+        async with self.session.request(method, url, **kwargs) as r:
+            return r.status, await r.json()
+
+    async def login(self, user: str) -> dict[str, str]:
+        status, body = await self.call("POST", "/api/v1/sessions", json={"user_id": user})
+        assert status == 201, body
+        return {"Authorization": f"Bearer {body['token']}"}
+
+    async def order(self, headers: dict[str, str], body: Json) -> Json | None:
+        status, answer = await self.call(
+            "POST", "/api/v1/campaigns/mid-autumn/orders", json=body, headers=headers
+        )
+        return answer if status == 201 else None
+
+    async def open_payment(self, headers: dict[str, str], order_id: str) -> Json | None:
+        status, answer = await self.call(
+            "POST", f"/api/v1/orders/{order_id}/payments", headers=headers
+        )
+        return answer if status == 201 else None
+
+    async def notify(self, payment: Json) -> str:
+        body, headers = signed_notice(
+            self.payment_secret, payment["payment_id"], payment["amount_fen"]
+        )
+        status, answer = await self.call(
+            "POST", "/api/v1/payments/webhook", data=body, headers=headers
+        )
+        assert status == 200, answer
+        return str(answer["result"])
+
+    async def advance(self, seconds: int) -> str:
+        status, answer = await self.call(
+            "POST", "/api/v1/ops/clock", json={"advance_s": seconds}, headers=self.ops
+        )
+        assert status == 200, answer
+        return str(answer["now"])
