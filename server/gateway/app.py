@@ -31,6 +31,7 @@ from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
 from server.ledger.engine import create_engine, ledger_url
+from server.ledger.migrate import upgrade
 from server.ledger.reconcile import reconcile
 from server.runtime import Runtime
 from server.settings import Settings
@@ -51,6 +52,7 @@ async def _worker_alongside(
     runtime: Runtime, ledger: AsyncEngine, settings: Settings
 ) -> AsyncIterator[Worker]:
     """The demo's single process: the ledger worker runs beside the gateway."""
+    await upgrade(ledger)  # before start-up completes: no request may find the ledger empty
     worker = Worker(runtime, ledger, settings.worker_name or default_worker_name())
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop), name="embedded-worker")
