@@ -5,7 +5,7 @@
 -- ("grouprelease:") to be ended with a refund. Queued on the deadlines set, so a crash
 -- cannot strand one.
 --
--- KEYS[1] groups  KEYS[2] deadlines  KEYS[3] stream  KEYS[4] counters
+-- KEYS[1] groups  KEYS[2] deadlines  KEYS[3] stream  KEYS[4] counters  KEYS[5] progress
 -- ARGV[1] now (ms)  ARGV[2] group code  ARGV[3] paid members needed
 -- ARGV[4] most missing members auto-completion may fill (0: off)
 -- ARGV[5] tiers "min_members:price_fen,..." rising
@@ -40,6 +40,10 @@ else
   end
 end
 group.closed_at_ms = now
+redis.call("ZREM", KEYS[5], code)
+if group.status == "formed" then
+  redis.call("HINCRBY", KEYS[4], "groups.formed_members", group.paid)
+end
 local encoded = cjson.encode(group)
 redis.call("HSET", KEYS[1], code, encoded)
 redis.call("XADD", KEYS[3], "*", "type", "group_closed", "group_code", code, "group", encoded)

@@ -5,7 +5,8 @@
 -- members of a failed group.
 --
 -- KEYS[1] pools  KEYS[2] orders  KEYS[3] holdings  KEYS[4] groups  KEYS[5] members
--- KEYS[6] stream  KEYS[7] counters  KEYS[8] deadlines   (layouts as in reserve.lua)
+-- KEYS[6] stream  KEYS[7] counters  KEYS[8] deadlines  KEYS[9] progress
+-- (layouts as in reserve.lua)
 -- ARGV[1] now (ms)  ARGV[2] order id  ARGV[3] the order's new status (e.g. "expired")
 -- ARGV[4] statuses it may end from, comma-separated, or "*"
 -- ARGV[5] "1": refund what was paid   ARGV[6] "1": release the units
@@ -49,6 +50,7 @@ local function leave_group()
   if order.held == "sold" then group.paid = group.paid - 1 end
   redis.call("HSET", KEYS[4], order.group_code, cjson.encode(group))
   redis.call("HDEL", KEYS[5], order.group_code .. "|" .. order.user)
+  redis.call("ZADD", KEYS[9], group.members, order.group_code)
 end
 
 if release and order.held ~= "none" then

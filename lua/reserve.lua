@@ -14,6 +14,7 @@
 -- KEYS[9] counters  hash  live metrics
 -- KEYS[10] user_orders hash "<user>" -> the user's order ids, comma-separated
 -- KEYS[11] deadlines zset  "pay:<order id>", "group:<code>", ... scored by due time (ms)
+-- KEYS[12] progress  zset  open group code -> members (the leading groups on the big screen)
 -- ARGV[1] now (ms)  ARGV[2] campaign id, then 15 values per order:
 --   user, mode, qty, per-user limit, plan ("own;lender:floor;..."), unit price (fen),
 --   pay_before (ms), idempotency key (or ""), body hash, group action ("", "open",
@@ -105,6 +106,7 @@ local function record_group(action, code, user, oid, qty, capacity, expires)
   table.insert(group.order_ids, oid)
   redis.call("HSET", KEYS[5], code, cjson.encode(group))
   redis.call("HSET", KEYS[6], code .. "|" .. user, oid)
+  redis.call("ZADD", KEYS[12], group.members, code)
 end
 
 local function refuse(code, user, idem_key, body_hash)
@@ -179,6 +181,9 @@ local function place(a)
   redis.call("HINCRBY", KEYS[9], "orders.accepted", 1)
   redis.call("HINCRBY", KEYS[9], "orders." .. mode, 1)
   redis.call("HINCRBY", KEYS[9], "units." .. mode, qty)
+  if order.attribution.channel == "distributor" then
+    redis.call("HINCRBY", KEYS[9], "orders.via_distributor", 1)
+  end
   table.insert(reply, "ok")
   table.insert(reply, encoded)
 end

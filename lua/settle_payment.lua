@@ -5,7 +5,7 @@
 -- counted as revenue. A repeated notice changes nothing.
 --
 -- KEYS[1] orders  KEYS[2] payments  KEYS[3] pools  KEYS[4] deadlines  KEYS[5] stream
--- KEYS[6] counters  KEYS[7] groups
+-- KEYS[6] counters  KEYS[7] groups  KEYS[8] leaders (zset: distributor code -> units paid)
 -- ARGV[1] now (ms)  ARGV[2] payment id  ARGV[3] amount (fen)  ARGV[4] "succeeded" | "failed"
 -- ARGV[5] balance deadline (ms), for deposits
 -- ARGV[6] transitions "stage:from>to;..." (from domain/lifecycle.py)
@@ -55,6 +55,10 @@ else
       end
       order.held = "sold"
       redis.call("ZREM", KEYS[4], "pay:" .. oid)
+      local attribution = order.attribution or {}
+      if attribution.level1 and attribution.level1 ~= "" then
+        redis.call("ZINCRBY", KEYS[8], order.qty, attribution.level1)
+      end
       if order.group_code ~= "" then
         local group = cjson.decode(redis.call("HGET", KEYS[7], order.group_code))
         group.paid = group.paid + 1

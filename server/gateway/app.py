@@ -7,16 +7,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from server.feeds.hub import Hubs
 from server.gateway import (
     routes_campaigns,
     routes_distribution,
+    routes_feeds,
     routes_health,
     routes_me,
     routes_ops,
@@ -41,6 +45,21 @@ from server.store.keys import CampaignKeys
 from server.worker import Worker, default_worker_name
 
 log = logging.getLogger("liveroom.gateway")
+
+
+def pages_dir() -> Path:
+    """dashboard/: packaged inside `server` in a wheel, at the top of a checkout."""
+    packaged = Path(__file__).resolve().parents[1] / "dashboard"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "dashboard"
+
+
+async def _to_big_screen(request: Request) -> Response:
+    return RedirectResponse("/dashboard/")
+
+
+async def _live_room(request: Request) -> Response:
+    """Share links point here (/live/<campaign>?ref=<code>): the viewers' page."""
+    return FileResponse(pages_dir() / "live.html")
 
 
 async def openapi(request: Request) -> Response:
@@ -92,7 +111,9 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
                 idempotency=IdempotencyStore(redis, settings.key_prefix),
                 ledger=ledger,
                 identities=IdentityStore(redis, runtime.scripts, settings.key_prefix),
+                hubs=Hubs(runtime),
             )
+            stack.push_async_callback(app.state.gateway.hubs.stop)
             if settings.embedded_worker:
                 await stack.enter_async_context(_worker_alongside(runtime, ledger, settings))
             yield
@@ -112,6 +133,10 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
             Mount("/api/v1", routes=api),
             Route("/openapi.json", openapi),
             *routes_health.routes,
+            *routes_feeds.routes,
+            Route("/", _to_big_screen),
+            Route("/live/{cid}", _live_room),
+            Mount("/dashboard", StaticFiles(directory=pages_dir(), html=True)),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
+from starlette.websockets import WebSocket
 
+from server.feeds.hub import Hubs
 from server.gateway.auth import ViewerTokens, bearer, require_ops
 from server.gateway.idempotency import IdempotencyStore
 from server.runtime import Runtime
@@ -22,6 +24,7 @@ class Gateway:
     idempotency: IdempotencyStore
     ledger: AsyncEngine
     identities: IdentityStore
+    hubs: Hubs
 
     def viewer(self, request: Request) -> str:
         return self.tokens.user(bearer(request))
@@ -30,7 +33,7 @@ class Gateway:
         require_ops(request, self.settings.ops_token)
 
 
-def gateway(request: Request) -> Gateway:
+def gateway(request: Request | WebSocket) -> Gateway:
     gw = request.app.state.gateway
     assert isinstance(gw, Gateway)
     return gw

@@ -67,6 +67,16 @@ class CampaignKeys:
         return self._key("deadlines")
 
     @property
+    def progress(self) -> str:
+        """Open groups scored by their members: the big screen's leading groups."""
+        return self._key("progress")
+
+    @property
+    def leaders(self) -> str:
+        """Distributors scored by units paid through their links."""
+        return self._key("leaders")
+
+    @property
     def notifications(self) -> str:
         return self._key("notifications")
 

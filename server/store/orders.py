@@ -55,7 +55,16 @@ class OrderStore:
     ) -> Answer:
         k = self.keys
         code, record = await self._scripts.settle_payment(
-            keys=[k.orders, k.payments, k.pools, k.deadlines, k.stream, k.counters, k.groups],
+            keys=[
+                k.orders,
+                k.payments,
+                k.pools,
+                k.deadlines,
+                k.stream,
+                k.counters,
+                k.groups,
+                k.leaders,
+            ],
             args=[now_ms, payment_id, amount_fen, outcome, balance_due_ms, TRANSITIONS],
         )
         return _answer(code, record)
@@ -67,7 +76,7 @@ class OrderStore:
         `tiers`: "min_members:price_fen,..." rising."""
         k = self.keys
         result, record = await self._scripts.close_group(
-            keys=[k.groups, k.deadlines, k.stream, k.counters],
+            keys=[k.groups, k.deadlines, k.stream, k.counters, k.progress],
             args=[now_ms, code, paid_needed, fill, tiers],
         )
         return _answer(result, record)

@@ -112,6 +112,7 @@ class StockStore:
                 k.counters,
                 k.user_orders,
                 k.deadlines,
+                k.progress,
             ],
             args=args,
         )
@@ -133,6 +134,7 @@ class StockStore:
                 k.stream,
                 k.counters,
                 k.deadlines,
+                k.progress,
             ],
             args=[
                 now_ms,

@@ -1,0 +1,1 @@
+"""Live feeds: metrics read from Redis, coalesced into snapshots, fanned out over websockets."""

@@ -1,0 +1,252 @@
+"""One hub per campaign in each gateway process.
+
+A single task polls Redis at up to 10 Hz (only while someone listens), turns what it reads
+into one snapshot, encodes it once per format, and hands the same frame to every
+subscriber. Each subscriber has a queue of one: a slow screen always gets the latest
+snapshot and never holds the others back; one that falls too far behind is dropped.
+Every process reads the same Redis, so any number of gateways show the same numbers;
+`seq` is the campaign's data version (entries ever added to its order stream), the same
+in every process, so a client that reconnects elsewhere resumes where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from server.domain.phases import phase
+from server.feeds.metrics import Raw, dashboard, live
+from server.runtime import LiveCampaign, Runtime
+from server.store.keys import IdentityKeys
+from server.store.stock import decode, text
+
+log = logging.getLogger("liveroom.feeds")
+
+TICK_S = 0.1  # 10 Hz at most
+HEARTBEAT_S = 5.0
+DROP_AFTER_MISSED = 100  # frames a subscriber may miss in a row before it is dropped
+
+
+@dataclass
+class Frames:
+    json: str
+    msgpack: bytes
+
+
+@dataclass(eq=False)
+class Subscriber:
+    kind: str  # "dashboard" or "live"
+    binary: bool
+    group: str | None = None
+    latest: asyncio.Queue[Frames | None] = field(default_factory=lambda: asyncio.Queue(1))
+    missed: int = 0
+
+    def close(self) -> None:
+        """Tell the writer to stop: None is the last thing it reads."""
+        while not self.latest.empty():
+            self.latest.get_nowait()
+        self.latest.put_nowait(None)
+
+    def offer(self, frames: Frames) -> bool:
+        """Keep only the newest frame; False once this subscriber is hopelessly behind."""
+        if self.latest.full():
+            self.latest.get_nowait()
+            self.missed += 1
+        else:
+            self.missed = 0
+        self.latest.put_nowait(frames)
+        return self.missed < DROP_AFTER_MISSED
+
+
+class CampaignHub:
+    def __init__(self, runtime: Runtime, live_campaign: LiveCampaign) -> None:
+        self._runtime = runtime
+        self._live = live_campaign
+        self._subscribers: set[Subscriber] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._notices: asyncio.Task[None] | None = None
+        self._accepted: deque[tuple[float, int]] = deque(maxlen=20)
+        self.tick = 0
+
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self, kind: str, binary: bool, group: str | None = None
+    ) -> AsyncIterator[Subscriber]:
+        subscriber = Subscriber(kind, binary, group)
+        self._subscribers.add(subscriber)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"hub-{self._live.campaign.id}")
+            self._notices = asyncio.create_task(self._relay_notices())
+        try:
+            await self._publish(subscriber_only=subscriber)
+            yield subscriber
+        finally:
+            self._subscribers.discard(subscriber)
+
+    async def stop(self) -> None:
+        for task in (self._task, self._notices):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, RedisError):
+                    await task
+
+    async def _run(self) -> None:
+        last_version, last_sent = -1, 0.0
+        while self._subscribers:
+            started = time.monotonic()
+            try:
+                raw = await self._read()
+            except RedisError as exc:
+                log.warning("feed read failed: %s", exc)
+                await asyncio.sleep(1)
+                continue
+            if raw.version != last_version or started - last_sent >= 1.0:
+                self._fan_out(raw)
+                last_version, last_sent = raw.version, started
+            elif started - last_sent >= HEARTBEAT_S:
+                self._fan_out(raw, heartbeat=True)
+                last_sent = started
+            await asyncio.sleep(max(0.0, TICK_S - (time.monotonic() - started)))
+
+    async def _publish(self, subscriber_only: Subscriber) -> None:
+        with contextlib.suppress(RedisError):
+            self._fan_out(await self._read(), only=subscriber_only)
+
+    def _fan_out(self, raw: Raw, heartbeat: bool = False, only: Subscriber | None = None) -> None:
+        self.tick += 1
+        campaign = self._live.campaign
+        now = self._runtime.clock.now()
+        head = {
+            "seq": raw.version,
+            "tick": self.tick,
+            "server_time": time.time(),
+            "campaign_id": campaign.id,
+            "campaign_time": now.isoformat(),
+            "phase": phase(campaign, now),
+        }
+        if heartbeat:
+            bodies = {
+                "dashboard": {"type": "heartbeat", **head},
+                "live": {"type": "heartbeat", **head},
+            }
+        else:
+            rate = self._orders_per_second(raw.counters.get("orders.accepted", 0))
+            bodies = {
+                "dashboard": {"type": "snapshot", **head, **dashboard(raw, rate)},
+                "live": {"type": "snapshot", **head, **live(raw)},
+            }
+        frames = {kind: _encode(body) for kind, body in bodies.items()}
+        for subscriber in [only] if only else list(self._subscribers):
+            if not subscriber.offer(frames[subscriber.kind]):
+                log.info(
+                    "dropping a %s subscriber %d frames behind", subscriber.kind, subscriber.missed
+                )
+                self._subscribers.discard(subscriber)
+                subscriber.close()
+
+    def _orders_per_second(self, accepted: int) -> float:
+        now = time.monotonic()
+        self._accepted.append((now, accepted))
+        while len(self._accepted) > 2 and now - self._accepted[0][0] > 2.0:
+            self._accepted.popleft()
+        (t0, a0), (t1, a1) = self._accepted[0], self._accepted[-1]
+        return (a1 - a0) / (t1 - t0) if t1 > t0 else 0.0
+
+    async def _read(self) -> Raw:
+        k = self._live.stock.keys
+        identity = IdentityKeys(self._runtime.settings.key_prefix)
+        recent_since = int(time.time() * 1000) - 600_000
+        watched = sorted({s.group for s in self._subscribers if s.group})
+        redis: Redis = self._runtime.redis
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(k.counters)
+            pipe.hgetall(k.pools)
+            pipe.zrevrange(k.progress, 0, 4, withscores=True)
+            pipe.zrevrange(k.leaders, 0, 9, withscores=True)
+            pipe.hget(identity.counters, "distributors.recruited")
+            pipe.zcount(identity.recruited, recent_since, "+inf")
+            pipe.xinfo_stream(k.stream)
+            if watched:
+                pipe.hmget(k.groups, watched)
+            results = await pipe.execute(raise_on_error=False)
+        counters, pools, leading, top, recruited, recent, info = results[:7]
+        groups = {}
+        if watched and isinstance(results[7], list):
+            for code, found in zip(watched, results[7], strict=True):
+                if found:
+                    group = decode(found)
+                    groups[code] = {
+                        "members": group["members"],
+                        "paid": group["paid"],
+                        "status": group["status"],
+                        "capacity": group["capacity"],
+                    }
+        return Raw(
+            version=int(info["entries-added"]) if isinstance(info, dict) else 0,
+            counters={text(f): int(v) for f, v in counters.items()},
+            pools=_pools(pools),
+            leading_groups=[(text(c), int(n)) for c, n in leading],
+            top_distributors=[(text(c), int(n)) for c, n in top],
+            recruited=int(recruited or 0),
+            recruited_last_10_min=int(recent or 0),
+            notified=int(counters.get(b"depositors.notified", 0)),
+            groups=groups,
+        )
+
+    async def _relay_notices(self) -> None:
+        """Messages scripts publish on the campaign's channel go to every live viewer."""
+        pubsub = self._runtime.redis.pubsub()
+        await pubsub.subscribe(self._live.stock.keys.feed_channel)
+        try:
+            while self._subscribers:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is None:
+                    continue
+                body = {"type": "notice", **orjson.loads(message["data"])}
+                frames = _encode(body)
+                for subscriber in list(self._subscribers):
+                    subscriber.offer(frames)
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _pools(raw: dict[Any, Any]) -> dict[str, dict[str, int]]:
+    pools: dict[str, dict[str, int]] = {}
+    for name, value in raw.items():
+        pool, _, counter = text(name).rpartition(".")
+        if counter != "returned_to":
+            pools.setdefault(pool, {})[counter] = int(value)
+    return pools
+
+
+def _encode(body: dict[str, Any]) -> Frames:
+    return Frames(orjson.dumps(body).decode(), msgpack.packb(body))
+
+
+class Hubs:
+    """The hubs of one gateway process, one per campaign, made on first use."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._hubs: dict[str, CampaignHub] = {}
+
+    def for_campaign(self, campaign_id: str) -> CampaignHub:
+        live_campaign = self._runtime.live(campaign_id)
+        if campaign_id not in self._hubs:
+            self._hubs[campaign_id] = CampaignHub(self._runtime, live_campaign)
+        return self._hubs[campaign_id]
+
+    async def stop(self) -> None:
+        for hub in self._hubs.values():
+            await hub.stop()

@@ -1,0 +1,82 @@
+"""The big screen's snapshot, assembled from raw Redis values (pure: no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Raw:
+    """What one read of Redis returns for a campaign."""
+
+    version: int  # entries ever added to the campaign's order stream: the data's version
+    counters: dict[str, int]
+    pools: dict[str, dict[str, int]]
+    leading_groups: list[tuple[str, int]]
+    top_distributors: list[tuple[str, int]]
+    recruited: int
+    recruited_last_10_min: int
+    notified: int = 0
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def dashboard(raw: Raw, orders_per_s: float) -> dict[str, Any]:
+    c = raw.counters
+    formed, failed, opened = (
+        c.get("groups.formed", 0),
+        c.get("groups.failed", 0),
+        c.get("groups.opened", 0),
+    )
+    accepted = c.get("orders.accepted", 0)
+    return {
+        "deposits": {
+            "placed": c.get("orders.presale", 0),
+            "paid": c.get("payments.deposit", 0),
+            "payment_rate": _rate(c.get("payments.deposit", 0), c.get("orders.presale", 0)),
+        },
+        "balances_paid": c.get("payments.balance", 0),
+        "groups": {
+            "open": opened - formed - failed,
+            "formed": formed,
+            "failed": failed,
+            "average_size": round(c.get("groups.formed_members", 0) / formed, 1) if formed else 0,
+            "leading": [{"code": code, "members": n} for code, n in raw.leading_groups],
+        },
+        "distributors": {
+            "recruited": raw.recruited,
+            "last_10_min": raw.recruited_last_10_min,
+            "top": [{"code": code, "units": n} for code, n in raw.top_distributors],
+        },
+        "orders": {
+            "accepted": accepted,
+            "per_second": round(orders_per_s, 1),
+            "via_distributor_share": _rate(c.get("orders.via_distributor", 0), accepted),
+            "sold_out_refusals": c.get("refused.sold_out", 0),
+        },
+        "gmv_paid_fen": c.get("gmv.paid_fen", 0),
+        "refunds_fen": c.get("refunds.fen", 0),
+        "stock": stock(raw),
+        "depositors": {"notified": raw.notified, "converted": c.get("depositors.converted", 0)},
+    }
+
+
+def stock(raw: Raw) -> dict[str, Any]:
+    pools = {
+        name: {k: p.get(k, 0) for k in ("quota", "remaining", "reserved", "sold", "borrowed")}
+        for name, p in raw.pools.items()
+    }
+    return {
+        "total": sum(p["quota"] for p in pools.values()),
+        "remaining": sum(p["remaining"] for p in pools.values()),
+        "pools": pools,
+    }
+
+
+def live(raw: Raw) -> dict[str, Any]:
+    """What every viewer may see: stock left and the groups someone is watching."""
+    return {"stock": stock(raw), "groups": raw.groups}
