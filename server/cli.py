@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import aiohttp
 import orjson
 import uvicorn
 
@@ -23,6 +25,7 @@ from server.ledger.queries import finance_report
 from server.ledger.reconcile import reconcile
 from server.runtime import Runtime
 from server.settings import Settings, demo_defaults
+from server.sim import Shape, Simulation
 from server.store.campaign_store import CampaignStore
 from server.store.connection import connect
 from server.store.keys import CampaignKeys
@@ -67,7 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     _server_options(demo, "127.0.0.1")
     demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
+    demo.add_argument("--no-sim", action="store_true", help="serve only; no simulated broadcast")
+    demo.add_argument("--scale", type=_scale, default=0.5, help="broadcast size (1 = 10,000 boxes)")
     demo.set_defaults(run=_demo)
+
+    simulate = commands.add_parser("simulate", help="run the simulated broadcast against a server")
+    simulate.add_argument("--base", default="http://127.0.0.1:8000")
+    simulate.add_argument("--scale", type=_scale, default=0.5)
+    simulate.add_argument("--pace", type=float, default=2.0, help="real seconds per campaign step")
+    simulate.set_defaults(run=_simulate)
 
     worker = commands.add_parser("worker", help="the ledger worker and deadline sweeper")
     worker.set_defaults(run=_worker)
@@ -119,11 +130,62 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scale(value: str) -> float:
+    scale = float(value)
+    if not 0 < scale <= 2:
+        raise argparse.ArgumentTypeError("must be > 0 and <= 2")
+    return scale
+
+
 def _demo(args: argparse.Namespace) -> int:
     for name, value in demo_defaults(args.data_dir).items():
         os.environ.setdefault(name, value)
-    print(f"liveroom demo: http://{args.host}:{args.port}/api/v1/campaigns/mid-autumn/stock")
+    base = f"http://{args.host}:{args.port}"
+    print(f"liveroom demo: big screen {base}/?token={os.environ['LIVEROOM_OPS_TOKEN']}")
+    print(f"               live room  {base}/live/mid-autumn")
+    if not args.no_sim:  # the broadcast talks to the server like any outside client
+        command = [
+            sys.executable,
+            "-m",
+            "server",
+            "simulate",
+            "--base",
+            base,
+            "--scale",
+            str(args.scale),
+        ]
+        subprocess.Popen(command)
     return _serve(args)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    shape = Shape(pace_s=args.pace).scaled(args.scale)
+    sim = Simulation(args.base, settings.ops_token, settings.payment_secret, shape)
+
+    async def run() -> dict[str, object]:
+        await _wait_until_up(args.base)
+        return await sim.run()
+
+    report = asyncio.run(run())
+    print(f"simulation: {sim.tally}")
+    print(f"reconcile: {report.get('summary')}")
+    return 0 if report.get("clean") else 1
+
+
+async def _wait_until_up(base: str, seconds: float = 60) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    async with aiohttp.ClientSession(base) as session:
+        while True:
+            try:
+                async with session.get("/readyz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                raise BadInput(f"no server answered at {base}", "--base")
+            await asyncio.sleep(0.5)
 
 
 def _worker(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgpack
 import orjson
@@ -166,7 +167,8 @@ class CampaignHub:
     async def _read(self) -> Raw:
         k = self._live.stock.keys
         identity = IdentityKeys(self._runtime.settings.key_prefix)
-        recent_since = int(time.time() * 1000) - 600_000
+        # recruits are stamped with campaign time, so "the last 10 minutes" is campaign time too
+        recent_since = self._runtime.clock.now_ms() - 600_000
         watched = sorted({s.group for s in self._subscribers if s.group})
         redis: Redis = self._runtime.redis
         async with redis.pipeline(transaction=False) as pipe:

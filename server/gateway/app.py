@@ -54,7 +54,8 @@ def pages_dir() -> Path:
 
 
 async def _to_big_screen(request: Request) -> Response:
-    return RedirectResponse("/dashboard/")
+    query = request.url.query
+    return RedirectResponse("/dashboard/" + (f"?{query}" if query else ""))
 
 
 async def _live_room(request: Request) -> Response:

@@ -23,6 +23,7 @@ from server.gateway.http import JSONResponse, read_json
 from server.gateway.schemas import FulfilmentIn, RefundIn, _Body
 from server.gateway.views import order_view
 from server.ledger.queries import OrderFilter, finance_report, list_orders
+from server.ledger.reconcile import reconcile
 from server.store.stock import EndTerms
 
 DAY_MS = 86_400_000
@@ -126,8 +127,26 @@ async def finance(request: Request) -> Response:
     return JSONResponse(report)
 
 
+async def reconcile_now(request: Request) -> Response:
+    gw = gateway(request)
+    gw.require_ops(request)
+    live = gw.runtime.live(request.query_params.get("campaign_id", ""))
+    try:
+        report = await reconcile(gw.runtime.redis, gw.ledger, live.stock.keys)
+    except (OperationalError, DBAPIError) as exc:
+        raise Unavailable(f"the ledger is not available: {exc.__class__.__name__}") from None
+    return JSONResponse(
+        {
+            "clean": not report.problems,
+            "summary": report.summary(),
+            "problems": report.problems[:100],
+        }
+    )
+
+
 routes = [
     Route("/ops/reports/finance", finance, methods=["GET"]),
+    Route("/ops/reconcile", reconcile_now, methods=["GET"]),
     Route("/ops/orders", list_ops_orders, methods=["GET"]),
     Route("/ops/orders/{oid}/refund", refund_order, methods=["POST"]),
     Route("/ops/orders/{oid}/fulfilment", move_fulfilment, methods=["POST"]),

@@ -1,0 +1,237 @@
+"""The demo's simulated broadcast, entirely through the public API.
+
+The 15-day campaign is compressed into a few minutes on the simulated clock, with the
+shape the seed article reports: about 2,000 distributors recruited (some under an
+upline), about 55% of orders through distributors' links, about 92% of deposits paid,
+groups of about 25 members, depositors moved into the exclusive group in one ops action.
+The numbers are scaled by `scale` (1.0: the canonical 10,000 boxes). It ends by asking the
+server to reconcile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from server.payments.sandbox import signed_notice
+
+log = logging.getLogger("liveroom.sim")
+
+Json = dict[str, Any]
+
+
+@dataclass
+class Shape:
+    distributors: int = 2000
+    depositors: int = 1800
+    deposit_paid_rate: float = 0.92
+    balance_paid_rate: float = 0.9
+    extra_box_rate: float = 0.15
+    groups: int = 120
+    group_size: tuple[int, int] = (18, 32)
+    direct_buyers: int = 1500
+    via_distributor: float = 0.55
+    pace_s: float = 2.0  # real seconds per step of the campaign
+
+    def scaled(self, scale: float) -> Shape:
+        def n(x: int) -> int:
+            return max(1, int(x * scale))
+
+        return Shape(
+            n(self.distributors),
+            n(self.depositors),
+            self.deposit_paid_rate,
+            self.balance_paid_rate,
+            self.extra_box_rate,
+            n(self.groups),
+            self.group_size,
+            n(self.direct_buyers),
+            self.via_distributor,
+            self.pace_s,
+        )
+
+
+@dataclass
+class Simulation:
+    base: str
+    ops_token: str
+    payment_secret: str
+    shape: Shape = field(default_factory=Shape)
+    campaign: str = "mid-autumn"
+    concurrency: int = 40
+    tally: dict[str, int] = field(default_factory=dict)
+    _session: aiohttp.ClientSession | None = None
+    _codes: list[str] = field(default_factory=list)
+
+    async def run(self) -> Json:
+        connector = aiohttp.TCPConnector(limit=self.concurrency)
+        async with aiohttp.ClientSession(self.base, connector=connector) as self._session:
+            await self._presale()
+            await self._group_phase()
+            await self._close()
+            report = await self._call(
+                "GET", f"/api/v1/ops/reconcile?campaign_id={self.campaign}", ops=True
+            )
+        log.info("simulation done: %s", self.tally)
+        log.info("reconcile: %s", report.get("summary"))
+        return report
+
+    async def _presale(self) -> None:
+        await self._set_clock("2026-09-01T20:00:00+08:00")
+        await self._each(range(self.shape.distributors), self._recruit)
+        days = [
+            "2026-09-01T21:00:00+08:00",
+            "2026-09-02T20:00:00+08:00",
+            "2026-09-03T20:00:00+08:00",
+            "2026-09-04T20:00:00+08:00",
+            "2026-09-05T20:00:00+08:00",
+        ]
+        per_day = self.shape.depositors // len(days) + 1
+        for day, moment in enumerate(days):
+            await self._set_clock(moment)
+            start = day * per_day
+            await self._each(
+                range(start, min(start + per_day, self.shape.depositors)), self._depositor
+            )
+            await asyncio.sleep(self.shape.pace_s)
+
+    async def _group_phase(self) -> None:
+        await self._set_clock("2026-09-06T10:00:00+08:00")
+        await self._call(
+            "POST", f"/api/v1/ops/campaigns/{self.campaign}/presale-to-group", ops=True
+        )
+        await self._each(range(self.shape.depositors), self._balance)
+        per_day = self.shape.groups // 9 + 1
+        direct_per_day = self.shape.direct_buyers // 9 + 1
+        for day in range(9):
+            await self._set_clock(f"2026-09-{6 + day:02d}T20:00:00+08:00")
+            await self._each(
+                range(day * per_day, min((day + 1) * per_day, self.shape.groups)), self._group
+            )
+            first = day * direct_per_day
+            await self._each(
+                range(first, min(first + direct_per_day, self.shape.direct_buyers)), self._direct
+            )
+            await asyncio.sleep(self.shape.pace_s)
+
+    async def _close(self) -> None:
+        await self._set_clock("2026-09-16T00:30:00+08:00")  # groups close, balances lapse
+        await asyncio.sleep(max(3.0, self.shape.pace_s))
+
+    # -- one viewer or distributor each -------------------------------------------------
+
+    async def _recruit(self, i: int) -> None:
+        headers = await self._login(f"sim-d{i}")
+        upline = {"upline": random.choice(self._codes)} if self._codes and i % 3 else {}
+        found = await self._call("POST", "/api/v1/distributors", upline, headers=headers)
+        self._codes.append(found["code"])
+        self._count("distributors")
+
+    async def _depositor(self, i: int) -> None:
+        headers = await self._login(f"sim-p{i}")
+        order = await self._order(headers, {"mode": "presale", "qty": 1})
+        if order and random.random() < self.shape.deposit_paid_rate:
+            await self._pay(headers, order["order_id"], "deposits paid")
+
+    async def _balance(self, i: int) -> None:
+        headers = await self._login(f"sim-p{i}")
+        mine = await self._call("GET", "/api/v1/me/orders", headers=headers)
+        for order in mine.get("orders", []):
+            if (
+                order["status"] == "awaiting_balance"
+                and random.random() < self.shape.balance_paid_rate
+            ):
+                await self._pay(headers, order["order_id"], "balances paid")
+                if random.random() < self.shape.extra_box_rate:
+                    extra = await self._order(
+                        headers, {"mode": "group", "qty": 1, "offer": "depositor_group"}
+                    )
+                    if extra:
+                        await self._pay(headers, extra["order_id"], "depositor extra boxes")
+
+    async def _group(self, g: int) -> None:
+        leader = await self._login(f"sim-g{g}-0")
+        opened = await self._order(leader, {"mode": "group", "qty": 1, "open_group": True})
+        if not opened:
+            return
+        await self._pay(leader, opened["order_id"], "group orders paid")
+        size = random.randint(*self.shape.group_size)
+        for m in range(1, size):
+            member = await self._login(f"sim-g{g}-{m}")
+            joined = await self._order(
+                member, {"mode": "group", "qty": 1, "group_code": opened["group_code"]}
+            )
+            if joined:
+                await self._pay(member, joined["order_id"], "group orders paid")
+
+    async def _direct(self, i: int) -> None:
+        headers = await self._login(f"sim-b{i}")
+        order = await self._order(headers, {"mode": "direct", "qty": random.choice([1, 1, 2])})
+        if order:
+            await self._pay(headers, order["order_id"], "direct orders paid")
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    async def _order(self, headers: dict[str, str], body: Json) -> Json | None:
+        if self._codes and random.random() < self.shape.via_distributor:
+            body = {**body, "ref": random.choice(self._codes)}
+        found = await self._call(
+            "POST", f"/api/v1/campaigns/{self.campaign}/orders", body, headers=headers
+        )
+        self._count("orders placed" if "order_id" in found else f"refused {found.get('error')}")
+        return found if "order_id" in found else None
+
+    async def _pay(self, headers: dict[str, str], order_id: str, label: str) -> None:
+        payment = await self._call(
+            "POST", f"/api/v1/orders/{order_id}/payments", {}, headers=headers
+        )
+        if "payment_id" not in payment:
+            return
+        body, signed = signed_notice(
+            self.payment_secret, payment["payment_id"], payment["amount_fen"]
+        )
+        assert self._session is not None
+        async with self._session.post("/api/v1/payments/webhook", data=body, headers=signed) as r:
+            if r.status == 200:
+                self._count(label)
+
+    async def _login(self, user: str) -> dict[str, str]:
+        found = await self._call("POST", "/api/v1/sessions", {"user_id": user})
+        return {"Authorization": f"Bearer {found['token']}"}
+
+    async def _set_clock(self, iso: str) -> None:
+        await self._call("POST", "/api/v1/ops/clock", {"set": iso}, ops=True)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: Json | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        ops: bool = False,
+    ) -> Json:
+        assert self._session is not None
+        if ops:
+            headers = {"Authorization": f"Bearer {self.ops_token}"}
+        async with self._session.request(method, path, json=body, headers=headers) as r:
+            found: Json = await r.json()
+            return found
+
+    async def _each(self, items: Iterable[int], step: Callable[[int], Awaitable[None]]) -> None:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(i: int) -> None:
+            async with gate:
+                await step(i)
+
+        await asyncio.gather(*(one(i) for i in items))
+
+    def _count(self, label: str) -> None:
+        self.tally[label] = self.tally.get(label, 0) + 1
