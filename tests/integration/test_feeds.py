@@ -1,0 +1,82 @@
+"""The websocket feeds on real servers: two gateways agree, msgpack on request, a watched
+group's progress, and refusals of bad tokens, groups and campaigns."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import msgpack
+import orjson
+import pytest
+import websockets
+from websockets.typing import Subprotocol
+
+from tests.conftest import OPS_TOKEN
+from tests.integration.conftest import GROUP_OPEN, Serve
+from tests.server_harness import LiveServer
+
+
+def ws_url(s: LiveServer, path: str) -> str:
+    return s.base_url.replace("http://", "ws://") + path
+
+
+async def next_matching(ws: Any, wanted: Any, seconds: float = 10) -> dict[str, Any]:
+    """Read frames until one satisfies `wanted` (bounded)."""
+    async with asyncio.timeout(seconds):
+        while True:
+            raw = await ws.recv()
+            message = msgpack.unpackb(raw) if isinstance(raw, bytes) else orjson.loads(raw)
+            if message["type"] == "snapshot" and wanted(message):
+                return dict(message)
+
+
+async def test_two_gateways_show_the_same_numbers(serve: Serve) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        a = await stack.enter_async_context(serve())
+        b = await stack.enter_async_context(serve())
+        path = f"/ws/dashboard/mid-autumn?token={OPS_TOKEN}"
+        on_a = await stack.enter_async_context(websockets.connect(ws_url(a, path)))
+        on_b = await stack.enter_async_context(websockets.connect(ws_url(b, path)))
+        first = await next_matching(on_a, lambda m: True)
+        headers = await a.login("alice")
+        for _ in range(2):
+            await a.order(headers, mode="presale", qty=1)
+        seen_a = await next_matching(on_a, lambda m: m["deposits"]["placed"] == 2)
+        seen_b = await next_matching(on_b, lambda m: m["deposits"]["placed"] == 2)
+        assert seen_a["seq"] == seen_b["seq"] > first["seq"]
+        assert seen_a["stock"] == seen_b["stock"] and seen_b["stock"]["remaining"] == 98
+
+
+async def test_live_feed_in_msgpack_with_a_watched_group(serve: Serve) -> None:
+    async with serve(clock_start=GROUP_OPEN) as s:
+        leader = await s.login("leader")
+        opened = await s.order(leader, mode="group", qty=1, open_group=True)
+        code = opened["group_code"]
+        url = ws_url(s, f"/ws/live/mid-autumn?group={code}")
+        async with websockets.connect(url, subprotocols=[Subprotocol("msgpack")]) as ws:
+            assert ws.subprotocol == "msgpack"
+            await next_matching(ws, lambda m: m["groups"].get(code, {}).get("members") == 1)
+            await s.order(await s.login("friend"), mode="group", qty=1, group_code=code)
+            seen = await next_matching(ws, lambda m: m["groups"][code]["members"] == 2)
+            assert seen["stock"]["remaining"] == 98 and seen["phase"] == "group"
+            assert "deposits" not in seen  # viewers get the public view only
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ws/dashboard/mid-autumn",
+        "/ws/dashboard/mid-autumn?token=wrong",
+        f"/ws/dashboard/nope?token={OPS_TOKEN}",
+        "/ws/live/mid-autumn?group=bad-code",
+        "/ws/live/nope",
+    ],
+)
+async def test_feeds_refuse_bad_requests(serve: Serve, path: str) -> None:
+    async with serve() as s:
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            async with websockets.connect(ws_url(s, path)) as ws:
+                await ws.recv()
+        assert refused.value.response.status_code == 403
