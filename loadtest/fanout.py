@@ -1,0 +1,197 @@
+"""Fan-out benchmark: N live-feed websocket clients on one gateway process.
+
+Starts `liveroom demo --no-sim` (one gateway process, embedded Valkey, its own data dir),
+holds N connections to /ws/live/<campaign>, then places single-unit orders at a steady
+rate. Every order lowers `stock.remaining` by one, so a client knows which order a
+snapshot first reflects: order -> screen lag = arrival - the moment the order was
+accepted. Reports lag p50/p99 over every (client, order) pair, whether every client saw
+the sequence advance, and the server's memory per idle connection.
+
+    python -m loadtest.fanout --clients 2000 --orders 100 --rate 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import websockets
+
+from server.settings import demo_defaults
+
+
+@dataclass
+class Screen:
+    first_remaining: int | None = None
+    seqs: list[int] = field(default_factory=list)
+    seen_at: dict[int, float] = field(default_factory=dict)  # remaining -> first arrival
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def _watch(url: str, screen: Screen, ready: asyncio.Event, stop: asyncio.Event) -> None:
+    async with websockets.connect(url, max_queue=4, compression=None) as ws:
+        while not stop.is_set():
+            try:
+                raw = await asyncio.wait_for(ws.recv(), 1.0)
+            except TimeoutError:
+                continue
+            message = orjson.loads(raw)
+            if message["type"] != "snapshot":
+                continue
+            now = time.perf_counter()
+            remaining = message["stock"]["remaining"]
+            screen.seqs.append(message["seq"])
+            if screen.first_remaining is None:
+                screen.first_remaining = remaining
+                ready.set()
+            screen.seen_at.setdefault(remaining, now)
+
+
+async def run(clients: int, orders: int, rate: float, port: int) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix="liveroom-fanout-"))
+    env = {**os.environ, **demo_defaults(data_dir)}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "demo",
+            "--no-sim",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession(base) as http:
+            await _until_ready(http)
+            gateway_pid = _gateway_pid(server.pid)
+            rss_before = _rss_kib(gateway_pid)
+            screens = [Screen() for _ in range(clients)]
+            stop = asyncio.Event()
+            readies = [asyncio.Event() for _ in range(clients)]
+            url = f"ws://127.0.0.1:{port}/ws/live/mid-autumn"
+            watchers = []
+            for i in range(clients):  # connect in waves: the listen backlog is finite
+                watchers.append(asyncio.create_task(_watch(url, screens[i], readies[i], stop)))
+                if i % 200 == 199:
+                    await asyncio.sleep(0.2)
+            await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
+            await asyncio.sleep(2)
+            rss_idle = _rss_kib(gateway_pid)
+            accepted_at = await _place_orders(http, orders, rate)
+            await asyncio.sleep(2)
+            stop.set()
+            await asyncio.gather(*watchers, return_exceptions=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return _results(screens, accepted_at, clients, rss_before, rss_idle)
+
+
+async def _place_orders(http: aiohttp.ClientSession, orders: int, rate: float) -> list[float]:
+    buyers = []  # one buyer per order: per-user limits must not refuse any
+    for n in range(orders):
+        async with http.post("/api/v1/sessions", json={"user_id": f"fanout-buyer-{n}"}) as r:
+            buyers.append({"Authorization": f"Bearer {(await r.json())['token']}"})
+    accepted_at = []
+    for headers in buyers:
+        started = time.perf_counter()
+        body = {"mode": "direct", "qty": 1}
+        async with http.post(
+            "/api/v1/campaigns/mid-autumn/orders", headers=headers, json=body
+        ) as r:
+            assert r.status == 201, await r.text()
+        accepted_at.append(time.perf_counter())
+        await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - started)))
+    return accepted_at
+
+
+def _results(
+    screens: list[Screen], accepted_at: list[float], clients: int, rss_before: int, rss_idle: int
+) -> dict[str, Any]:
+    lags = []
+    for screen in screens:
+        assert screen.first_remaining is not None
+        for k, at in enumerate(accepted_at):
+            seen = screen.seen_at.get(screen.first_remaining - (k + 1))
+            if seen is not None:
+                lags.append(max(0.0, seen - at) * 1000)
+    advancing = sum(
+        1
+        for s in screens
+        if len(s.seqs) > 1
+        and all(b >= a for a, b in zip(s.seqs, s.seqs[1:], strict=False))
+        and s.seqs[-1] > s.seqs[0]
+    )
+    quantiles = statistics.quantiles(lags, n=100) if len(lags) > 1 else [0.0] * 99
+    return {
+        "clients": clients,
+        "orders": len(accepted_at),
+        "lag_samples": len(lags),
+        "lag_p50_ms": round(statistics.median(lags), 1) if lags else None,
+        "lag_p99_ms": round(quantiles[98], 1),
+        "clients_seq_advanced": advancing,
+        "kib_per_idle_connection": round((rss_idle - rss_before) / clients, 1),
+    }
+
+
+async def _until_ready(http: aiohttp.ClientSession) -> None:
+    for _ in range(120):
+        with contextlib.suppress(aiohttp.ClientError):
+            async with http.get("/readyz") as r:
+                if r.status == 200:
+                    return
+        await asyncio.sleep(0.5)
+    raise RuntimeError("the gateway did not start")
+
+
+def _gateway_pid(parent: int) -> int:
+    """`liveroom demo` serves in its own process (one uvicorn worker): that one."""
+    return parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--orders", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=10.0, help="orders per second")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    if not 1 <= args.clients <= 20_000 or not 1 <= args.orders <= 10_000:
+        parser.error("--clients 1-20000, --orders 1-10000")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.clients)), hard))
+    results = asyncio.run(run(args.clients, args.orders, args.rate, args.port))
+    print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
