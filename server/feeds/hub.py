@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgpack
 import orjson
@@ -132,7 +133,7 @@ class CampaignHub:
             "tick": self.tick,
             "server_time": time.time(),
             "campaign_id": campaign.id,
-            "campaign_time": now.isoformat(),
+            "campaign_time": now.astimezone(ZoneInfo(campaign.timezone)).isoformat(),
             "phase": phase(campaign, now),
         }
         if heartbeat:
@@ -173,7 +174,7 @@ class CampaignHub:
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(k.counters)
             pipe.hgetall(k.pools)
-            pipe.zrevrange(k.progress, 0, 4, withscores=True)
+            pipe.zrevrange(k.progress, 0, 3, withscores=True)
             pipe.zrevrange(k.leaders, 0, 9, withscores=True)
             pipe.hget(identity.counters, "distributors.recruited")
             pipe.zcount(identity.recruited, recent_since, "+inf")

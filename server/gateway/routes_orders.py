@@ -83,6 +83,8 @@ async def create_order(request: Request) -> Response:
         outcome = await live.reserve.submit(_with_code(base, _new_code()))
     if outcome.code == "ok" and attribution.level1:  # volume decides the rate tier
         await gw.identities.add_volume(attribution.level1, body.qty)
+    if outcome.code == "ok" and body.offer == "depositor_group":
+        await live.orders.count("depositors.converted")
     return _answer(outcome, campaign)
 
 

@@ -126,6 +126,10 @@ class OrderStore:
         found = orjson.loads(raw) if raw else []
         return found if isinstance(found, list) else []
 
+    async def count(self, metric: str, by: int = 1) -> None:
+        """Bump a live metric the scripts cannot see (e.g. a depositor converted)."""
+        await self._redis.hincrby(self.keys.counters, metric, by)
+
     async def depositor_offer_open(self) -> bool:
         return bool(await self._redis.hget(self.keys.meta, "depositor_offer"))
 

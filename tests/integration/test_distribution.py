@@ -194,6 +194,10 @@ async def test_presale_to_group_in_one_action(serve_with_ledger: Serve) -> None:
         assert balance["amount_fen"] == 23800  # the deposit counts towards ¥288
         extra = await s.order(dep, mode="group", qty=2, offer="depositor_group")
         assert extra["amount_due_fen"] == 2 * 28800
+        counters = await s.app.state.gateway.runtime.redis.hgetall(
+            f"{s.app.state.gateway.settings.key_prefix}:{{mid-autumn}}:counters"
+        )
+        assert counters[b"depositors.converted"] == b"1"
         assert (await s.stock())["pools"]["group"]["reserved"] == 2
         refused = await s.client.post(
             "/api/v1/campaigns/mid-autumn/orders",
