@@ -6,6 +6,7 @@
 --
 -- KEYS[1] orders  KEYS[2] payments  KEYS[3] pools  KEYS[4] deadlines  KEYS[5] stream
 -- KEYS[6] counters  KEYS[7] groups  KEYS[8] leaders (zset: distributor code -> units paid)
+-- KEYS[9] depositors (set: users who have paid a deposit)
 -- ARGV[1] now (ms)  ARGV[2] payment id  ARGV[3] amount (fen)  ARGV[4] "succeeded" | "failed"
 -- ARGV[5] balance deadline (ms), for deposits
 -- ARGV[6] transitions "stage:from>to;..." (from domain/lifecycle.py)
@@ -67,6 +68,7 @@ else
     end
     if payment.stage == "deposit" then
       redis.call("ZADD", KEYS[4], balance_due, "balance:" .. oid)
+      redis.call("SADD", KEYS[9], order.user)
     elseif payment.stage == "balance" then
       redis.call("ZREM", KEYS[4], "balance:" .. oid)
     end

@@ -8,20 +8,22 @@ from server.domain.pricing import Identity
 from server.errors import BadInput
 from server.store.identities import IdentityStore
 from server.store.orders import OrderStore
-
-DEPOSIT_PAID = ("awaiting_balance", "paid", "allocated", "shipped", "delivered", "completed")
+from server.store.stock import decode, text
 
 
 async def identity_of(
     identities: IdentityStore, orders: OrderStore, campaign: Campaign, user: str
 ) -> Identity:
-    tier_id = await identities.member_tier(user)
+    """Every fact about the buyer in one round trip: this runs on every order."""
+    async with identities.redis.pipeline(transaction=False) as pipe:
+        pipe.hget(identities.keys.users, user)
+        pipe.hget(identities.keys.distributor_of, user)
+        pipe.sismember(orders.keys.depositors, user)
+        raw_user, raw_code, depositor = await pipe.execute()
+    tier_id = decode(raw_user).get("member_tier") if raw_user else None
     member: MemberTier | None = next((m for m in campaign.members if m.id == tier_id), None)
-    code = await identities.distributor_code(user)
-    depositor = any(
-        o["mode"] == "presale" and o["status"] in DEPOSIT_PAID for o in await orders.orders_of(user)
-    )
-    return Identity(member=member, distributor_code=code, depositor=depositor)
+    code = text(raw_code) if raw_code else None
+    return Identity(member=member, distributor_code=code, depositor=bool(depositor))
 
 
 async def attribution_of(

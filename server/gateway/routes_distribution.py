@@ -17,7 +17,7 @@ from server.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
 from server.gateway.auth import USER_ID_RE
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, read_body, read_json
-from server.gateway.identity import DEPOSIT_PAID, identity_of
+from server.gateway.identity import identity_of
 from server.gateway.schemas import _Body
 from server.ledger.consumer import GROUP
 from server.ledger.queries import commissions_of
@@ -223,13 +223,7 @@ async def presale_to_group(request: Request) -> Response:
     campaign = live.campaign
     if gw.runtime.clock.now() < campaign.depositor_group.opens_at:
         raise Conflict("the depositor offer opens with the group-buy phase", None, "window_closed")
-    depositors = sorted(
-        {
-            o["user"]
-            for o in (await live.orders.all_orders()).values()
-            if o["mode"] == "presale" and o["status"] in DEPOSIT_PAID
-        }
-    )
+    depositors = await live.orders.depositors()
     price = campaign.depositor_group.price_fen
     balance = price - campaign.presale.deposit_fen
     text = (

@@ -17,14 +17,10 @@ Record = dict[str, Any]
 
 class IdentityStore:
     def __init__(self, redis: Redis, scripts: Scripts, prefix: str) -> None:
+        self.redis = redis
         self._redis = redis
         self._scripts = scripts
         self.keys = IdentityKeys(prefix)
-
-    async def member_tier(self, user: str) -> str | None:
-        raw = await self._redis.hget(self.keys.users, user)
-        tier = decode(raw).get("member_tier") if raw else None
-        return tier if isinstance(tier, str) else None
 
     async def set_member_tier(self, user: str, tier: str | None) -> Record:
         record = {"user": user, "member_tier": tier, "updated_at_ms": int(time.time() * 1000)}

@@ -67,6 +67,11 @@ class CampaignKeys:
         return self._key("deadlines")
 
     @property
+    def depositors(self) -> str:
+        """Users who have paid a deposit (set): the depositor offer's audience."""
+        return self._key("depositors")
+
+    @property
     def progress(self) -> str:
         """Open groups scored by their members: the big screen's leading groups."""
         return self._key("progress")

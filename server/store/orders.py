@@ -64,6 +64,7 @@ class OrderStore:
                 k.counters,
                 k.groups,
                 k.leaders,
+                k.depositors,
             ],
             args=[now_ms, payment_id, amount_fen, outcome, balance_due_ms, TRANSITIONS],
         )
@@ -129,6 +130,9 @@ class OrderStore:
     async def count(self, metric: str, by: int = 1) -> None:
         """Bump a live metric the scripts cannot see (e.g. a depositor converted)."""
         await self._redis.hincrby(self.keys.counters, metric, by)
+
+    async def depositors(self) -> list[str]:
+        return sorted(text(u) for u in await self._redis.smembers(self.keys.depositors))
 
     async def depositor_offer_open(self) -> bool:
         return bool(await self._redis.hget(self.keys.meta, "depositor_offer"))
