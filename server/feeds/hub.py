@@ -118,7 +118,17 @@ class CampaignHub:
             elif started - last_sent >= HEARTBEAT_S:
                 self._fan_out(raw, heartbeat=True)
                 last_sent = started
-            await asyncio.sleep(max(0.0, TICK_S - (time.monotonic() - started)))
+            await asyncio.sleep(max(0.0, TICK_S - (time.monotonic() - started)))  # 10 Hz cap
+            await self._next_change(raw.last_id)
+
+    async def _next_change(self, last_id: str) -> None:
+        """Block until the order stream moves past last_id, or half a second passes (rates
+        and counters the stream does not carry still refresh). Pushed, not polled: an order
+        reaches the screens as soon as the 10 Hz cap allows."""
+        with contextlib.suppress(RedisError):
+            await self._runtime.redis.xread(
+                {self._live.stock.keys.stream: last_id}, count=1, block=500
+            )
 
     async def _publish(self, subscriber_only: Subscriber) -> None:
         with contextlib.suppress(RedisError):
@@ -196,6 +206,7 @@ class CampaignHub:
                     }
         return Raw(
             version=int(info["entries-added"]) if isinstance(info, dict) else 0,
+            last_id=text(info["last-generated-id"]) if isinstance(info, dict) else "0-0",
             counters={text(f): int(v) for f, v in counters.items()},
             pools=_pools(pools),
             leading_groups=[(text(c), int(n)) for c, n in leading],

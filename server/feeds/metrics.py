@@ -19,6 +19,7 @@ class Raw:
     recruited_last_10_min: int
     notified: int = 0
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_id: str = "0-0"  # the order stream's newest entry: the hub waits for one past it
 
 
 def _rate(part: int, whole: int) -> float:
