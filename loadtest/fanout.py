@@ -102,7 +102,7 @@ async def run(clients: int, orders: int, rate: float, port: int) -> dict[str, An
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(base, connector=connector) as http:
             await _until_ready(http)
-            gateway_pid = _gateway_pid(server.pid)
+            gateway_pid = server.pid  # `liveroom demo` serves in its own process
             rss_before = _rss_kib(gateway_pid)
             screens = [Screen() for _ in range(clients)]
             stop = asyncio.Event()
@@ -183,11 +183,6 @@ async def _until_ready(http: aiohttp.ClientSession) -> None:
                     return
         await asyncio.sleep(0.5)
     raise RuntimeError("the gateway did not start")
-
-
-def _gateway_pid(parent: int) -> int:
-    """`liveroom demo` serves in its own process (one uvicorn worker): that one."""
-    return parent
 
 
 def main() -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from server.embedded import EmbeddedValkey
 from server.settings import Settings
+from server.store.stock import text
 
 REQUIRE_SERVICES = os.environ.get("LIVEROOM_REQUIRE_SERVICES") == "1"
 TIME_FACTOR = float(os.environ.get("LIVEROOM_TEST_TIME_FACTOR", "1"))
@@ -25,6 +26,18 @@ TIME_FACTOR = float(os.environ.get("LIVEROOM_TEST_TIME_FACTOR", "1"))
 OPS_TOKEN = "test-ops-token-0123456789"
 SECRET = "test-viewer-secret-0123456789"
 PAYMENT_SECRET = "test-payment-secret-0123456789"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under LIVEROOM_REQUIRE_SERVICES=1 no test may skip, whatever asked for the skip."""
+    report = yield
+    if REQUIRE_SERVICES and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but LIVEROOM_REQUIRE_SERVICES=1 forbids it: {report.longrepr}"
+    return report
 
 
 def missing_service(reason: str) -> None:
@@ -95,7 +108,7 @@ async def stream_entries(
     """The campaign's order stream: each entry's id and fields as text."""
     entries = await client.xrange(f"{prefix}:{{{campaign_id}}}:stream") or []
     return [
-        (_text(entry_id or ""), {_text(k): _text(v) for k, v in (fields or {}).items()})
+        (text(entry_id or ""), {text(k): text(v) for k, v in (fields or {}).items()})
         for entry_id, fields in entries
     ]
 
@@ -104,10 +117,6 @@ async def stream_events(
     client: Redis, prefix: str, campaign_id: str = "mid-autumn"
 ) -> list[dict[str, str]]:
     return [fields for _, fields in await stream_entries(client, prefix, campaign_id)]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -18,13 +18,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from server.domain.campaign import Campaign, Mode
+from server.domain.pricing import ANONYMOUS, Identity, balance_fen
 
 Stage = Literal["deposit", "balance", "full"]
 
 AWAITING_PAYMENT = "awaiting_payment"
 AWAITING_BALANCE = "awaiting_balance"
 PAID = "paid"
-FULFILMENT = ("allocated", "shipped", "delivered", "completed")
 NOT_SHIPPED = (AWAITING_BALANCE, PAID, "allocated")
 SHIPPED = ("shipped", "delivered", "completed")
 ENDED = ("expired", "cancelled", "forfeited", "group_failed", "refunded")
@@ -55,14 +55,17 @@ def status_after(stage: Stage) -> str:
 
 
 def stage_amount_fen(
-    campaign: Campaign, stage: Stage, qty: int, amount_due_fen: int, depositor_offer: bool = False
+    campaign: Campaign,
+    stage: Stage,
+    qty: int,
+    amount_due_fen: int,
+    depositor_offer: bool = False,
+    who: Identity = ANONYMOUS,
 ) -> int:
-    """What a stage costs: the first stage is what the order quoted; the balance is per
-    unit, and once the depositor offer is open the deposit counts towards its price."""
+    """What a stage costs: the first stage is what the order quoted; the balance is what
+    the quote's presale price leaves after the deposit (pricing.balance_fen), per unit."""
     if stage == "balance":
-        if depositor_offer:
-            return (campaign.depositor_group.price_fen - campaign.presale.deposit_fen) * qty
-        return campaign.presale.balance_fen * qty
+        return balance_fen(campaign, who, depositor_offer) * qty
     return amount_due_fen
 
 
@@ -77,8 +80,3 @@ def expected_kept_fen(order: dict[str, Any]) -> int:
     if final is not None:
         return int(final) * int(order["qty"])
     return int(order["paid_fen"])
-
-
-def refundable_statuses() -> tuple[str, ...]:
-    """Statuses an ops refund of a whole order accepts."""
-    return (AWAITING_PAYMENT, *NOT_SHIPPED, *SHIPPED)

@@ -22,6 +22,9 @@ class Identity:
     depositor: bool = False
 
 
+ANONYMOUS = Identity()  # a buyer with no identity that changes a price
+
+
 @dataclass(frozen=True)
 class Option:
     offer: str  # presale | group | direct | depositor_group
@@ -49,7 +52,7 @@ def member_price_fen(campaign: Campaign, mode: Mode, price_fen: int, who: Identi
     return price_fen - discount_fen(price_fen, who.member.discount_bp)
 
 
-def unit_price_due_fen(campaign: Campaign, mode: Mode, who: Identity = Identity()) -> int:
+def unit_price_due_fen(campaign: Campaign, mode: Mode, who: Identity = ANONYMOUS) -> int:
     """Due now for one unit: presale the deposit; group the entry tier's price (a group that
     reaches a lower tier is refunded the difference at close); direct the daily price."""
     if mode == "presale":
@@ -59,7 +62,7 @@ def unit_price_due_fen(campaign: Campaign, mode: Mode, who: Identity = Identity(
     return member_price_fen(campaign, mode, campaign.sku.daily_price_fen, who)
 
 
-def amount_due_fen(campaign: Campaign, mode: Mode, qty: int, who: Identity = Identity()) -> int:
+def amount_due_fen(campaign: Campaign, mode: Mode, qty: int, who: Identity = ANONYMOUS) -> int:
     return unit_price_due_fen(campaign, mode, who) * qty
 
 

@@ -30,7 +30,7 @@ from server.domain.phases import phase
 from server.feeds.metrics import Raw, dashboard, live
 from server.runtime import LiveCampaign, Runtime
 from server.store.keys import IdentityKeys
-from server.store.stock import decode, text
+from server.store.stock import decode, parse_pools, text
 
 log = logging.getLogger("liveroom.feeds")
 
@@ -78,6 +78,8 @@ class CampaignHub:
         self._task: asyncio.Task[None] | None = None
         self._notices: asyncio.Task[None] | None = None
         self._accepted: deque[tuple[float, int]] = deque(maxlen=20)
+        self._rate = 0.0
+        self._last: dict[str, Frames] = {}  # the newest snapshot frame of each kind
         self.tick = 0
 
     @contextlib.asynccontextmanager
@@ -90,7 +92,7 @@ class CampaignHub:
             self._task = asyncio.create_task(self._run(), name=f"hub-{self._live.campaign.id}")
             self._notices = asyncio.create_task(self._relay_notices())
         try:
-            await self._publish(subscriber_only=subscriber)
+            await self._greet(subscriber)
             yield subscriber
         finally:
             self._subscribers.discard(subscriber)
@@ -120,6 +122,7 @@ class CampaignHub:
                 last_sent = started
             await asyncio.sleep(max(0.0, TICK_S - (time.monotonic() - started)))  # 10 Hz cap
             await self._next_change(raw.last_id)
+        self._last.clear()  # nobody listens: the cache would go stale
 
     async def _next_change(self, last_id: str) -> None:
         """Block until the order stream moves past last_id, or half a second passes (rates
@@ -130,9 +133,15 @@ class CampaignHub:
                 {self._live.stock.keys.stream: last_id}, count=1, block=500
             )
 
-    async def _publish(self, subscriber_only: Subscriber) -> None:
+    async def _greet(self, subscriber: Subscriber) -> None:
+        """A newcomer gets the latest snapshot at once: the cached frame when there is one,
+        so thousands connecting at 开抢 do not each read Redis."""
+        cached = self._last.get(subscriber.kind)
+        if cached is not None:
+            subscriber.offer(cached)
+            return
         with contextlib.suppress(RedisError):
-            self._fan_out(await self._read(), only=subscriber_only)
+            self._fan_out(await self._read(), only=subscriber)
 
     def _fan_out(self, raw: Raw, heartbeat: bool = False, only: Subscriber | None = None) -> None:
         self.tick += 1
@@ -146,19 +155,19 @@ class CampaignHub:
             "campaign_time": now.astimezone(ZoneInfo(campaign.timezone)).isoformat(),
             "phase": phase(campaign, now),
         }
+        targets = [only] if only else list(self._subscribers)
+        kinds = {s.kind for s in targets}  # build and encode only what someone listens to
         if heartbeat:
-            bodies = {
-                "dashboard": {"type": "heartbeat", **head},
-                "live": {"type": "heartbeat", **head},
-            }
+            bodies = {kind: {"type": "heartbeat", **head} for kind in kinds}
         else:
-            rate = self._orders_per_second(raw.counters.get("orders.accepted", 0))
-            bodies = {
-                "dashboard": {"type": "snapshot", **head, **dashboard(raw, rate)},
-                "live": {"type": "snapshot", **head, **live(raw)},
-            }
+            if only is None:  # a greeting is no sample of the order rate
+                self._rate = self._orders_per_second(raw.counters.get("orders.accepted", 0))
+            views = {"dashboard": lambda: dashboard(raw, self._rate), "live": lambda: live(raw)}
+            bodies = {kind: {"type": "snapshot", **head, **views[kind]()} for kind in kinds}
         frames = {kind: _encode(body) for kind, body in bodies.items()}
-        for subscriber in [only] if only else list(self._subscribers):
+        if not heartbeat and only is None:
+            self._last.update(frames)
+        for subscriber in targets:
             if not subscriber.offer(frames[subscriber.kind]):
                 log.info(
                     "dropping a %s subscriber %d frames behind", subscriber.kind, subscriber.missed
@@ -208,7 +217,7 @@ class CampaignHub:
             version=int(info["entries-added"]) if isinstance(info, dict) else 0,
             last_id=text(info["last-generated-id"]) if isinstance(info, dict) else "0-0",
             counters={text(f): int(v) for f, v in counters.items()},
-            pools=_pools(pools),
+            pools=parse_pools(pools),
             leading_groups=[(text(c), int(n)) for c, n in leading],
             top_distributors=[(text(c), int(n)) for c, n in top],
             recruited=int(recruited or 0),
@@ -232,15 +241,6 @@ class CampaignHub:
                     subscriber.offer(frames)
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-
-def _pools(raw: dict[Any, Any]) -> dict[str, dict[str, int]]:
-    pools: dict[str, dict[str, int]] = {}
-    for name, value in raw.items():
-        pool, _, counter = text(name).rpartition(".")
-        if counter != "returned_to":
-            pools.setdefault(pool, {})[counter] = int(value)
-    return pools
 
 
 def _encode(body: dict[str, Any]) -> Frames:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.requests import Request
 
-from server.errors import BadInput, Forbidden, Unauthorized
+from server.errors import Forbidden, Unauthorized
 
 USER_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -49,9 +49,3 @@ def bearer(request: Request) -> str:
 def require_ops(request: Request, ops_token: str) -> None:
     if not hmac.compare_digest(bearer(request).encode(), ops_token.encode()):
         raise Forbidden("not an ops token", "Authorization")
-
-
-def check_user_id(user_id: str) -> str:
-    if not USER_ID_RE.match(user_id):
-        raise BadInput("1-64 letters, digits, '_', '.' or '-'", "user_id")
-    return user_id

@@ -52,6 +52,14 @@ def parse_json(body: bytes, model: type[Model]) -> Model:
         raise _bad_input(exc) from None
 
 
+def parse_params(params: dict[str, Any], model: type[Model]) -> Model:
+    """Validate query parameters; they are text, so numbers are parsed, not required as JSON."""
+    try:
+        return model.model_validate(params, strict=False)
+    except ValidationError as exc:
+        raise _bad_input(exc) from None
+
+
 def _bad_input(exc: ValidationError) -> BadInput:
     first = exc.errors()[0]
     if first["type"] == "json_invalid":

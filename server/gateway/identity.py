@@ -32,11 +32,10 @@ async def attribution_of(
     """Attribution follows the link the order came through; an unknown link is refused."""
     if ref is None:
         return Attribution()
-    link = await identities.link(ref)
+    link, volume = await identities.link_and_volume(ref)
     if link is None:
         raise BadInput("no share link with this code", "ref", "unknown_ref")
     if link["kind"] == "distributor" and link["status"] != "active":
         return Attribution()
     upline = str(link.get("upline") or "")
-    volume = await identities.volume(ref) if link["kind"] == "distributor" else 0
     return attribute(campaign, who.distributor_code, link["kind"], ref, upline, volume)

@@ -18,25 +18,24 @@ from server.gateway.auth import USER_ID_RE
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, read_body, read_json
 from server.gateway.identity import identity_of
-from server.gateway.schemas import _Body
-from server.ledger.consumer import GROUP
+from server.gateway.schemas import StrictBody
+from server.ledger.consumer import backlog
 from server.ledger.queries import commissions_of
-from server.store.keys import IdentityKeys
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _LINK_CODE = r"^[DC][A-Z2-9]{7}$"
 
 
-class DistributorIn(_Body):
+class DistributorIn(StrictBody):
     upline: Annotated[str, Field(pattern=_LINK_CODE)] | None = None
     campaign_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] | None = None
 
 
-class CommunityIn(_Body):
+class CommunityIn(StrictBody):
     name: Annotated[str, Field(min_length=1, max_length=60)]
 
 
-class MemberIn(_Body):
+class MemberIn(StrictBody):
     member_tier: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] | None
 
 
@@ -166,16 +165,9 @@ async def pay_out(request: Request) -> Response:
 async def _ledger_caught_up(gw: Gateway, seconds: float = 5.0) -> None:
     """Payouts read balances from the ledger: wait (bounded) for the worker to catch up."""
     deadline = asyncio.get_running_loop().time() + seconds
-    streams = [IdentityKeys(gw.settings.key_prefix).stream] + [
-        live.stock.keys.stream for live in gw.runtime.campaigns.values()
-    ]
+    campaigns = list(gw.runtime.campaigns)
     while asyncio.get_running_loop().time() < deadline:
-        behind = 0
-        for stream in streams:
-            for group in await gw.runtime.redis.xinfo_groups(stream):
-                if group["name"] in (GROUP, GROUP.encode()):
-                    behind += int(group.get("lag") or 0) + int(group["pending"])
-        if behind == 0:
+        if await backlog(gw.runtime.redis, gw.settings.key_prefix, campaigns) == 0:
             return
         await asyncio.sleep(0.05)
     raise Unavailable("the ledger is behind; retry the payout")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field, ValidationError
+from pydantic import Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,10 +15,10 @@ from server.domain.lifecycle import (
     NOT_SHIPPED,
     SHIPPED,
 )
-from server.errors import BadInput, Conflict, NotFound, Unavailable
+from server.errors import Conflict, NotFound, Unavailable
 from server.gateway.context import gateway
-from server.gateway.http import JSONResponse, read_json
-from server.gateway.schemas import FulfilmentIn, RefundIn, _Body
+from server.gateway.http import JSONResponse, parse_params, read_json
+from server.gateway.schemas import FulfilmentIn, RefundIn, StrictBody
 from server.gateway.views import order_view
 from server.ledger.queries import OrderFilter, finance_report, list_orders
 from server.ledger.reconcile import reconcile
@@ -81,7 +79,7 @@ async def move_fulfilment(request: Request) -> Response:
     return JSONResponse(order_view(answer.record, live.campaign.timezone))
 
 
-class OrderQuery(_Body):
+class OrderQuery(StrictBody):
     campaign_id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     status: str | None = Field(default=None, pattern=r"^[a-z_]{1,24}$")
     mode: Mode | None = None
@@ -93,7 +91,7 @@ class OrderQuery(_Body):
 async def list_ops_orders(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
-    query = _query(dict(request.query_params))
+    query = parse_params(dict(request.query_params), OrderQuery)
     try:
         found = await list_orders(gw.ledger, OrderFilter(**query.model_dump()))
     except (OperationalError, DBAPIError) as exc:
@@ -103,16 +101,6 @@ async def list_ops_orders(request: Request) -> Response:
         live = gw.runtime.campaigns.get(order["campaign_id"])
         views.append(order_view(order, live.campaign.timezone if live else "UTC"))
     return JSONResponse({"orders": views, "limit": query.limit, "offset": query.offset})
-
-
-def _query(params: dict[str, Any]) -> OrderQuery:
-    try:
-        # Query strings are text: numbers are parsed here, not accepted as JSON types.
-        return OrderQuery.model_validate(params, strict=False)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise BadInput(f"{field}: {first['msg']}", field) from None
 
 
 async def finance(request: Request) -> Response:

@@ -14,10 +14,12 @@ from starlette.routing import Route
 from server.clock import to_ms
 from server.domain.lifecycle import next_stage, stage_amount_fen
 from server.domain.phases import balance_window_open
+from server.domain.pricing import ANONYMOUS
 from server.errors import BadInput, Conflict, LiveroomError, NotFound, Unauthorized
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
-from server.gateway.schemas import ORDER_ID_PATTERN, WebhookIn, _Body
+from server.gateway.identity import identity_of
+from server.gateway.schemas import ORDER_ID_PATTERN, StrictBody, WebhookIn
 from server.gateway.views import payment_view
 from server.payments.signature import BadSignature, verify
 
@@ -31,7 +33,7 @@ _OPEN_REFUSALS: dict[str, tuple[type[LiveroomError], str | None, str, str]] = {
 _ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
 
 
-class PaymentIn(_Body):
+class PaymentIn(StrictBody):
     """Opening a payment takes no fields: the stage and amount follow from the order."""
 
 
@@ -52,8 +54,13 @@ async def open_payment(request: Request) -> Response:
     now = gw.runtime.clock.now()
     if stage == "balance" and not balance_window_open(live.campaign, now):
         raise Conflict("the balance can be paid only in its window", None, "window_closed")
-    offer = stage == "balance" and await live.orders.depositor_offer_open()
-    amount = stage_amount_fen(live.campaign, stage, order["qty"], order["amount_due_fen"], offer)
+    offer, who = False, ANONYMOUS
+    if stage == "balance":  # the balance follows the buyer's identity, as the quote did
+        offer = await live.orders.depositor_offer_open()
+        who = await identity_of(gw.identities, live.orders, live.campaign, user)
+    amount = stage_amount_fen(
+        live.campaign, stage, order["qty"], order["amount_due_fen"], offer, who
+    )
 
     async def start() -> tuple[int, Any]:
         payment_id = f"{live.campaign.id}~{secrets.token_hex(8)}"

@@ -16,15 +16,15 @@ PAYMENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}~[0-9a-f]{16}$"
 MAX_QTY = 100
 
 
-class _Body(BaseModel):
+class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class SessionIn(_Body):
+class SessionIn(StrictBody):
     user_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
-class OrderIn(_Body):
+class OrderIn(StrictBody):
     mode: Mode
     qty: Annotated[int, Field(ge=1, le=MAX_QTY)]
     group_code: Annotated[str, Field(pattern=GROUP_CODE_PATTERN)] | None = None
@@ -33,23 +33,23 @@ class OrderIn(_Body):
     offer: Literal["depositor_group"] | None = None
 
 
-class ClockIn(_Body):
+class ClockIn(StrictBody):
     advance_s: Annotated[float, Field(gt=0, le=90 * 86_400)] | None = None
     set: AwareDatetime | None = None
     speed: Annotated[float, Field(gt=0, le=1_000_000)] | None = None
 
 
-class WebhookIn(_Body):
+class WebhookIn(StrictBody):
     payment_id: Annotated[str, Field(pattern=PAYMENT_ID_PATTERN)]
     amount_fen: Annotated[int, Field(ge=0, le=10_000_000_000)]
     status: Literal["succeeded", "failed"]
 
 
-class RefundIn(_Body):
+class RefundIn(StrictBody):
     reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
-class FulfilmentIn(_Body):
+class FulfilmentIn(StrictBody):
     status: Literal["allocated", "shipped", "delivered"]
     warehouse: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
 

@@ -8,6 +8,7 @@ entry that some consumer group has not yet acknowledged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -126,6 +127,19 @@ class LedgerConsumer:
                 len(entries) - applied,
             )
         return len(entries)
+
+
+async def backlog(redis: Redis, prefix: str, campaign_ids: Sequence[str]) -> int:
+    """Entries the ledger has not applied yet: undelivered plus delivered-but-unacknowledged,
+    over the user pool's stream and every campaign's."""
+    streams = [IdentityKeys(prefix).stream] + [CampaignKeys(prefix, c).stream for c in campaign_ids]
+    behind = 0
+    for stream in streams:
+        with contextlib.suppress(ResponseError):  # no stream yet: nothing behind
+            for group in await redis.xinfo_groups(stream):
+                if text(group["name"]) == GROUP:
+                    behind += int(group.get("lag") or 0) + int(group["pending"])
+    return behind
 
 
 def _entries(raw: Sequence[Any]) -> list[Entry]:

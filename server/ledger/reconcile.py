@@ -24,12 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.commission import OWED, Line, next_lines
 from server.domain.lifecycle import expected_kept_fen
-from server.domain.pools import COUNTERS
 from server.ledger.apply import json_object, stream_position
 from server.ledger.consumer import GROUP
 from server.ledger.schema import commissions, order_events
 from server.store.keys import CampaignKeys
-from server.store.stock import text
+from server.store.stock import parse_pools, text
 
 Fields = dict[str, str]
 _COMPARED = ("status", "held", "qty", "alloc", "paid_fen", "refunded_fen", "user", "mode")
@@ -119,15 +118,11 @@ async def _redis_snapshot(
         pipe.xpending_range(keys.stream, GROUP, min="-", max="+", count=1_000_000)
         pipe.xinfo_groups(keys.stream)
         raw_pools, raw_orders, entries, pending, groups = await pipe.execute(raise_on_error=False)
-    pools: dict[str, dict[str, int]] = defaultdict(dict)
-    for name, value in raw_pools.items():
-        pool, _, counter = text(name).rpartition(".")
-        if counter in COUNTERS:
-            pools[pool][counter] = int(value)
+    pools = parse_pools(raw_pools)
     orders = {text(k): orjson.loads(v) for k, v in raw_orders.items()}
     stream = [(text(i), {text(k): text(v) for k, v in f.items()}) for i, f in entries]
     cutoff = stream_position(stream[-1][0]) if stream else (0, 0)
-    return dict(pools), orders, _unconsumed(stream, pending, groups), cutoff
+    return pools, orders, _unconsumed(stream, pending, groups), cutoff
 
 
 def _unconsumed(

@@ -79,6 +79,14 @@ class IdentityStore:
     async def payout_unlock(self, code: str) -> None:
         await self._redis.delete(f"{self.keys.refs}:payout:{code}")
 
+    async def link_and_volume(self, code: str) -> tuple[Record | None, int]:
+        """A share link and the units sold through it so far, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self.keys.refs, code)
+            pipe.hget(self.keys.volume, code)
+            raw, volume = await pipe.execute()
+        return (decode(raw) if raw else None), int(volume or 0)
+
     async def link(self, code: str) -> Record | None:
         raw = await self._redis.hget(self.keys.refs, code)
         return decode(raw) if raw else None
@@ -87,11 +95,5 @@ class IdentityStore:
         raw = await self._redis.hget(self.keys.distributor_of, user)
         return text(raw) if raw else None
 
-    async def volume(self, code: str) -> int:
-        return int(await self._redis.hget(self.keys.volume, code) or 0)
-
     async def add_volume(self, code: str, units: int) -> None:
         await self._redis.hincrby(self.keys.volume, code, units)
-
-    async def recruited(self) -> int:
-        return int(await self._redis.hget(self.keys.counters, "distributors.recruited") or 0)

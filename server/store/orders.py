@@ -154,7 +154,3 @@ class OrderStore:
             return []
         raws = await self._redis.hmget(self.keys.orders, text(ids).split(","))
         return [decode(raw) for raw in raws if raw is not None]
-
-    async def all_orders(self) -> dict[str, Order]:
-        raw = await self._redis.hgetall(self.keys.orders)
-        return {text(k): decode(v) for k, v in raw.items()}

@@ -158,13 +158,7 @@ class StockStore:
 
     async def pools(self) -> dict[str, dict[str, int]]:
         """Every pool's counters (see domain/pools.py for what each means)."""
-        raw = await self._redis.hgetall(self.keys.pools)
-        pools: dict[str, dict[str, int]] = {}
-        for field, value in raw.items():
-            name, _, counter = text(field).rpartition(".")
-            if counter in COUNTERS:
-                pools.setdefault(name, {})[counter] = int(value)
-        return pools
+        return parse_pools(await self._redis.hgetall(self.keys.pools))
 
     async def returned_pools(self) -> dict[str, str]:
         raw = await self._redis.hgetall(self.keys.pools)
@@ -180,6 +174,16 @@ class StockStore:
 
     async def orders_placed(self) -> int:
         return int(await self._redis.hget(self.keys.meta, "seq") or 0)
+
+
+def parse_pools(raw: dict[Any, Any]) -> dict[str, dict[str, int]]:
+    """The pools hash ("<pool>.<counter>" -> int) as {pool: {counter: int}}."""
+    pools: dict[str, dict[str, int]] = {}
+    for field, value in raw.items():
+        name, _, counter = text(field).rpartition(".")
+        if counter in COUNTERS:
+            pools.setdefault(name, {})[counter] = int(value)
+    return pools
 
 
 def outcome_of(code: bytes | str, order: bytes | str) -> Outcome:
