@@ -1,9 +1,11 @@
 """One hub per campaign in each gateway process.
 
-A single task polls Redis at up to 10 Hz (only while someone listens), turns what it reads
-into one snapshot, encodes it once per format, and hands the same frame to every
-subscriber. Each subscriber has a queue of one: a slow screen always gets the latest
-snapshot and never holds the others back; one that falls too far behind is dropped.
+A single task reads Redis whenever the campaign's order stream moves (at most 10 times a
+second, only while someone listens), turns what it reads into one snapshot, encodes it once
+per format as a complete websocket frame, and writes the same bytes to every subscriber's
+connection (see wire.py). A slow screen is skipped until it has read what it was sent, so
+it always gets the latest snapshot and never holds the others back; one that falls too far
+behind is closed.
 Every process reads the same Redis, so any number of gateways show the same numbers;
 `seq` is the campaign's data version (entries ever added to its order stream), the same
 in every process, so a client that reconnects elsewhere resumes where it was.
@@ -16,8 +18,8 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +30,7 @@ from redis.exceptions import RedisError
 
 from server.domain.phases import phase
 from server.feeds.metrics import Raw, dashboard, live
+from server.feeds.wire import Connection, data_frame
 from server.runtime import LiveCampaign, Runtime
 from server.store.keys import IdentityKeys
 from server.store.stock import decode, parse_pools, text
@@ -36,38 +39,26 @@ log = logging.getLogger("liveroom.feeds")
 
 TICK_S = 0.1  # 10 Hz at most
 HEARTBEAT_S = 5.0
-DROP_AFTER_MISSED = 100  # frames a subscriber may miss in a row before it is dropped
+KINDS = ("dashboard", "live")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Frames:
-    json: str
-    msgpack: bytes
+    """One message as two complete websocket frames: JSON text and msgpack binary."""
+
+    text: bytes
+    binary: bytes
 
 
 @dataclass(eq=False)
 class Subscriber:
     kind: str  # "dashboard" or "live"
     binary: bool
+    connection: Connection
     group: str | None = None
-    latest: asyncio.Queue[Frames | None] = field(default_factory=lambda: asyncio.Queue(1))
-    missed: int = 0
 
-    def close(self) -> None:
-        """Tell the writer to stop: None is the last thing it reads."""
-        while not self.latest.empty():
-            self.latest.get_nowait()
-        self.latest.put_nowait(None)
-
-    def offer(self, frames: Frames) -> bool:
-        """Keep only the newest frame; False once this subscriber is hopelessly behind."""
-        if self.latest.full():
-            self.latest.get_nowait()
-            self.missed += 1
-        else:
-            self.missed = 0
-        self.latest.put_nowait(frames)
-        return self.missed < DROP_AFTER_MISSED
+    def deliver(self, frames: Frames) -> bool:
+        return self.connection.deliver(frames.binary if self.binary else frames.text)
 
 
 class CampaignHub:
@@ -84,9 +75,9 @@ class CampaignHub:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, kind: str, binary: bool, group: str | None = None
+        self, kind: str, binary: bool, connection: Connection, group: str | None = None
     ) -> AsyncIterator[Subscriber]:
-        subscriber = Subscriber(kind, binary, group)
+        subscriber = Subscriber(kind, binary, connection, group)
         self._subscribers.add(subscriber)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name=f"hub-{self._live.campaign.id}")
@@ -138,7 +129,7 @@ class CampaignHub:
         so thousands connecting at 开抢 do not each read Redis."""
         cached = self._last.get(subscriber.kind)
         if cached is not None:
-            subscriber.offer(cached)
+            subscriber.deliver(cached)
             return
         with contextlib.suppress(RedisError):
             self._fan_out(await self._read(), only=subscriber)
@@ -167,13 +158,15 @@ class CampaignHub:
         frames = {kind: _encode(body) for kind, body in bodies.items()}
         if not heartbeat and only is None:
             self._last.update(frames)
+        self._deliver(targets, frames)
+
+    def _deliver(self, targets: list[Subscriber], frames: Mapping[str, Frames]) -> None:
+        """Write each subscriber its kind's frame; close the ones too far behind."""
         for subscriber in targets:
-            if not subscriber.offer(frames[subscriber.kind]):
-                log.info(
-                    "dropping a %s subscriber %d frames behind", subscriber.kind, subscriber.missed
-                )
+            if not subscriber.deliver(frames[subscriber.kind]):
+                log.info("dropping a %s subscriber too far behind", subscriber.kind)
                 self._subscribers.discard(subscriber)
-                subscriber.close()
+                subscriber.connection.drop("too far behind; reconnect")
 
     def _orders_per_second(self, accepted: int) -> float:
         now = time.monotonic()
@@ -235,16 +228,17 @@ class CampaignHub:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 if message is None:
                     continue
-                body = {"type": "notice", **orjson.loads(message["data"])}
-                frames = _encode(body)
-                for subscriber in list(self._subscribers):
-                    subscriber.offer(frames)
+                notice = _encode({"type": "notice", **orjson.loads(message["data"])})
+                self._deliver(list(self._subscribers), dict.fromkeys(KINDS, notice))
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 def _encode(body: dict[str, Any]) -> Frames:
-    return Frames(orjson.dumps(body).decode(), msgpack.packb(body))
+    return Frames(
+        data_frame(orjson.dumps(body), binary=False),
+        data_frame(msgpack.packb(body), binary=True),
+    )
 
 
 class Hubs:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.feeds.hub import Hubs
+from server.feeds.wire import ExposeTransport
 from server.gateway import (
     routes_campaigns,
     routes_distribution,
@@ -140,5 +142,6 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
             Mount("/dashboard", StaticFiles(directory=pages_dir(), html=True)),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(ExposeTransport)],  # the feeds write frames to transports
         lifespan=lifespan,
     )

@@ -1,27 +1,25 @@
 """Websocket feeds: /ws/dashboard/{cid} (ops token) and /ws/live/{cid} (public).
 
 JSON text frames by default; a client that asks for the `msgpack` subprotocol gets binary
-msgpack frames. Each connection has a writer (latest snapshot from the hub) and a reader
-(notices the client leaving); whichever ends first ends both.
+msgpack frames. The hub writes frames straight to the connection's transport (see
+server/feeds/wire.py); the connection's own task only reads, to notice the client leaving.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hmac
 import re
 
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from server.errors import NotFound
-from server.feeds.hub import Subscriber
+from server.feeds.wire import Connection
 from server.gateway.context import gateway
 from server.gateway.schemas import GROUP_CODE_PATTERN
 
 POLICY_VIOLATION = 1008
-TRY_AGAIN_LATER = 1013
+INTERNAL_ERROR = 1011
 _GROUP_CODE_RE = re.compile(GROUP_CODE_PATTERN)
 
 
@@ -49,34 +47,16 @@ async def _serve(websocket: WebSocket, kind: str, group: str | None) -> None:
     except NotFound:
         await websocket.close(code=POLICY_VIOLATION, reason="campaign_id: no such campaign")
         return
+    connection = Connection.of(websocket.scope)
+    if connection is None:  # served by something other than `liveroom serve`'s uvicorn
+        await websocket.close(code=INTERNAL_ERROR, reason="feeds need a transport to write to")
+        return
     binary = "msgpack" in websocket.scope.get("subprotocols", [])
     await websocket.accept(subprotocol="msgpack" if binary else None)
-    async with hub.subscribe(kind, binary, group) as subscriber:
-        writer = asyncio.create_task(_write(websocket, subscriber))
-        reader = asyncio.create_task(_read(websocket))
-        done, pending = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        for task in (*done, *pending):
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-                await task
-
-
-async def _write(websocket: WebSocket, subscriber: Subscriber) -> None:
-    while (frames := await subscriber.latest.get()) is not None:
-        if subscriber.binary:
-            await websocket.send_bytes(frames.msgpack)
-        else:
-            await websocket.send_text(frames.json)
-    await websocket.close(code=TRY_AGAIN_LATER, reason="too far behind; reconnect")
-
-
-async def _read(websocket: WebSocket) -> None:
-    """Clients have nothing to say; reading is how a departure is noticed."""
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
+    async with hub.subscribe(kind, binary, connection, group):
+        # Clients have nothing to say; reading is how a departure (or a drop) is noticed.
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
 
 
 routes = [

@@ -1,34 +1,102 @@
 from __future__ import annotations
 
-from server.feeds.hub import DROP_AFTER_MISSED, Frames, Subscriber
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
 from server.feeds.metrics import Raw, dashboard, live
+from server.feeds.wire import (
+    DROP_AFTER_MISSED,
+    TRY_AGAIN_LATER,
+    WRITE_BUFFER_LIMIT,
+    Connection,
+    close_frame,
+    data_frame,
+)
+
+Pair = tuple[Connection, socket.socket]
 
 
-def frames(n: int) -> Frames:
-    return Frames(str(n), bytes([n % 256]))
+@pytest.fixture
+async def pair() -> AsyncIterator[Pair]:
+    """A real transport (the server side) and the client's socket, with small kernel buffers
+    so that a client that stops reading is behind after a few frames."""
+    server_sock, client = socket.socketpair()
+    for sock in (server_sock, client):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.setblocking(False)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_connection(asyncio.Protocol, sock=server_sock)
+    yield Connection(transport), client
+    transport.abort()
+    client.close()
 
 
-def test_a_slow_subscriber_keeps_only_the_latest_frame() -> None:
-    slow = Subscriber("dashboard", binary=False)
-    for n in range(5):
-        assert slow.offer(frames(n))
-    assert slow.latest.qsize() == 1 and slow.latest.get_nowait() == frames(4)
+async def received(client: socket.socket, size: int) -> bytes:
+    """Read `size` bytes, or up to the end of the stream (bounded in time)."""
+    data = b""
+    async with asyncio.timeout(5):
+        while len(data) < size:
+            try:
+                chunk = client.recv(1 << 20)
+            except BlockingIOError:
+                await asyncio.sleep(0.001)  # the event loop flushes what it buffered
+                continue
+            if not chunk:
+                break
+            data += chunk
+    return data
 
 
-def test_a_subscriber_too_far_behind_is_dropped_and_told() -> None:
-    stuck = Subscriber("live", binary=True)
-    results = [stuck.offer(frames(n)) for n in range(DROP_AFTER_MISSED + 1)]
-    assert results[-1] is False and all(results[:-1])
-    stuck.close()
-    assert stuck.latest.get_nowait() is None
+def test_frames_are_unmasked_rfc6455_frames() -> None:
+    assert data_frame(b"hi", binary=False) == b"\x81\x02hi"
+    assert data_frame(b"\x00" * 200, binary=True)[:4] == b"\x82\x7e\x00\xc8"  # 16-bit length
+    assert close_frame(TRY_AGAIN_LATER, "x") == b"\x88\x03\x03\xf5x"
 
 
-def test_a_reading_subscriber_is_never_counted_behind() -> None:
-    reader = Subscriber("live", binary=False)
-    for n in range(3 * DROP_AFTER_MISSED):
-        assert reader.offer(frames(n))
-        reader.latest.get_nowait()
-    assert reader.missed == 0
+async def test_a_reading_client_gets_every_frame_in_order(pair: Pair) -> None:
+    connection, client = pair
+    frames = [data_frame(str(n).encode(), binary=False) for n in range(50)]
+    for frame in frames:
+        assert connection.deliver(frame)
+    expected = b"".join(frames)
+    assert await received(client, len(expected)) == expected
+    assert connection.missed == 0
+
+
+async def test_a_client_that_stops_reading_is_skipped_then_dropped(pair: Pair) -> None:
+    connection, client = pair
+    big = data_frame(b"x" * 16_384, binary=False)
+    while connection.transport.get_write_buffer_size() <= WRITE_BUFFER_LIMIT:
+        assert connection.deliver(big) and connection.missed == 0
+    buffered = connection.transport.get_write_buffer_size()
+    results = [connection.deliver(big) for _ in range(DROP_AFTER_MISSED)]
+    assert all(results[:-1]) and results[-1] is False  # skipped 99 times, then hopeless
+    assert connection.transport.get_write_buffer_size() == buffered  # nothing more queued
+    connection.drop("too far behind; reconnect")
+    assert connection.transport.is_closing()
+
+
+async def test_a_slow_client_that_catches_up_is_not_counted_behind(pair: Pair) -> None:
+    connection, client = pair
+    big = data_frame(b"x" * 16_384, binary=False)
+    sent = 0
+    while connection.transport.get_write_buffer_size() <= WRITE_BUFFER_LIMIT:
+        connection.deliver(big)
+        sent += len(big)
+    assert connection.deliver(big) and connection.missed == 1  # skipped: still behind
+    assert len(await received(client, sent)) == sent
+    assert connection.deliver(big) and connection.missed == 0
+
+
+async def test_a_dropped_client_is_told_why_then_disconnected(pair: Pair) -> None:
+    connection, client = pair
+    connection.drop("too far behind; reconnect")
+    told = close_frame(TRY_AGAIN_LATER, "too far behind; reconnect")
+    assert await received(client, 1 << 30) == told  # and then the end of the stream
 
 
 RAW = Raw(

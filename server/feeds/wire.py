@@ -1,0 +1,87 @@
+"""Websocket frames encoded once and written straight to many connections.
+
+One ASGI `send` per client per snapshot made the fan-out CPU-bound at a few thousand
+clients. A server-to-client frame is not masked, so the bytes of a frame are the same for
+every client: the hub serialises each snapshot once and writes those bytes to each
+connection's transport, as the `websockets` library's own `broadcast` does. A connection
+whose transport still holds unsent data is skipped (it gets the next, newer snapshot);
+one skipped too many times in a row is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import cast
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+from websockets.frames import Close, Frame, Opcode
+
+TRANSPORT = "liveroom.transport"  # the scope key ExposeTransport fills in
+WRITE_BUFFER_LIMIT = 64 * 1024  # unsent bytes past which a connection counts as behind
+DROP_AFTER_MISSED = 100  # frames a connection may miss in a row before it is closed
+CLOSE_GRACE_S = 2.0  # a dropped client has this long to take the close frame
+TRY_AGAIN_LATER = 1013
+
+
+def data_frame(payload: bytes, binary: bool) -> bytes:
+    opcode = Opcode.BINARY if binary else Opcode.TEXT
+    return Frame(opcode, payload).serialize(mask=False)
+
+
+def close_frame(code: int, reason: str) -> bytes:
+    return Frame(Opcode.CLOSE, Close(code, reason).serialize()).serialize(mask=False)
+
+
+def _writable(transport: object) -> bool:
+    """Duck-typed: uvloop's transports do not derive from asyncio's classes."""
+    return all(hasattr(transport, name) for name in ("write", "get_write_buffer_size", "abort"))
+
+
+class ExposeTransport:
+    """ASGI middleware: puts a websocket connection's transport in its scope.
+
+    uvicorn hands the app its protocol's bound `send`; the protocol owns the transport.
+    Outside the Starlette stack, because Starlette wraps `send` on the way in."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            transport = getattr(getattr(send, "__self__", None), "transport", None)
+            if _writable(transport):
+                scope = {**scope, TRANSPORT: transport}
+        await self.app(scope, receive, send)
+
+
+@dataclass(eq=False)
+class Connection:
+    """The sending side of one websocket connection, as the hub sees it."""
+
+    transport: asyncio.WriteTransport
+    missed: int = 0  # frames skipped in a row because the client was not reading
+
+    @classmethod
+    def of(cls, scope: Scope) -> Connection | None:
+        transport = scope.get(TRANSPORT)
+        return cls(cast(asyncio.WriteTransport, transport)) if _writable(transport) else None
+
+    def deliver(self, frame: bytes) -> bool:
+        """Write the frame unless the client is behind; False once it is hopelessly so."""
+        if self.transport.is_closing():
+            return True  # gone: the connection's own task notices and unsubscribes
+        if self.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+            self.missed += 1
+            return self.missed < DROP_AFTER_MISSED
+        self.missed = 0
+        self.transport.write(frame)
+        return True
+
+    def drop(self, reason: str) -> None:
+        """Close with 1013 (try again later); abort if even the close frame cannot go."""
+        if self.transport.is_closing():
+            return
+        self.transport.write(close_frame(TRY_AGAIN_LATER, reason))
+        self.transport.close()
+        asyncio.get_running_loop().call_later(CLOSE_GRACE_S, self.transport.abort)
