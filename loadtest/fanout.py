@@ -103,9 +103,10 @@ async def run(clients: int, orders: int, rate: float, port: int) -> dict[str, An
         async with aiohttp.ClientSession(base, connector=connector) as http:
             await _until_ready(http)
             gateway_pid = server.pid  # `liveroom demo` serves in its own process
+            stop = asyncio.Event()
+            await _warm_up(http, f"ws://127.0.0.1:{port}/ws/live/mid-autumn")
             rss_before = _rss_kib(gateway_pid)
             screens = [Screen() for _ in range(clients)]
-            stop = asyncio.Event()
             readies = [asyncio.Event() for _ in range(clients)]
             url = f"ws://127.0.0.1:{port}/ws/live/mid-autumn"
             watchers = []
@@ -126,6 +127,15 @@ async def run(clients: int, orders: int, rate: float, port: int) -> dict[str, An
         server.terminate()
         server.wait(timeout=30)
     return _results(screens, accepted_at, clients, rss_before, rss_idle)
+
+
+async def _warm_up(http: aiohttp.ClientSession, url: str) -> None:
+    """A few connections first, so that modules imported and caches filled on the first
+    connection are not counted as memory per connection."""
+    for _ in range(20):
+        async with http.ws_connect(url, compress=0) as ws:
+            await ws.receive(timeout=10)
+    await asyncio.sleep(1)
 
 
 async def _place_orders(http: aiohttp.ClientSession, orders: int, rate: float) -> list[float]:

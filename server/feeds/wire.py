@@ -51,7 +51,7 @@ class ExposeTransport:
         if scope["type"] == "websocket":
             transport = getattr(getattr(send, "__self__", None), "transport", None)
             if _writable(transport):
-                scope = {**scope, TRANSPORT: transport}
+                scope[TRANSPORT] = transport  # in place: a copy per connection costs memory
         await self.app(scope, receive, send)
 
 
