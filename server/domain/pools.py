@@ -8,6 +8,7 @@ so the sum of `borrowed` over all pools equals the sum of `lent`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from server.domain.campaign import Campaign, Mode
@@ -33,6 +34,16 @@ class Plan:
 def plan_for(campaign: Campaign, mode: Mode) -> Plan:
     pool = campaign.pool_for(mode)
     return Plan(pool.name, tuple((rule.lender, rule.floor) for rule in pool.borrow))
+
+
+def offers(plan: Plan, remaining: Mapping[str, int]) -> list[tuple[str, int]]:
+    """What each pool can give an order by this plan: all of its own, lenders above their floor."""
+    own = [(plan.pool, remaining.get(plan.pool, 0))]
+    return own + [(name, max(0, remaining.get(name, 0) - floor)) for name, floor in plan.lenders]
+
+
+def available(plan: Plan, remaining: Mapping[str, int]) -> int:
+    return sum(units for _, units in offers(plan, remaining))
 
 
 @dataclass
@@ -61,15 +72,12 @@ class PoolBook:
 
     def reserve(self, plan: Plan, qty: int) -> Allocation | None:
         """Take qty units by the plan, all or nothing; None when the plan cannot cover qty."""
-        offers = [(plan.pool, self.pools[plan.pool].remaining)]
-        offers += [
-            (name, max(0, self.pools[name].remaining - floor)) for name, floor in plan.lenders
-        ]
-        if sum(units for _, units in offers) < qty:
+        offered = offers(plan, self.remaining())
+        if sum(units for _, units in offered) < qty:
             return None
         allocation: list[tuple[str, int]] = []
         needed = qty
-        for name, units in offers:
+        for name, units in offered:
             take = min(units, needed)
             if take > 0:
                 allocation.append((name, take))
@@ -99,6 +107,9 @@ class PoolBook:
         self.pools[target].moved_in += moved
         self.pools[target].remaining += moved
         return moved
+
+    def remaining(self) -> dict[str, int]:
+        return {name: p.remaining for name, p in self.pools.items()}
 
     def total_remaining(self) -> int:
         return sum(p.remaining for p in self.pools.values())
