@@ -12,6 +12,7 @@
 -- ARGV[5] "1": refund what was paid   ARGV[6] "1": release the units
 -- ARGV[7] the deadline that fired (removed in any case), or ""
 -- Reply: {"ended" | "already" | "not_allowed" | "not_found", order JSON or ""}
+-- Publishes: every pool's remaining units on "<pools key>:stock" when units went back.
 
 local now, oid, status, allowed = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
 local refund, release, deadline = ARGV[5] == "1", ARGV[6] == "1", ARGV[7]
@@ -40,6 +41,16 @@ local function put_back(pool, units)
   redis.call("HINCRBY", KEYS[1], pool .. ".remaining", units)
 end
 
+-- Tell every gateway each pool's remaining units (their in-process sold-out flags).
+local function publish_stock()
+  local flat, remaining = redis.call("HGETALL", KEYS[1]), {}
+  for i = 1, #flat, 2 do
+    local pool = string.match(flat[i], "^(.+)%.remaining$")
+    if pool then remaining[pool] = tonumber(flat[i + 1]) end
+  end
+  redis.call("PUBLISH", KEYS[1] .. ":stock", cjson.encode(remaining))
+end
+
 local function leave_group()
   local group_raw = redis.call("HGET", KEYS[4], order.group_code)
   if not group_raw then return end
@@ -66,6 +77,7 @@ if release and order.held ~= "none" then
   redis.call("HINCRBY", KEYS[3], order.user .. "|" .. order.mode, -order.qty)
   if order.group_code ~= "" then leave_group() end
   order.held = "none"
+  publish_stock()
 end
 
 local refund_fen = 0

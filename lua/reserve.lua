@@ -22,11 +22,24 @@
 --   attribution JSON (who earns commission, fixed when the order is placed)
 -- Reply: 2 values per order: code ("ok", "replay" or a refusal such as "sold_out"),
 --   then the order JSON (ok, replay) or "".
+-- Publishes: after a batch with a sold_out refusal, every pool's remaining units on the
+--   channel "<pools key>:stock" (the gateways' in-process sold-out flags).
 
 local STRIDE = 15
 local now = tonumber(ARGV[1])
 local cid = ARGV[2]
 local reply = {}
+local sold_out = false
+
+-- Tell every gateway each pool's remaining units (their in-process sold-out flags).
+local function publish_stock()
+  local flat, remaining = redis.call("HGETALL", KEYS[1]), {}
+  for i = 1, #flat, 2 do
+    local pool = string.match(flat[i], "^(.+)%.remaining$")
+    if pool then remaining[pool] = tonumber(flat[i + 1]) end
+  end
+  redis.call("PUBLISH", KEYS[1] .. ":stock", cjson.encode(remaining))
+end
 
 local function parse_plan(plan)
   local own, lenders = nil, {}
@@ -150,7 +163,10 @@ local function place(a)
 
   local own, lenders = parse_plan(a[5])
   local list, available = offers(own, lenders)
-  if available < qty then return refuse("sold_out", user, idem_key, body_hash) end
+  if available < qty then
+    sold_out = true
+    return refuse("sold_out", user, idem_key, body_hash)
+  end
 
   local seq = redis.call("HINCRBY", KEYS[8], "seq", 1)
   local oid = cid .. "." .. seq
@@ -191,4 +207,5 @@ end
 for i = 3, #ARGV, STRIDE do
   place({unpack(ARGV, i, i + STRIDE - 1)})
 end
+if sold_out then publish_stock() end
 return reply

@@ -4,6 +4,17 @@
 -- KEYS[1] pools  KEYS[2] stream  KEYS[3] counters
 -- ARGV[1] now (ms)  ARGV[2] pool  ARGV[3] target pool
 -- Reply: {"returned", units moved} | {"already", 0}
+-- Publishes: every pool's remaining units on "<pools key>:stock".
+
+-- Tell every gateway each pool's remaining units (their in-process sold-out flags).
+local function publish_stock()
+  local flat, remaining = redis.call("HGETALL", KEYS[1]), {}
+  for i = 1, #flat, 2 do
+    local pool = string.match(flat[i], "^(.+)%.remaining$")
+    if pool then remaining[pool] = tonumber(flat[i + 1]) end
+  end
+  redis.call("PUBLISH", KEYS[1] .. ":stock", cjson.encode(remaining))
+end
 
 local pool, target = ARGV[2], ARGV[3]
 if redis.call("HEXISTS", KEYS[1], pool .. ".returned_to") == 1 then return {"already", 0} end
@@ -19,4 +30,5 @@ redis.call("HSET", KEYS[1], pool .. ".returned_to", target)
 redis.call("XADD", KEYS[2], "*", "type", "pool_returned", "pool", pool, "target", target,
   "units", units, "at_ms", ARGV[1])
 redis.call("HINCRBY", KEYS[3], "pools.returned_units", units)
+publish_stock()
 return {"returned", units}

@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.clock import Clock, RealClock, SimulatedClock, to_ms
-from server.domain.campaign import Campaign, parse_campaign
+from server.domain.campaign import Campaign, Mode, parse_campaign
+from server.domain.pools import available, plan_for
 from server.errors import Conflict, NotFound
 from server.settings import Settings
 from server.store.batching import Coalescer
@@ -26,7 +28,7 @@ from server.store.clock_state import ClockStore
 from server.store.keys import CampaignKeys, GlobalKeys
 from server.store.orders import OrderStore
 from server.store.scripts import Scripts
-from server.store.stock import OrderRequest, Outcome, StockStore
+from server.store.stock import OrderRequest, Outcome, StockStore, text
 
 log = logging.getLogger("liveroom.runtime")
 
@@ -44,6 +46,14 @@ class LiveCampaign:
     stock: StockStore
     orders: OrderStore
     reserve: Coalescer[OrderRequest, Outcome]
+    # Each pool's remaining units as last heard (pub/sub from the scripts, and the refresher
+    # as a backstop); None until first heard. Only ever used to refuse, never to accept.
+    remaining: dict[str, int] | None = None
+
+    def sold_out(self, mode: Mode, qty: int) -> bool:
+        """Known in this process to be unable to serve qty units of this mode."""
+        known = self.remaining
+        return known is not None and available(plan_for(self.campaign, mode), known) < qty
 
 
 class Runtime:
@@ -56,6 +66,7 @@ class Runtime:
         self._campaign_store = CampaignStore(redis, settings.key_prefix)
         self._clock_store = ClockStore(redis, GlobalKeys(settings.key_prefix).clock)
         self._refresher: asyncio.Task[None] | None = None
+        self._stock_watch: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
@@ -75,14 +86,16 @@ class Runtime:
             self.clock = SimulatedClock(state)
         await self.return_due_pools()
         self._refresher = asyncio.create_task(self._refresh_forever(), name="runtime-refresh")
+        self._stock_watch = asyncio.create_task(self._watch_stock(), name="runtime-stock")
 
     async def stop(self) -> None:
         # An event, not cancel(): redis-py can swallow a CancelledError mid-call,
         # which would leave the refresher running and stop() waiting forever.
         self._stopping.set()
-        if self._refresher is not None:
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._refresher, timeout=5)
+        for task in (self._refresher, self._stock_watch):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, timeout=5)
 
     def live(self, campaign_id: str) -> LiveCampaign:
         live = self.campaigns.get(campaign_id)
@@ -149,6 +162,10 @@ class Runtime:
             if known is None or known.version != await self._campaign_store.version(campaign_id):
                 await self._load(campaign_id)
         await self.return_due_pools()
+        for live in list(self.campaigns.values()):  # a backstop for a missed message
+            live.remaining = {
+                name: c["remaining"] for name, c in (await live.stock.pools()).items()
+            }
 
     async def _refresh_forever(self) -> None:
         while not self._stopping.is_set():
@@ -159,6 +176,31 @@ class Runtime:
                 await self.refresh()
             except RedisError as exc:
                 log.warning("refresh failed, keeping what is known: %s", exc)
+
+    async def _watch_stock(self) -> None:
+        """Keep every campaign's `remaining` current from the scripts' stock messages."""
+        pattern = CampaignKeys(self.settings.key_prefix, "*").stock_channel
+        while not self._stopping.is_set():
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.psubscribe(pattern)
+                while not self._stopping.is_set():
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                    if message is not None:
+                        self._heard_stock(text(message["channel"]), message["data"])
+            except RedisError as exc:
+                log.warning("stock messages interrupted: %s", exc)
+                await asyncio.sleep(0.5)
+            finally:
+                with contextlib.suppress(RedisError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _heard_stock(self, channel: str, data: bytes) -> None:
+        campaign_id = channel.partition("{")[2].partition("}")[0]
+        live = self.campaigns.get(campaign_id)
+        remaining = orjson.loads(data)
+        if live is not None and isinstance(remaining, dict):
+            live.remaining = {str(pool): int(units) for pool, units in remaining.items()}
 
     async def _load(self, campaign_id: str) -> None:
         loaded = await self._campaign_store.load(campaign_id)

@@ -52,6 +52,11 @@ async def create_order(request: Request) -> Response:
     rules = campaign.window(body.mode)
     if not rules.is_open(now):
         raise Conflict(f"{body.mode} orders are not open now", "mode", "window_closed")
+    if not key and live.sold_out(body.mode, body.qty):
+        # Known sold out in this process (kept current by the scripts' stock messages), so
+        # answered without Redis. A keyed request still goes to the script: it may be the
+        # retry of an order placed before the stock ran out, owed its replay.
+        return _answer(Outcome("sold_out", None), campaign)
     unit_price = unit_price_due_fen(campaign, body.mode, who)
     if body.offer == "depositor_group":
         if not (who.depositor and await live.orders.depositor_offer_open()):

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 
+from server.store.batching import Coalescer
 from server.store.keys import IdentityKeys
 from server.store.scripts import Scripts
 from server.store.stock import decode, text
 
 Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BuyerFacts:
+    user: Record | None
+    distributor_code: str | None
+    depositor: bool
 
 
 class IdentityStore:
@@ -21,6 +30,26 @@ class IdentityStore:
         self._redis = redis
         self._scripts = scripts
         self.keys = IdentityKeys(prefix)
+        # Every order asks who its buyer is: the asks of one event-loop tick share a round trip.
+        self.buyers: Coalescer[tuple[str, str], BuyerFacts] = Coalescer(self._buyer_facts)
+
+    async def _buyer_facts(self, asks: list[tuple[str, str]]) -> list[BuyerFacts]:
+        """For each (user, the campaign's depositors key): the user's record, their
+        distributor code, and whether they paid a deposit."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for user, depositors in asks:
+                pipe.hget(self.keys.users, user)
+                pipe.hget(self.keys.distributor_of, user)
+                pipe.sismember(depositors, user)
+            flat = await pipe.execute()
+        return [
+            BuyerFacts(
+                decode(flat[i]) if flat[i] else None,
+                text(flat[i + 1]) if flat[i + 1] else None,
+                bool(flat[i + 2]),
+            )
+            for i in range(0, len(flat), 3)
+        ]
 
     async def set_member_tier(self, user: str, tier: str | None) -> Record:
         record = {"user": user, "member_tier": tier, "updated_at_ms": int(time.time() * 1000)}

@@ -86,6 +86,12 @@ class CampaignKeys:
         return self._key("notifications")
 
     @property
+    def stock_channel(self) -> str:
+        """Pub/sub channel of every pool's remaining units; the scripts name it after the
+        pools key (KEYS[1] .. ":stock"), so keep the two in step."""
+        return f"{self.pools}:stock"
+
+    @property
     def feed_channel(self) -> str:
         """Pub/sub channel of the campaign's live feed."""
         return self._key("feed")

@@ -17,6 +17,24 @@ GroupAction = Literal["", "open", "join"]
 Order = dict[str, Any]
 
 
+def reserve_keys(k: CampaignKeys) -> list[str]:
+    """The keys reserve.lua takes, in its order (see the script's header)."""
+    return [
+        k.pools,
+        k.orders,
+        k.holdings,
+        k.idempotency,
+        k.groups,
+        k.members,
+        k.stream,
+        k.meta,
+        k.counters,
+        k.user_orders,
+        k.deadlines,
+        k.progress,
+    ]
+
+
 @dataclass(frozen=True)
 class OrderRequest:
     """One order as the reserve script takes it; the gateway has validated every value."""
@@ -99,23 +117,7 @@ class StockStore:
         args: list[str | int] = [now_ms, k.campaign_id]
         for request in requests:
             args += request.argv()
-        reply = await self._scripts.reserve(
-            keys=[
-                k.pools,
-                k.orders,
-                k.holdings,
-                k.idempotency,
-                k.groups,
-                k.members,
-                k.stream,
-                k.meta,
-                k.counters,
-                k.user_orders,
-                k.deadlines,
-                k.progress,
-            ],
-            args=args,
-        )
+        reply = await self._scripts.reserve(keys=reserve_keys(k), args=args)
         return [outcome_of(reply[i], reply[i + 1]) for i in range(0, len(reply), 2)]
 
     async def release(self, now_ms: int, order_id: str, status: str) -> Outcome:

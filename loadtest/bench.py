@@ -1,0 +1,356 @@
+"""The order path against a bare endpoint, in one run on one machine.
+
+Measures, each with wrk (C, so the client costs the two cores as little as possible):
+  1. a bare Starlette endpoint (loadtest/bare.py) under the gateway's uvicorn settings;
+  2. the order endpoint, every request a new single-unit order from the next of many viewers;
+  3. the sold-out path: the same requests against a campaign whose stock is gone;
+each with 1 and then 2 worker processes; and then
+  4. redis-benchmark running reserve.lua directly (the Redis ceiling), one order per call
+     and 64 per call (what the gateway's per-tick batching sends).
+After each order run a ledger worker drains the stream and reconcile must come back clean:
+the verdict stands next to every figure. Results go to docs/bench/results.json and a plot to
+docs/bench/bench.png; the table is printed for docs/performance.md.
+
+Needs `wrk` and `redis-benchmark` (Debian: apt-get install wrk redis-tools) and a Redis 7 /
+Valkey to use (default redis://127.0.0.1:6379/0; every key under a fresh prefix, deleted
+after).
+
+    python -m loadtest.bench --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from redis.asyncio import Redis
+
+from loadtest.spike import spike_campaign
+from server.gateway.auth import ViewerTokens
+from server.settings import demo_defaults
+from server.store.keys import CampaignKeys
+from server.store.scripts import lua_source
+from server.store.stock import reserve_keys
+
+OUT = Path("docs/bench")
+WRK_SCRIPT = Path(__file__).parent / "wrk" / "orders.lua"
+VIEWERS = 20_000
+WRK_THREADS = 2
+BATCH = 64  # orders per reserve call in the batched redis-benchmark run
+
+
+def wrk(url: str, tokens: Path, seconds: int, connections: int) -> dict[str, Any]:
+    out = subprocess.run(
+        ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
+        + [url, "--", str(tokens), "direct", str(WRK_THREADS)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("WRK "))
+    result: dict[str, Any] = orjson.loads(line[4:])
+    result["per_s"] = round(result["requests"] / result["seconds"])
+    return result
+
+
+@contextlib.contextmanager
+def process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(120):
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"{url} exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
+        try:
+            subprocess.run(["curl", "-sf", "-o", "/dev/null", url], check=True, timeout=2)
+            return
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def api(method: str, url: str, ops: str, **kwargs: Any) -> tuple[int, Any]:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.request(method, url, headers={"Authorization": f"Bearer {ops}"}, **kwargs) as r,
+    ):
+        return r.status, await r.json()
+
+
+class Bench:
+    def __init__(self, redis_url: str, seconds: int, connections: int, port: int) -> None:
+        self.redis_url = redis_url
+        self.seconds = seconds
+        self.connections = connections
+        self.port = port
+        self.prefix = f"bench{os.getpid()}"
+        self.data_dir = Path(tempfile.mkdtemp(prefix="liveroom-bench-"))
+        self.env = {
+            **os.environ,
+            **demo_defaults(self.data_dir),
+            "REDIS_URL": redis_url,
+            "LIVEROOM_KEY_PREFIX": self.prefix,
+            "LIVEROOM_EMBED_WORKER": "0",  # the ledger worker runs after each measurement
+        }
+        self.ops = self.env["LIVEROOM_OPS_TOKEN"]
+        self.tokens = self.data_dir / "tokens.txt"
+        issuer = ViewerTokens(self.env["LIVEROOM_SECRET"], 24 * 3600)
+        lines = (issuer.issue(f"bench-viewer-{i}")[0] for i in range(VIEWERS))
+        self.tokens.write_text("\n".join(lines) + "\n")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def bare(self, workers: int) -> dict[str, Any]:
+        command = [sys.executable, "-m", "loadtest.bare", "--port", str(self.port)]
+        with process([*command, "--workers", str(workers)], self.env) as proc:
+            wait_ready(f"{self.base}/readyz", proc)
+            return wrk(f"{self.base}/orders", self.tokens, self.seconds, self.connections)
+
+    def gateway(self, workers: int) -> dict[str, Any]:
+        """The order endpoint and the sold-out path, then the ledger's verdict on both."""
+        command = [sys.executable, "-m", "server", "serve", "--port", str(self.port)]
+        with process([*command, "--workers", str(workers)], self.env) as proc:
+            wait_ready(f"{self.base}/readyz", proc)
+            open_cid, gone_cid = f"bench-{workers}", f"soldout-{workers}"
+            asyncio.run(self._install(open_cid, 5_000_000))
+            asyncio.run(self._install(gone_cid, 10))
+            asyncio.run(self._sell_out(gone_cid))
+            orders = wrk(self._orders(open_cid), self.tokens, self.seconds, self.connections)
+            sold_out = wrk(self._orders(gone_cid), self.tokens, self.seconds, self.connections)
+            with process([sys.executable, "-m", "server", "worker"], self.env):
+                orders["reconcile"] = asyncio.run(self._reconciled(open_cid))
+                sold_out["reconcile"] = asyncio.run(self._reconciled(gone_cid))
+        return {"orders": orders, "sold_out": sold_out}
+
+    def _orders(self, cid: str) -> str:
+        return f"{self.base}/api/v1/campaigns/{cid}/orders"
+
+    async def _install(self, cid: str, units: int) -> None:
+        text = spike_campaign(cid, units)
+        url = f"{self.base}/api/v1/ops/campaigns/{cid}"
+        status, answer = await api("PUT", url, self.ops, data=text)
+        assert status == 200, answer
+
+    async def _sell_out(self, cid: str) -> None:
+        """Take every unit the direct mode can get, so every later order is refused."""
+        tokens = self.tokens.read_text().split()
+        async with aiohttp.ClientSession() as s:
+            for token in tokens[:200]:
+                headers = {"Authorization": f"Bearer {token}"}
+                body = {"mode": "direct", "qty": 1}
+                async with s.post(self._orders(cid), json=body, headers=headers) as r:
+                    if r.status == 409:
+                        return
+                    if r.status == 404:  # another worker has not seen the campaign yet
+                        await asyncio.sleep(0.05)
+        raise RuntimeError("the sold-out campaign did not sell out")
+
+    async def _reconciled(self, cid: str) -> dict[str, Any]:
+        url = f"{self.base}/api/v1/ops/reconcile?campaign_id={cid}"
+        deadline = time.monotonic() + 300
+        while True:
+            status, report = await api("GET", url, self.ops)
+            if (status == 200 and report["clean"]) or time.monotonic() > deadline:
+                return {"clean": bool(report.get("clean")), "summary": report.get("summary")}
+            await asyncio.sleep(1)
+
+    def redis_ceiling(self) -> dict[str, Any]:
+        """reserve.lua straight from redis-benchmark: one order per call, then 64."""
+        sha, keys = asyncio.run(self._prepare_ceiling(lua_source("reserve")))
+        results = {}
+        for per_call in (1, BATCH):
+            args = ["1788192000000", "bench-1"]
+            for _ in range(per_call):
+                args += ["u__rand_int__", "direct", "1", "1000", "distribution;group:2000"]
+                args += ["36800", "1788195600000", "", "", "", "", "0", "0", "", "{}"]
+            calls = 200_000 // per_call
+            out = subprocess.run(
+                ["redis-benchmark", *self._redis_cli_args(), "-n", str(calls), "-c", "50"]
+                + ["-r", "100000000", "--csv", "EVALSHA", sha, str(len(keys)), *keys, *args],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            row = out.strip().splitlines()[-1].replace('"', "").split(",")
+            results[f"{per_call}_per_call"] = {
+                "calls_per_s": round(float(row[1])),
+                "orders_per_s": round(float(row[1]) * per_call),
+                "p50_ms": float(row[4]),
+                "p99_ms": float(row[6]),
+            }
+        return results
+
+    def _redis_cli_args(self) -> list[str]:
+        match = re.match(r"redis://([^:/]+):(\d+)(?:/(\d+))?", self.redis_url)
+        if not match:
+            raise ValueError(f"--redis-url: expected redis://host:port[/db], got {self.redis_url}")
+        host, port, db = match.groups()
+        return ["-h", host, "-p", port, "--dbnum", db or "0"]
+
+    async def _prepare_ceiling(self, script: str) -> tuple[str, list[str]]:
+        redis = Redis.from_url(self.redis_url)
+        try:
+            sha = str(await redis.script_load(script))
+            return sha, reserve_keys(CampaignKeys(self.prefix, "bench-1"))
+        finally:
+            await redis.aclose()
+
+    async def clean_up(self) -> None:
+        redis = Redis.from_url(self.redis_url)
+        try:
+            async for key in redis.scan_iter(match=f"{self.prefix}:*", count=1000):
+                await redis.unlink(key)
+        finally:
+            await redis.aclose()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float]:
+    one, two = results["workers"]["1"], results["workers"]["2"]
+
+    def gain(run: dict[str, Any], other: dict[str, Any]) -> float:
+        return float(other["per_s"] - run["per_s"])
+
+    bare_gain = gain(one["bare"], two["bare"])
+    return (
+        {
+            f"{kind}_{n}w": round(
+                results["workers"][n][kind]["per_s"] / results["workers"][n]["bare"]["per_s"], 2
+            )
+            for n in ("1", "2")
+            for kind in ("orders", "sold_out")
+        }
+        | {
+            f"orders_p99_{n}w": round(
+                results["workers"][n]["orders"]["p99_ms"] / results["workers"][n]["bare"]["p99_ms"],
+                2,
+            )
+            for n in ("1", "2")
+        }
+        | {
+            "scaling_gain_share": round(gain(one["orders"], two["orders"]) / bare_gain, 2)
+            if bare_gain > 0
+            else 0.0,
+        }
+    )
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = ["bare", "orders", "sold_out"]
+    labels = {"bare": "bare endpoint", "orders": "order accepted", "sold_out": "sold out"}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    width = 0.38
+    for i, n in enumerate(("1", "2")):
+        runs = results["workers"][n]
+        xs = [k + (i - 0.5) * width for k in range(len(kinds))]
+        left.bar(xs, [runs[k]["per_s"] for k in kinds], width, label=f"{n} worker(s)")
+        right.bar(xs, [runs[k]["p99_ms"] for k in kinds], width, label=f"{n} worker(s)")
+    for ax, title in ((left, "requests/s (higher is better)"), (right, "p99 latency, ms")):
+        ax.set_xticks(range(len(kinds)), [labels[k] for k in kinds])
+        ax.set_title(title)
+        ax.legend()
+    ceiling = results["redis"][f"{BATCH}_per_call"]["orders_per_s"]
+    fig.suptitle(
+        f"liveroom order path vs bare Starlette (wrk, 2 cores); reserve.lua ceiling "
+        f"{ceiling:,} orders/s at {BATCH} per call"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [
+        "| run | workers | requests/s | p50 | p99 | answers | ledger verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n, runs in results["workers"].items():
+        for kind, run in runs.items():
+            verdict = run.get("reconcile", {}).get("clean")
+            rows.append(
+                f"| {kind} | {n} | {run['per_s']:,} | {run['p50_ms']:.1f} ms | "
+                f"{run['p99_ms']:.1f} ms | {run['answers']} | "
+                f"{'—' if verdict is None else ('clean' if verdict else 'NOT CLEAN')} |"
+            )
+    for name, r in results["redis"].items():
+        rows.append(
+            f"| reserve.lua, {name.replace('_', ' ')} | redis-benchmark | {r['orders_per_s']:,} "
+            f"orders/s | {r['p50_ms']} ms | {r['p99_ms']} ms | | |"
+        )
+    rows.append("")
+    rows += [f"- {name}: {value}" for name, value in results["ratios"].items()]
+    return "\n".join(rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    )
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=128)
+    parser.add_argument("--port", type=int, default=8110)
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    if not 1 <= args.seconds <= 600 or not 1 <= args.connections <= 10_000:
+        parser.error("--seconds 1-600, --connections 1-10000")
+    for tool in ("wrk", "redis-benchmark", "curl"):
+        if shutil.which(tool) is None:
+            parser.error(f"{tool} is not installed (Debian: apt-get install wrk redis-tools curl)")
+    bench = Bench(args.redis_url, args.seconds, args.connections, args.port)
+    results: dict[str, Any] = {"workers": {}}
+    try:
+        for workers in (1, 2):
+            runs = {"bare": bench.bare(workers), **bench.gateway(workers)}
+            results["workers"][str(workers)] = runs
+            print(f"{workers} worker(s): {orjson.dumps(runs).decode()}", file=sys.stderr)
+        results["redis"] = bench.redis_ceiling()
+    finally:
+        asyncio.run(bench.clean_up())
+    results["ratios"] = ratios(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    plot(results, args.out / "bench.png")
+    print(table(results))
+    clean = all(
+        run.get("reconcile", {}).get("clean", True)
+        for runs in results["workers"].values()
+        for run in runs.values()
+    )
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
