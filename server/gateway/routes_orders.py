@@ -46,8 +46,6 @@ async def create_order(request: Request) -> Response:
     action, code = _group_choice(body)
     key = idempotency_key(request) or ""
     campaign = live.campaign
-    who = await identity_of(gw.identities, live.orders, campaign, user)
-    attribution = await attribution_of(gw.identities, campaign, who, body.ref)
     now = gw.runtime.clock.now()
     rules = campaign.window(body.mode)
     if not rules.is_open(now):
@@ -57,6 +55,8 @@ async def create_order(request: Request) -> Response:
         # answered without Redis. A keyed request still goes to the script: it may be the
         # retry of an order placed before the stock ran out, owed its replay.
         return _answer(Outcome("sold_out", None), campaign)
+    who = await identity_of(gw.identities, live.orders, campaign, user)
+    attribution = await attribution_of(gw.identities, campaign, who, body.ref)
     unit_price = unit_price_due_fen(campaign, body.mode, who)
     if body.offer == "depositor_group":
         if not (who.depositor and await live.orders.depositor_offer_open()):
