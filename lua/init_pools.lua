@@ -7,15 +7,7 @@
 -- Reply: "set" | "unchanged" | "locked"
 -- Publishes: every pool's remaining units on "<pools key>:stock" when the pools are set.
 
--- Tell every gateway each pool's remaining units (their in-process sold-out flags).
-local function publish_stock()
-  local flat, remaining = redis.call("HGETALL", KEYS[1]), {}
-  for i = 1, #flat, 2 do
-    local pool = string.match(flat[i], "^(.+)%.remaining$")
-    if pool then remaining[pool] = tonumber(flat[i + 1]) end
-  end
-  redis.call("PUBLISH", KEYS[1] .. ":stock", cjson.encode(remaining))
-end
+-- include: publish_stock
 
 local COUNTERS = {"reserved", "sold", "borrowed", "lent", "moved_in", "moved_out"}
 local signature = ARGV[1]

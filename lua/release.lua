@@ -41,15 +41,7 @@ local function put_back(pool, units)
   redis.call("HINCRBY", KEYS[1], pool .. ".remaining", units)
 end
 
--- Tell every gateway each pool's remaining units (their in-process sold-out flags).
-local function publish_stock()
-  local flat, remaining = redis.call("HGETALL", KEYS[1]), {}
-  for i = 1, #flat, 2 do
-    local pool = string.match(flat[i], "^(.+)%.remaining$")
-    if pool then remaining[pool] = tonumber(flat[i + 1]) end
-  end
-  redis.call("PUBLISH", KEYS[1] .. ":stock", cjson.encode(remaining))
-end
+-- include: publish_stock
 
 local function leave_group()
   local group_raw = redis.call("HGET", KEYS[4], order.group_code)

@@ -31,15 +31,7 @@ local cid = ARGV[2]
 local reply = {}
 local sold_out = false
 
--- Tell every gateway each pool's remaining units (their in-process sold-out flags).
-local function publish_stock()
-  local flat, remaining = redis.call("HGETALL", KEYS[1]), {}
-  for i = 1, #flat, 2 do
-    local pool = string.match(flat[i], "^(.+)%.remaining$")
-    if pool then remaining[pool] = tonumber(flat[i + 1]) end
-  end
-  redis.call("PUBLISH", KEYS[1] .. ":stock", cjson.encode(remaining))
-end
+-- include: publish_stock
 
 local function parse_plan(plan)
   local own, lenders = nil, {}

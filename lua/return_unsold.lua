@@ -6,15 +6,7 @@
 -- Reply: {"returned", units moved} | {"already", 0}
 -- Publishes: every pool's remaining units on "<pools key>:stock".
 
--- Tell every gateway each pool's remaining units (their in-process sold-out flags).
-local function publish_stock()
-  local flat, remaining = redis.call("HGETALL", KEYS[1]), {}
-  for i = 1, #flat, 2 do
-    local pool = string.match(flat[i], "^(.+)%.remaining$")
-    if pool then remaining[pool] = tonumber(flat[i + 1]) end
-  end
-  redis.call("PUBLISH", KEYS[1] .. ":stock", cjson.encode(remaining))
-end
+-- include: publish_stock
 
 local pool, target = ARGV[2], ARGV[3]
 if redis.call("HEXISTS", KEYS[1], pool .. ".returned_to") == 1 then return {"already", 0} end

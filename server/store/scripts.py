@@ -3,6 +3,7 @@ AsyncScript reloads a script by itself when the server answers NOSCRIPT."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -14,13 +15,25 @@ from redis.commands.core import AsyncScript
 _SOURCE_TREE_LUA = Path(__file__).resolve().parents[2] / "lua"
 
 
+# A line "-- include: <name>" in a script is replaced by lua/include/<name>.lua: Redis
+# scripts cannot import, and a helper several scripts share is kept in one place.
+_INCLUDE = re.compile(r"^-- include: (\w+)$", re.MULTILINE)
+
+
 @cache
 def lua_source(name: str) -> str:
-    """A script's text: packaged inside `server` in a wheel, or lua/ in a checkout."""
-    packaged = resources.files("server").joinpath("lua", f"{name}.lua")
+    """A script's text, with its includes pasted in."""
+    return _INCLUDE.sub(
+        lambda line: _read(f"include/{line[1]}.lua").rstrip("\n"), _read(f"{name}.lua")
+    )
+
+
+def _read(relative: str) -> str:
+    """Packaged inside `server` in a wheel, or lua/ in a checkout."""
+    packaged = resources.files("server").joinpath("lua", relative)
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    return (_SOURCE_TREE_LUA / f"{name}.lua").read_text(encoding="utf-8")
+    return (_SOURCE_TREE_LUA / relative).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
