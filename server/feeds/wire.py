@@ -4,8 +4,8 @@ One ASGI `send` per client per snapshot made the fan-out CPU-bound at a few thou
 clients. A server-to-client frame is not masked, so the bytes of a frame are the same for
 every client: the hub serialises each snapshot once and writes those bytes to each
 connection's transport, as the `websockets` library's own `broadcast` does. A connection
-whose transport still holds unsent data is skipped (it gets the next, newer snapshot);
-one skipped too many times in a row is closed.
+whose transport holds more unsent bytes than WRITE_BUFFER_LIMIT is skipped (it gets the
+next, newer snapshot); one skipped DROP_AFTER_MISSED times in a row is closed.
 """
 
 from __future__ import annotations
