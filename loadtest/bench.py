@@ -39,17 +39,20 @@ import orjson
 from redis.asyncio import Redis
 
 from loadtest.spike import spike_campaign
+from server.domain.campaign import parse_campaign
+from server.domain.pools import plan_for
 from server.gateway.auth import ViewerTokens
 from server.settings import demo_defaults
 from server.store.keys import CampaignKeys
 from server.store.scripts import lua_source
-from server.store.stock import reserve_keys
+from server.store.stock import OrderRequest, reserve_keys
 
 OUT = Path("docs/bench")
 WRK_SCRIPT = Path(__file__).parent / "wrk" / "orders.lua"
 VIEWERS = 20_000
 WRK_THREADS = 2
 BATCH = 64  # orders per reserve call in the batched redis-benchmark run
+PRESALE_OPEN_MS = 1788192000000  # 2026-09-01 00:00 +08:00: the direct window is open
 
 
 def wrk(url: str, tokens: Path, seconds: int, connections: int) -> dict[str, Any]:
@@ -184,16 +187,34 @@ class Bench:
     def redis_ceiling(self) -> dict[str, Any]:
         """reserve.lua straight from redis-benchmark: one order per call, then 64."""
         sha, keys = asyncio.run(self._prepare_ceiling(lua_source("reserve")))
+        campaign = parse_campaign(spike_campaign("bench-1", 5_000_000))
+        order = OrderRequest(  # a fresh buyer per call: redis-benchmark fills in __rand_int__
+            user="u__rand_int__",
+            mode="direct",
+            qty=1,
+            limit=campaign.direct.per_user_limit,
+            plan=plan_for(campaign, "direct"),
+            unit_price_fen=campaign.sku.daily_price_fen,
+            pay_before_ms=PRESALE_OPEN_MS + campaign.direct.pay_within_s * 1000,
+        )
         results = {}
         for per_call in (1, BATCH):
-            args = ["1788192000000", "bench-1"]
+            args: list[str | int] = [PRESALE_OPEN_MS, "bench-1"]
             for _ in range(per_call):
-                args += ["u__rand_int__", "direct", "1", "1000", "distribution;group:2000"]
-                args += ["36800", "1788195600000", "", "", "", "", "0", "0", "", "{}"]
+                args += order.argv()
             calls = 200_000 // per_call
             out = subprocess.run(
                 ["redis-benchmark", *self._redis_cli_args(), "-n", str(calls), "-c", "50"]
-                + ["-r", "100000000", "--csv", "EVALSHA", sha, str(len(keys)), *keys, *args],
+                + [
+                    "-r",
+                    "100000000",
+                    "--csv",
+                    "EVALSHA",
+                    sha,
+                    str(len(keys)),
+                    *keys,
+                    *map(str, args),
+                ],
                 capture_output=True,
                 text=True,
                 check=True,

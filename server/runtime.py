@@ -18,8 +18,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.clock import Clock, RealClock, SimulatedClock, to_ms
-from server.domain.campaign import Campaign, Mode, parse_campaign
-from server.domain.pools import available, plan_for
+from server.domain.campaign import Campaign, parse_campaign
+from server.domain.pools import Plan, available
 from server.errors import Conflict, NotFound
 from server.settings import Settings
 from server.store.batching import Coalescer
@@ -50,10 +50,10 @@ class LiveCampaign:
     # as a backstop); None until first heard. Only ever used to refuse, never to accept.
     remaining: dict[str, int] | None = None
 
-    def sold_out(self, mode: Mode, qty: int) -> bool:
-        """Known in this process to be unable to serve qty units of this mode."""
+    def sold_out(self, plan: Plan, qty: int) -> bool:
+        """Known in this process to be unable to serve qty units by this plan."""
         known = self.remaining
-        return known is not None and available(plan_for(self.campaign, mode), known) < qty
+        return known is not None and available(plan, known) < qty
 
 
 class Runtime:

@@ -50,7 +50,8 @@ async def create_order(request: Request) -> Response:
     rules = campaign.window(body.mode)
     if not rules.is_open(now):
         raise Conflict(f"{body.mode} orders are not open now", "mode", "window_closed")
-    if not key and live.sold_out(body.mode, body.qty):
+    plan = plan_for(campaign, body.mode)
+    if not key and live.sold_out(plan, body.qty):
         # Known sold out in this process (kept current by the scripts' stock messages), so
         # answered without Redis. A keyed request still goes to the script: it may be the
         # retry of an order placed before the stock ran out, owed its replay.
@@ -70,7 +71,7 @@ async def create_order(request: Request) -> Response:
         mode=body.mode,
         qty=body.qty,
         limit=rules.per_user_limit,
-        plan=plan_for(campaign, body.mode),
+        plan=plan,
         unit_price_fen=unit_price,
         pay_before_ms=now_ms + rules.pay_within_s * 1000,
         idempotency_key=key,
