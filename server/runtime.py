@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 
 import orjson
@@ -18,8 +18,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.clock import Clock, RealClock, SimulatedClock, to_ms
-from server.domain.campaign import Campaign, parse_campaign
-from server.domain.pools import Plan, available
+from server.domain.campaign import MODES, Campaign, Mode, parse_campaign
+from server.domain.pools import Plan, available, plan_for
 from server.errors import Conflict, NotFound
 from server.settings import Settings
 from server.store.batching import Coalescer
@@ -46,14 +46,30 @@ class LiveCampaign:
     stock: StockStore
     orders: OrderStore
     reserve: Coalescer[OrderRequest, Outcome]
-    # Each pool's remaining units as last heard (pub/sub from the scripts, and the refresher
-    # as a backstop); None until first heard. Only ever used to refuse, never to accept.
-    remaining: dict[str, int] | None = None
+    plans: dict[Mode, Plan] = field(init=False)  # each mode's plan, worked out once
+    _windows_ms: dict[Mode, tuple[int, int]] = field(init=False)
+    # What each mode could still get from the pools' remaining units as last heard (pub/sub
+    # from the scripts, the refresher as a backstop); None until first heard. Only ever used
+    # to refuse, never to accept.
+    _available: dict[Mode, int] | None = field(default=None, init=False)
 
-    def sold_out(self, plan: Plan, qty: int) -> bool:
-        """Known in this process to be unable to serve qty units by this plan."""
-        known = self.remaining
-        return known is not None and available(plan, known) < qty
+    def __post_init__(self) -> None:
+        self.plans = {mode: plan_for(self.campaign, mode) for mode in MODES}
+        windows = {mode: self.campaign.window(mode) for mode in MODES}
+        self._windows_ms = {m: (to_ms(w.opens_at), to_ms(w.closes_at)) for m, w in windows.items()}
+
+    def is_open(self, mode: Mode, now_ms: int) -> bool:
+        """The mode's window, in the clock's milliseconds (checked on every order)."""
+        opens, closes = self._windows_ms[mode]
+        return opens <= now_ms < closes
+
+    def hear_remaining(self, remaining: Mapping[str, int]) -> None:
+        self._available = {mode: available(plan, remaining) for mode, plan in self.plans.items()}
+
+    def sold_out(self, mode: Mode, qty: int) -> bool:
+        """Known in this process to be unable to serve qty units in this mode."""
+        known = self._available
+        return known is not None and known[mode] < qty
 
 
 class Runtime:
@@ -163,9 +179,7 @@ class Runtime:
                 await self._load(campaign_id)
         await self.return_due_pools()
         for live in list(self.campaigns.values()):  # a backstop for a missed message
-            live.remaining = {
-                name: c["remaining"] for name, c in (await live.stock.pools()).items()
-            }
+            live.hear_remaining({n: c["remaining"] for n, c in (await live.stock.pools()).items()})
 
     async def _refresh_forever(self) -> None:
         while not self._stopping.is_set():
@@ -200,7 +214,7 @@ class Runtime:
         live = self.campaigns.get(campaign_id)
         remaining = orjson.loads(data)
         if live is not None and isinstance(remaining, dict):
-            live.remaining = {str(pool): int(units) for pool, units in remaining.items()}
+            live.hear_remaining({str(pool): int(units) for pool, units in remaining.items()})
 
     async def _load(self, campaign_id: str) -> None:
         loaded = await self._campaign_store.load(campaign_id)

@@ -36,6 +36,7 @@ from server.gateway.context import Gateway
 from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
+from server.gateway.sold_out_lane import SoldOutLane
 from server.ledger.engine import create_engine, ledger_url
 from server.ledger.migrate import upgrade
 from server.ledger.reconcile import reconcile
@@ -142,6 +143,9 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
             Mount("/dashboard", StaticFiles(directory=pages_dir(), html=True)),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(ExposeTransport)],  # the feeds write frames to transports
+        middleware=[
+            Middleware(SoldOutLane),  # the 开抢 flood's refusals, before routing
+            Middleware(ExposeTransport),  # the feeds write frames to transports
+        ],
         lifespan=lifespan,
     )

@@ -10,24 +10,30 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
+import functools
 import hmac
 import re
 import time
 from datetime import UTC, datetime
 
 import orjson
-from starlette.requests import Request
+from starlette.datastructures import Headers
 
 from server.errors import Forbidden, Unauthorized
 
 USER_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
+# Tokens whose signature was checked, remembered: in the 开抢 flood the same viewers press
+# again and again, so a signature is checked once and only the expiry every time.
+VERIFIED_TOKENS_KEPT = 65_536
+
+
 class ViewerTokens:
     def __init__(self, secret: str, ttl_s: int) -> None:
-        self._key = hmac.new(secret.encode(), b"liveroom.viewer", hashlib.sha256).digest()
+        self._key = hmac.digest(secret.encode(), b"liveroom.viewer", "sha256")
         self._ttl_s = ttl_s
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._verify)
 
     def issue(self, user_id: str, now: float | None = None) -> tuple[str, datetime]:
         expires = int((time.time() if now is None else now) + self._ttl_s)
@@ -36,6 +42,13 @@ class ViewerTokens:
         return token, datetime.fromtimestamp(expires, tz=UTC)
 
     def user(self, token: str) -> str:
+        user, expires = self._verified(token)
+        if expires <= time.time():
+            raise Unauthorized("token expired; log in again", "Authorization")
+        return user
+
+    def _verify(self, token: str) -> tuple[str, int]:
+        """The token's user and expiry if its signature holds; raises (so is not kept) if not."""
         payload, _, signature = token.partition(".")
         try:
             valid = hmac.compare_digest(_unb64(signature), self._sign(payload))
@@ -47,12 +60,10 @@ class ViewerTokens:
         user, expires = claims.get("u"), claims.get("e")
         if not isinstance(user, str) or not USER_ID_RE.match(user) or not isinstance(expires, int):
             raise Unauthorized("token is not valid", "Authorization")
-        if expires <= time.time():
-            raise Unauthorized("token expired; log in again", "Authorization")
-        return user
+        return user, expires
 
     def _sign(self, payload: str) -> bytes:
-        return hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
+        return hmac.digest(self._key, payload.encode(), "sha256")
 
 
 def _b64(raw: bytes) -> str:
@@ -63,14 +74,14 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def bearer(headers: Headers) -> str:
+    header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("expected 'Authorization: Bearer <token>'", "Authorization")
     return token.strip()
 
 
-def require_ops(request: Request, ops_token: str) -> None:
-    if not hmac.compare_digest(bearer(request).encode(), ops_token.encode()):
+def require_ops(headers: Headers, ops_token: str) -> None:
+    if not hmac.compare_digest(bearer(headers).encode(), ops_token.encode()):
         raise Forbidden("not an ops token", "Authorization")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
@@ -26,11 +27,11 @@ class Gateway:
     identities: IdentityStore
     hubs: Hubs
 
-    def viewer(self, request: Request) -> str:
-        return self.tokens.user(bearer(request))
+    def viewer(self, headers: Headers) -> str:
+        return self.tokens.user(bearer(headers))
 
     def require_ops(self, request: Request) -> None:
-        require_ops(request, self.settings.ops_token)
+        require_ops(request.headers, self.settings.ops_token)
 
 
 def gateway(request: Request | WebSocket) -> Gateway:

@@ -33,11 +33,14 @@ def error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
     return {"error": code, "message": message, "field": field}
 
 
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    body = await request.body()
+def within_limit(body: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
     if len(body) > limit:
         raise BadInput(f"body is larger than {limit} bytes", None, "too_large")
     return body
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    return within_limit(await request.body(), limit)
 
 
 async def read_json(request: Request, model: type[Model]) -> Model:
@@ -70,12 +73,16 @@ def _bad_input(exc: ValidationError) -> BadInput:
     return BadInput(f"{path or 'body'}: {first['msg']}", path)
 
 
-async def on_liveroom_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, LiveroomError)
+def error_response(exc: LiveroomError) -> JSONResponse:
     body = error_body(exc.code, exc.message, exc.field)
     if isinstance(exc, InvalidCampaign):
         body["problems"] = [{"field": p.field, "message": p.message} for p in exc.problems]
     return JSONResponse(body, status_code=exc.status)
+
+
+async def on_liveroom_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LiveroomError)
+    return error_response(exc)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from server.errors import BadInput, Conflict, LiveroomError
@@ -24,8 +25,8 @@ TTL_S = 7 * 86_400
 Handler = Callable[[], Awaitable[tuple[int, Any]]]
 
 
-def idempotency_key(request: Request) -> str | None:
-    key = request.headers.get(HEADER)
+def idempotency_key(headers: Headers) -> str | None:
+    key = headers.get(HEADER)
     if key is not None and not KEY_RE.match(key):
         raise BadInput("1-128 letters, digits, '.', '_', ':' or '-'", HEADER)
     return key
@@ -43,7 +44,7 @@ class IdempotencyStore:
     async def run(
         self, request: Request, scope: str, caller: str, body: bytes, handle: Handler
     ) -> JSONResponse:
-        key = idempotency_key(request)
+        key = idempotency_key(request.headers)
         if key is None:
             status, payload = await handle()
             return JSONResponse(payload, status_code=status)

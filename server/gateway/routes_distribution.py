@@ -49,7 +49,7 @@ def share_link(campaign_id: str, code: str) -> str:
 
 async def become_distributor(request: Request) -> Response:
     gw = gateway(request)
-    user = gw.viewer(request)
+    user = gw.viewer(request.headers)
     body = await read_json(request, DistributorIn)
     if body.campaign_id is None and len(gw.runtime.campaigns) != 1:
         raise BadInput("say which campaign recruits you", "campaign_id")
@@ -83,7 +83,7 @@ async def become_distributor(request: Request) -> Response:
 
 async def my_commissions(request: Request) -> Response:
     gw = gateway(request)
-    user = gw.viewer(request)
+    user = gw.viewer(request.headers)
     code = await gw.identities.distributor_code(user)
     record = await gw.identities.link(code) if code else None
     if record is None:
@@ -98,7 +98,7 @@ async def my_commissions(request: Request) -> Response:
 
 async def get_quote(request: Request) -> Response:
     gw = gateway(request)
-    user = gw.viewer(request)
+    user = gw.viewer(request.headers)
     live = gw.runtime.live(request.path_params["cid"])
     who = await identity_of(gw.identities, live.orders, live.campaign, user)
     offer_open = await live.orders.depositor_offer_open()
@@ -236,7 +236,7 @@ async def presale_to_group(request: Request) -> Response:
 
 async def my_notifications(request: Request) -> Response:
     gw = gateway(request)
-    user = gw.viewer(request)
+    user = gw.viewer(request.headers)
     found = []
     for live in gw.runtime.campaigns.values():
         for notice in await live.orders.notifications(user):

@@ -20,7 +20,7 @@ _GROUP_CODE_RE = re.compile(GROUP_CODE_PATTERN)
 async def my_orders(request: Request) -> Response:
     """Read from the hot state, so an order shows the moment it is placed or paid."""
     gw = gateway(request)
-    user = gw.viewer(request)
+    user = gw.viewer(request.headers)
     views = []
     for live in gw.runtime.campaigns.values():
         for order in await live.orders.orders_of(user):

@@ -13,50 +13,36 @@ from starlette.routing import Route
 
 from server.clock import to_ms
 from server.domain.campaign import Campaign
-from server.domain.pools import plan_for
 from server.domain.pricing import unit_price_due_fen
-from server.errors import BadInput, Conflict, Forbidden, LiveroomError, NotFound
+from server.errors import Forbidden
 from server.gateway.context import gateway
-from server.gateway.http import JSONResponse, read_json
-from server.gateway.idempotency import HEADER, idempotency_key
+from server.gateway.http import JSONResponse
 from server.gateway.identity import attribution_of, identity_of
+from server.gateway.order_intake import (
+    INTAKE_SCOPE_KEY,
+    OrderIntake,
+    refusal,
+    sold_out,
+    take_in,
+)
 from server.gateway.schemas import OrderIn
 from server.gateway.views import order_view
 from server.store.stock import GroupAction, OrderRequest, Outcome
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
-_REFUSALS: dict[str, tuple[type[LiveroomError], str | None, str]] = {
-    "sold_out": (Conflict, "qty", "not enough stock left for this order"),
-    "limit_reached": (Conflict, "qty", "this order would pass the per-user limit"),
-    "group_not_found": (NotFound, "group_code", "no group with this code"),
-    "group_closed": (Conflict, "group_code", "this group is no longer open"),
-    "group_full": (Conflict, "group_code", "this group is full"),
-    "already_in_group": (Conflict, "group_code", "you are already in this group"),
-    "group_code_taken": (Conflict, None, "could not find a free group code; retry"),
-    "idempotency_mismatch": (BadInput, HEADER, "this key was used with another body"),
-}
 _OPEN_GROUP_ATTEMPTS = 3
 
 
 async def create_order(request: Request) -> Response:
     gw = gateway(request)
-    user = gw.viewer(request)
-    live = gw.runtime.live(request.path_params["cid"])
-    body = await read_json(request, OrderIn)
-    action, code = _group_choice(body)
-    key = idempotency_key(request) or ""
-    campaign = live.campaign
-    now = gw.runtime.clock.now()
-    rules = campaign.window(body.mode)
-    if not rules.is_open(now):
-        raise Conflict(f"{body.mode} orders are not open now", "mode", "window_closed")
-    plan = plan_for(campaign, body.mode)
-    if not key and live.sold_out(plan, body.qty):
-        # Known sold out in this process (kept current by the scripts' stock messages), so
-        # answered without Redis. A keyed request still goes to the script: it may be the
-        # retry of an order placed before the stock ran out, owed its replay.
-        return _answer(Outcome("sold_out", None), campaign)
-    who = await identity_of(gw.identities, live.orders, campaign, user)
+    intake = request.scope.get(INTAKE_SCOPE_KEY)  # the sold-out lane has checked it already
+    if not isinstance(intake, OrderIntake):
+        cid = request.path_params["cid"]
+        intake = take_in(gw, request.headers, cid, await request.body())
+    if intake.known_sold_out():  # answered without Redis: the scripts said so
+        return sold_out()
+    live, body, campaign = intake.live, intake.body, intake.live.campaign
+    who = await identity_of(gw.identities, live.orders, campaign, intake.user)
     attribution = await attribution_of(gw.identities, campaign, who, body.ref)
     unit_price = unit_price_due_fen(campaign, body.mode, who)
     if body.offer == "depositor_group":
@@ -65,19 +51,20 @@ async def create_order(request: Request) -> Response:
                 "the depositor offer is for depositors once it opens", "offer", "not_eligible"
             )
         unit_price = campaign.depositor_group.price_fen
-    now_ms = to_ms(now)
+    now_ms = intake.now_ms
+    action = intake.group_action
     base = OrderRequest(
-        user=user,
+        user=intake.user,
         mode=body.mode,
         qty=body.qty,
-        limit=rules.per_user_limit,
-        plan=plan,
+        limit=intake.rules.per_user_limit,
+        plan=intake.plan,
         unit_price_fen=unit_price,
-        pay_before_ms=now_ms + rules.pay_within_s * 1000,
-        idempotency_key=key,
+        pay_before_ms=now_ms + intake.rules.pay_within_s * 1000,
+        idempotency_key=intake.idempotency_key,
         body_hash=_body_hash(campaign.id, body),
         group_action=action,
-        group_code=code,
+        group_code=_new_code() if action == "open" else intake.group_code,
         ref=body.ref or "",
         attribution=orjson.dumps(attribution.as_dict()).decode(),
         **_group_terms(campaign, action, now_ms),
@@ -92,29 +79,6 @@ async def create_order(request: Request) -> Response:
     if outcome.code == "ok" and body.offer == "depositor_group":
         await live.orders.count("depositors.converted")
     return _answer(outcome, campaign)
-
-
-def _no_group_fields(body: OrderIn, why: str) -> tuple[GroupAction, str]:
-    for name in ("group_code", "open_group"):
-        if getattr(body, name) is not None:
-            raise BadInput(f"{name} {why}", name)
-    return "", ""
-
-
-def _group_choice(body: OrderIn) -> tuple[GroupAction, str]:
-    if body.offer is not None:  # the depositors' exclusive group is one audience, no code
-        if body.mode != "group":
-            raise BadInput("the depositor offer is a group-buy offer: mode 'group'", "offer")
-        return _no_group_fields(body, "does not go with offer")
-    if body.mode != "group":
-        return _no_group_fields(body, "applies to mode 'group' only")
-    if body.open_group and body.group_code is not None:
-        raise BadInput("give group_code to join or open_group to open, not both", "group_code")
-    if body.open_group:
-        return "open", _new_code()
-    if body.group_code is None:
-        raise BadInput("a group order needs group_code (join) or open_group: true", "group_code")
-    return "join", body.group_code
 
 
 def _group_terms(campaign: Campaign, action: GroupAction, now_ms: int) -> dict[str, int]:
@@ -143,8 +107,7 @@ def _answer(outcome: Outcome, campaign: Campaign) -> Response:
     if outcome.accepted:
         assert outcome.order is not None
         return JSONResponse(order_view(outcome.order, campaign.timezone), status_code=201)
-    error, field, message = _REFUSALS.get(outcome.code, (Conflict, None, outcome.code))
-    raise error(message, field, outcome.code)
+    return refusal(outcome.code)
 
 
 routes = [Route("/campaigns/{cid}/orders", create_order, methods=["POST"])]

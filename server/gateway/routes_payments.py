@@ -39,7 +39,7 @@ class PaymentIn(StrictBody):
 
 async def open_payment(request: Request) -> Response:
     gw = gateway(request)
-    user = gw.viewer(request)
+    user = gw.viewer(request.headers)
     order_id = request.path_params["oid"]
     _check_order_id(order_id)
     raw = await read_body(request)
@@ -119,7 +119,7 @@ async def sandbox_succeed(request: Request) -> Response:
     gw = gateway(request)
     if not gw.settings.demo_login:
         raise NotFound("no such endpoint", None)
-    user = gw.viewer(request)
+    user = gw.viewer(request.headers)
     payment_id = request.path_params["pid"]
     live = gw.runtime.campaigns.get(payment_id.partition("~")[0])
     payment = await live.orders.payment(payment_id) if live else None

@@ -35,20 +35,25 @@ class IdentityStore:
 
     async def _buyer_facts(self, asks: list[tuple[str, str]]) -> list[BuyerFacts]:
         """For each (user, the campaign's depositors key): the user's record, their
-        distributor code, and whether they paid a deposit."""
+        distributor code, and whether they paid a deposit. Three commands for the whole
+        batch (one key each, so a Cluster can serve them), not three per buyer."""
+        users = [user for user, _ in asks]
+        asked_of: dict[str, list[int]] = {}  # depositors key -> the asks it answers
+        for i, (_, depositors) in enumerate(asks):
+            asked_of.setdefault(depositors, []).append(i)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for user, depositors in asks:
-                pipe.hget(self.keys.users, user)
-                pipe.hget(self.keys.distributor_of, user)
-                pipe.sismember(depositors, user)
-            flat = await pipe.execute()
+            pipe.hmget(self.keys.users, users)
+            pipe.hmget(self.keys.distributor_of, users)
+            for depositors, indexes in asked_of.items():
+                pipe.smismember(depositors, [users[i] for i in indexes])
+            records, codes, *paid = await pipe.execute()
+        depositor = [False] * len(asks)
+        for indexes, flags in zip(asked_of.values(), paid, strict=True):
+            for i, flag in zip(indexes, flags, strict=True):
+                depositor[i] = bool(flag)
         return [
-            BuyerFacts(
-                decode(flat[i]) if flat[i] else None,
-                text(flat[i + 1]) if flat[i + 1] else None,
-                bool(flat[i + 2]),
-            )
-            for i in range(0, len(flat), 3)
+            BuyerFacts(decode(record) if record else None, text(code) if code else None, paid_)
+            for record, code, paid_ in zip(records, codes, depositor, strict=True)
         ]
 
     async def set_member_tier(self, user: str, tier: str | None) -> Record:

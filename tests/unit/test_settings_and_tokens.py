@@ -73,6 +73,22 @@ def test_expired_token_is_refused() -> None:
         ViewerTokens("k" * 32, ttl_s=60).user(stale)
 
 
+def test_a_remembered_token_still_expires_and_a_bad_one_is_never_remembered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tokens = ViewerTokens("k" * 32, ttl_s=60)
+    token, _ = tokens.issue("alice")
+    forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    for _ in range(2):  # the second time from what was remembered
+        assert tokens.user(token) == "alice"
+        with pytest.raises(Unauthorized, match="not valid"):
+            tokens.user(forged)
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthorized, match="expired"):
+        tokens.user(token)
+
+
 @pytest.mark.parametrize("token", ["", ".", "abc", "abc.def", "!!!.???", "e30.e30"])
 def test_garbage_tokens_are_refused_not_crashed_on(token: str) -> None:
     with pytest.raises(Unauthorized, match="not valid"):
