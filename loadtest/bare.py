@@ -2,7 +2,8 @@
 
 `POST /orders` reads the JSON body and the bearer token and answers 201 with a small JSON
 document; nothing else. `loadtest/bench.py` measures the real order endpoint against it,
-under the same uvicorn settings (`server.cli.UVICORN_OPTIONS`) and worker counts.
+under the same uvicorn settings (`server.cli.UVICORN_OPTIONS`), garbage-collector settings
+(`server.heap`) and worker counts.
 
     python -m loadtest.bare --port 8100 --workers 1
 """
@@ -10,6 +11,8 @@ under the same uvicorn settings (`server.cli.UVICORN_OPTIONS`) and worker counts
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import AsyncIterator
 
 import orjson
 import uvicorn
@@ -19,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.cli import UVICORN_OPTIONS
+from server.heap import settle_after_start_up
 
 
 async def order(request: Request) -> Response:
@@ -32,7 +36,16 @@ async def ready(request: Request) -> Response:
     return Response(b"ok")
 
 
-app = Starlette(routes=[Route("/orders", order, methods=["POST"]), Route("/readyz", ready)])
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    settle_after_start_up()  # the gateway's garbage-collector settings, for a fair comparison
+    yield
+
+
+app = Starlette(
+    routes=[Route("/orders", order, methods=["POST"]), Route("/readyz", ready)],
+    lifespan=lifespan,
+)
 
 
 def main() -> int:

@@ -37,6 +37,7 @@ from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
 from server.gateway.sold_out_lane import SoldOutLane
+from server.heap import settle_after_start_up
 from server.ledger.engine import create_engine, ledger_url
 from server.ledger.migrate import upgrade
 from server.ledger.reconcile import reconcile
@@ -97,7 +98,10 @@ async def _reconcile_at_end(runtime: Runtime, ledger: AsyncEngine) -> None:
             log.error("reconcile MISMATCH %s", problem)
 
 
-def create_app(settings: Settings, redis_url: str) -> Starlette:
+def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False) -> Starlette:
+    """The gateway app; settle_heap tunes the garbage collector once started (a served
+    process only: tests run many apps in one process)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = connect(redis_url, settings.redis_timeout_s)
@@ -120,6 +124,8 @@ def create_app(settings: Settings, redis_url: str) -> Starlette:
             stack.push_async_callback(app.state.gateway.hubs.stop)
             if settings.embedded_worker:
                 await stack.enter_async_context(_worker_alongside(runtime, ledger, settings))
+            if settle_heap:
+                settle_after_start_up()
             yield
 
     api = [

@@ -13,4 +13,4 @@ def create_from_env() -> Starlette:
     settings = Settings.from_env()
     if settings.redis_url is None:
         raise BadInput("must be set for a gateway worker (liveroom serve sets it)", "REDIS_URL")
-    return create_app(settings, settings.redis_url)
+    return create_app(settings, settings.redis_url, settle_heap=True)
