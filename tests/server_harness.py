@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 
 from server.gateway.app import create_app
+from server.gateway.order_lane import OrderLane
 from server.ledger.reconcile import Report, reconcile
 from server.payments.sandbox import signed_notice
 from server.settings import Settings
@@ -148,8 +149,13 @@ async def eventually(
 
 
 @contextlib.asynccontextmanager
-async def run_server(settings: Settings, redis_url: str) -> AsyncIterator[LiveServer]:
+async def run_server(
+    settings: Settings, redis_url: str, order_lane: bool = True
+) -> AsyncIterator[LiveServer]:
+    """order_lane=False: the app with its order requests left to the router (to compare)."""
     app = create_app(settings, redis_url)
+    if not order_lane:
+        app.user_middleware = [m for m in app.user_middleware if m.cls is not OrderLane]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

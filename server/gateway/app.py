@@ -36,7 +36,7 @@ from server.gateway.context import Gateway
 from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
-from server.gateway.sold_out_lane import SoldOutLane
+from server.gateway.order_lane import OrderLane
 from server.heap import settle_after_start_up
 from server.ledger.engine import create_engine, ledger_url
 from server.ledger.migrate import upgrade
@@ -150,7 +150,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            Middleware(SoldOutLane),  # the 开抢 flood's refusals, before routing
+            Middleware(OrderLane),  # the 开抢 spike's order requests, before routing
             Middleware(ExposeTransport),  # the feeds write frames to transports
         ],
         lifespan=lifespan,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -102,7 +103,16 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body("internal", "internal error", None), status_code=500)
 
 
-EXCEPTION_HANDLERS = {
+async def answer_error(request: Request, exc: Exception) -> Response:
+    """The app's answer to exc, for code that runs outside the router (the order lane)."""
+    for kind in type(exc).__mro__:
+        handler = EXCEPTION_HANDLERS.get(kind)
+        if handler is not None:
+            return await handler(request, exc)
+    raise exc
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
     LiveroomError: on_liveroom_error,
     HTTPException: on_http_error,
     RedisConnectionError: on_redis_down,

@@ -1,7 +1,7 @@
 """An order request's checks made without Redis, and the answers to refused orders.
 
-Shared by the order route and the sold-out lane in front of it, so a request the lane
-refuses gets exactly the answer the route would give it.
+Shared by the order route and the order lane in front of it (order_lane.py), so both
+check the same things in the same order.
 """
 
 from __future__ import annotations
@@ -39,10 +39,6 @@ _REFUSALS: dict[str, tuple[type[LiveroomError], str | None, str]] = {
     "group_code_taken": (Conflict, None, "could not find a free group code; retry"),
     "idempotency_mismatch": (BadInput, HEADER, "this key was used with another body"),
 }
-
-
-# Where the sold-out lane leaves a request's intake for the route (an ASGI scope key).
-INTAKE_SCOPE_KEY = "liveroom.order_intake"
 
 
 def refusal(code: str) -> Response:

@@ -41,7 +41,10 @@ def _serve_factory(redis_url: str, key_prefix: str, tmp_path: Path, **defaults: 
 
     @contextlib.asynccontextmanager
     async def _serve(
-        text: str | None = None, clock_start: str = PRESALE_OPEN, **overrides: Any
+        text: str | None = None,
+        clock_start: str = PRESALE_OPEN,
+        order_lane: bool = True,
+        **overrides: Any,
     ) -> AsyncIterator[LiveServer]:
         from datetime import datetime
 
@@ -53,7 +56,7 @@ def _serve_factory(redis_url: str, key_prefix: str, tmp_path: Path, **defaults: 
             data_dir=tmp_path,
             **{**defaults, **overrides},
         )
-        async with run_server(settings, redis_url) as server:
+        async with run_server(settings, redis_url, order_lane) as server:
             yield server
 
     return _serve
