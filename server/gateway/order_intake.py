@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import orjson
 from starlette.datastructures import Headers
 from starlette.responses import Response
+from starlette.types import Send
 
 from server.domain.campaign import ModeRules
 from server.domain.pools import Plan
@@ -61,6 +62,16 @@ _SOLD_OUT_BODY = _refusal_body("sold_out")
 def sold_out() -> Response:
     # A new Response each time (cheap for ready bytes): a middleware may edit its headers.
     return Response(_SOLD_OUT_BODY, Conflict.status, media_type=JSONResponse.media_type)
+
+
+_SOLD_OUT_HEADERS = sold_out().raw_headers
+
+
+async def send_sold_out(send: Send) -> None:
+    """sold_out() straight to the server, for the lane: the same bytes, no Response object."""
+    headers = list(_SOLD_OUT_HEADERS)  # a copy: the server or a middleware may edit it
+    await send({"type": "http.response.start", "status": Conflict.status, "headers": headers})
+    await send({"type": "http.response.body", "body": _SOLD_OUT_BODY})
 
 
 @dataclass(slots=True)

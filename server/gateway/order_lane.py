@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.gateway.context import Gateway
 from server.gateway.http import answer_error
-from server.gateway.order_intake import take_in
+from server.gateway.order_intake import send_sold_out, take_in
 from server.gateway.routes_orders import place_order
 
 _PREFIX = "/api/v1/campaigns/"
@@ -50,13 +50,16 @@ class OrderLane:
             return
         gw = scope["app"].state.gateway
         assert isinstance(gw, Gateway)
-        response: Response
+        response: Response | None  # None: known sold out (most of the spike, once it is)
         try:
             intake = take_in(gw, Headers(scope=scope), campaign_id, body)
-            response = await place_order(gw, intake)
+            response = None if intake.known_sold_out() else await place_order(gw, intake)
         except Exception as exc:
             response = await answer_error(Request(scope, receive), exc)
-        await response(scope, receive, send)
+        if response is None:
+            await send_sold_out(send)
+        else:
+            await response(scope, receive, send)
 
 
 async def _read_body(receive: Receive) -> bytes | None:

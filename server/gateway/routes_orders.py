@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import replace
@@ -100,6 +101,7 @@ def _new_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
 
 
+@functools.lru_cache(maxsize=4096)  # the spike repeats a few bodies (OrderIn is frozen)
 def _body_hash(campaign_id: str, body: OrderIn) -> str:
     fields = {"campaign": campaign_id, **body.model_dump()}
     canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)

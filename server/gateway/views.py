@@ -7,7 +7,6 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.clock import from_ms
 from server.domain.campaign import Campaign
 from server.domain.phases import balance_window_open, open_modes, phase
 from server.domain.pricing import reached_tier
@@ -28,7 +27,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def local_iso(ms: int, timezone: str) -> str:
-    return from_ms(ms).astimezone(_zone(timezone)).isoformat()
+    return datetime.fromtimestamp(ms / 1000, tz=_zone(timezone)).isoformat()
 
 
 def order_view(order: dict[str, Any], timezone: str) -> OrderOut:
