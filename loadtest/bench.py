@@ -201,7 +201,7 @@ class Bench:
         for per_call in (1, BATCH):
             args: list[str | int] = [PRESALE_OPEN_MS, "bench-1"]
             for _ in range(per_call):
-                args += order.argv()
+                args.append(order.packed())
             calls = 200_000 // per_call
             out = subprocess.run(
                 ["redis-benchmark", *self._redis_cli_args(), "-n", str(calls), "-c", "50"]

@@ -15,7 +15,9 @@
 -- KEYS[10] user_orders hash "<user>" -> the user's order ids, comma-separated
 -- KEYS[11] deadlines zset  "pay:<order id>", "group:<code>", ... scored by due time (ms)
 -- KEYS[12] progress  zset  open group code -> members (the leading groups on the big screen)
--- ARGV[1] now (ms)  ARGV[2] campaign id, then 15 values per order:
+-- ARGV[1] now (ms)  ARGV[2] campaign id, then one value per order: its 15 fields joined
+--   by the unit separator "\31" (one argument per order, not 15: the client's cost of
+--   packing arguments was most of the call's; no field can hold the separator):
 --   user, mode, qty, per-user limit, plan ("own;lender:floor;..."), unit price (fen),
 --   pay_before (ms), idempotency key (or ""), body hash, group action ("", "open",
 --   "join"), group code, group capacity, group expires_at (ms), ref (or ""),
@@ -25,7 +27,6 @@
 -- Publishes: after a batch with a sold_out refusal, every pool's remaining units on the
 --   channel "<pools key>:stock" (the gateways' in-process sold-out flags).
 
-local STRIDE = 15
 local now = tonumber(ARGV[1])
 local cid = ARGV[2]
 local reply = {}
@@ -196,8 +197,16 @@ local function place(a)
   table.insert(reply, encoded)
 end
 
-for i = 3, #ARGV, STRIDE do
-  place({unpack(ARGV, i, i + STRIDE - 1)})
+local function fields(packed)
+  local list = {}
+  for field in string.gmatch(packed .. "\31", "([^\31]*)\31") do
+    list[#list + 1] = field
+  end
+  return list
+end
+
+for i = 3, #ARGV do
+  place(fields(ARGV[i]))
 end
 if sold_out then publish_stock() end
 return reply

@@ -35,6 +35,10 @@ def reserve_keys(k: CampaignKeys) -> list[str]:
     ]
 
 
+FIELD_SEPARATOR = "\x1f"  # ASCII unit separator
+ORDER_FIELDS = 15
+
+
 @dataclass(frozen=True)
 class OrderRequest:
     """One order as the reserve script takes it; the gateway has validated every value."""
@@ -55,8 +59,16 @@ class OrderRequest:
     ref: str = ""
     attribution: str = "{}"  # JSON: see domain/commission.py Attribution
 
-    def argv(self) -> list[str | int]:
-        return [
+    def packed(self) -> str:
+        """The order as reserve.lua's one argument: its fields joined by the unit separator,
+        which none may hold (every text field is validated, and JSON escapes it)."""
+        packed = FIELD_SEPARATOR.join(map(str, self._fields()))
+        if packed.count(FIELD_SEPARATOR) != ORDER_FIELDS - 1:
+            raise ValueError("an order field holds the field separator")
+        return packed
+
+    def _fields(self) -> tuple[str | int, ...]:
+        return (
             self.user,
             self.mode,
             self.qty,
@@ -72,7 +84,7 @@ class OrderRequest:
             self.group_expires_ms,
             self.ref,
             self.attribution,
-        ]
+        )
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,7 @@ class StockStore:
         k = self.keys
         args: list[str | int] = [now_ms, k.campaign_id]
         for request in requests:
-            args += request.argv()
+            args.append(request.packed())
         reply = await self._scripts.reserve(keys=reserve_keys(k), args=args)
         return [outcome_of(reply[i], reply[i + 1]) for i in range(0, len(reply), 2)]
 

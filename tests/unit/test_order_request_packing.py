@@ -1,0 +1,42 @@
+"""reserve.lua takes each order as one argument, its fields joined by the unit separator:
+every field arrives in its place, and a field holding the separator is refused rather
+than shifting the others."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from server.domain.pools import Plan
+from server.store.stock import FIELD_SEPARATOR, ORDER_FIELDS, OrderRequest
+
+ORDER = OrderRequest(
+    user="viewer-1",
+    mode="group",
+    qty=2,
+    limit=5,
+    plan=Plan("group", (("distribution", 1000),)),
+    unit_price_fen=19_800,
+    pay_before_ms=1_788_192_000_000,
+    group_action="open",
+    group_code="ABCD2345",
+    group_capacity=10,
+    group_expires_ms=1_788_278_400_000,
+    attribution='{"channel":"distributor","note":"a\\u001fb"}',
+)
+
+
+def test_every_field_arrives_in_its_place() -> None:
+    fields = ORDER.packed().split(FIELD_SEPARATOR)
+    assert len(fields) == ORDER_FIELDS
+    assert fields[:7] == ["viewer-1", "group", "2", "5", "group;distribution:1000", "19800"] + [
+        "1788192000000"
+    ]
+    assert fields[9:13] == ["open", "ABCD2345", "10", "1788278400000"]
+    assert fields[14] == ORDER.attribution  # JSON escapes the separator: it stays one field
+
+
+def test_a_field_holding_the_separator_is_refused() -> None:
+    with pytest.raises(ValueError, match="separator"):
+        replace(ORDER, ref=f"a{FIELD_SEPARATOR}b").packed()
