@@ -117,12 +117,21 @@ async def _redis_snapshot(
         pipe.xrange(keys.stream)
         pipe.xpending_range(keys.stream, GROUP, min="-", max="+", count=1_000_000)
         pipe.xinfo_groups(keys.stream)
-        raw_pools, raw_orders, entries, pending, groups = await pipe.execute(raise_on_error=False)
+        pipe.xinfo_stream(keys.stream)
+        raw_pools, raw_orders, entries, pending, groups, info = await pipe.execute(
+            raise_on_error=False
+        )
     pools = parse_pools(raw_pools)
     orders = {text(k): orjson.loads(v) for k, v in raw_orders.items()}
     stream = [(text(i), {text(k): text(v) for k, v in f.items()}) for i, f in entries]
-    cutoff = stream_position(stream[-1][0]) if stream else (0, 0)
+    # Ledger events up to the last entry ever added count, even when the worker has trimmed
+    # the stream to nothing; later ones happened after this snapshot.
+    cutoff = (0, 0) if isinstance(info, ResponseError) else _last_added(info)
     return pools, orders, _unconsumed(stream, pending, groups), cutoff
+
+
+def _last_added(info: dict[str, Any]) -> tuple[int, int]:
+    return stream_position(text(info["last-generated-id"]))
 
 
 def _unconsumed(

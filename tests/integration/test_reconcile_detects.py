@@ -49,3 +49,23 @@ async def test_reconcile_names_every_mismatch(
         )
         assert cli.returncode == 1, cli.stdout + cli.stderr
         assert "MISMATCH" in cli.stdout and "units lost" in cli.stdout
+
+
+async def test_reconcile_is_clean_once_the_worker_trimmed_the_stream_to_nothing(
+    serve_with_ledger: Serve, redis: Redis, key_prefix: str
+) -> None:
+    """Found by the 开抢 rehearsal: with every entry in the ledger and the stream trimmed
+    empty, the ledger's events still count (and a tampered pool is still caught)."""
+    async with serve_with_ledger() as s:
+        alice = await s.login("alice")
+        paid = await s.order(alice, mode="direct", qty=2)
+        await s.pay(alice, paid["order_id"])
+        await s.order(alice, mode="presale", qty=1)
+        await s.ledger_caught_up()
+        stream = f"{key_prefix}:{{mid-autumn}}:stream"
+        await redis.xtrim(stream, maxlen=0)  # what the worker's trim does once all is acked
+        assert await redis.xlen(stream) == 0
+        assert (await s.reconcile()).problems == []
+
+        await redis.hincrby(f"{key_prefix}:{{mid-autumn}}:pools", "distribution.remaining", 1)
+        assert any("units lost" in p for p in (await s.reconcile()).problems)
