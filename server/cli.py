@@ -126,6 +126,9 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.redis_url is None:
         embedded = EmbeddedValkey(settings.data_dir)
         os.environ["REDIS_URL"] = embedded.start()
+        # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the
+        # handler it found: by default that kills the process before `finally` stops Valkey.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             "server.gateway.asgi:create_from_env",
@@ -139,6 +142,10 @@ def _serve(args: argparse.Namespace) -> int:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _scale(value: str) -> float:
