@@ -36,6 +36,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import psutil
 from redis.asyncio import Redis
 
 from loadtest.spike import spike_campaign
@@ -67,6 +68,16 @@ def wrk(url: str, tokens: Path, seconds: int, connections: int) -> dict[str, Any
     result: dict[str, Any] = orjson.loads(line[4:])
     result["per_s"] = round(result["requests"] / result["seconds"])
     return result
+
+
+def cpu_seconds(server: psutil.Process) -> float:
+    """CPU used so far by a server process and its worker processes."""
+    total = 0.0
+    for proc in [server, *server.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 @contextlib.contextmanager
@@ -133,7 +144,7 @@ class Bench:
         command = [sys.executable, "-m", "loadtest.bare", "--port", str(self.port)]
         with process([*command, "--workers", str(workers)], self.env) as proc:
             wait_ready(f"{self.base}/readyz", proc)
-            return wrk(f"{self.base}/orders", self.tokens, self.seconds, self.connections)
+            return self._measure(f"{self.base}/orders", proc)
 
     def gateway(self, workers: int) -> dict[str, Any]:
         """The order endpoint and the sold-out path, then the ledger's verdict on both."""
@@ -145,12 +156,35 @@ class Bench:
             asyncio.run(self._install(gone_cid, 10))
             asyncio.run(self._known_to_every_worker(open_cid, gone_cid))
             asyncio.run(self._sell_out(gone_cid))
-            orders = wrk(self._orders(open_cid), self.tokens, self.seconds, self.connections)
-            sold_out = wrk(self._orders(gone_cid), self.tokens, self.seconds, self.connections)
+            orders = self._measure(self._orders(open_cid), proc)
+            sold_out = self._measure(self._orders(gone_cid), proc)
             with process([sys.executable, "-m", "server", "worker"], self.env):
                 orders["reconcile"] = asyncio.run(self._reconciled(open_cid))
                 sold_out["reconcile"] = asyncio.run(self._reconciled(gone_cid))
         return {"orders": orders, "sold_out": sold_out}
+
+    def _measure(self, url: str, server: subprocess.Popen[bytes]) -> dict[str, Any]:
+        """One wrk run, with the CPU each party spent per request: the server's processes,
+        Redis (INFO cpu) and wrk itself, which share the machine's cores."""
+        tree = psutil.Process(server.pid)
+        before = (cpu_seconds(tree), self._redis_cpu_seconds(), _children_cpu_seconds())
+        result = wrk(url, self.tokens, self.seconds, self.connections)
+        after = (cpu_seconds(tree), self._redis_cpu_seconds(), _children_cpu_seconds())
+        result["cpu_us_per_request"] = {
+            party: round((end - start) * 1e6 / max(1, result["requests"]), 1)
+            for party, start, end in zip(("server", "redis", "wrk"), before, after, strict=True)
+        }
+        return result
+
+    def _redis_cpu_seconds(self) -> float:
+        out = subprocess.run(
+            ["redis-cli", *self._redis_cli_args(), "INFO", "cpu"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+        return float(fields["used_cpu_sys"]) + float(fields["used_cpu_user"])
 
     def _orders(self, cid: str) -> str:
         return f"{self.base}/api/v1/campaigns/{cid}/orders"
@@ -268,6 +302,11 @@ class Bench:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def _children_cpu_seconds() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 def ratios(results: dict[str, Any]) -> dict[str, float]:
     one, two = results["workers"]["1"], results["workers"]["2"]
 
@@ -338,21 +377,24 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 def table(results: dict[str, Any]) -> str:
     rows = [
-        "| run | workers | requests/s | p50 | p99 | answers | ledger verdict |",
-        "|---|---|---|---|---|---|---|",
+        "| run | workers | requests/s | p50 | p99 | answers | CPU µs/request: server, Redis, wrk "
+        "| ledger verdict |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for n, runs in results["workers"].items():
         for kind, run in runs.items():
             verdict = run.get("reconcile", {}).get("clean")
+            answers = ", ".join(f"{count:,} × {status}" for status, count in run["answers"].items())
+            cpu = ", ".join(f"{us:.0f}" for us in run["cpu_us_per_request"].values())
             rows.append(
                 f"| {kind} | {n} | {run['per_s']:,} | {run['p50_ms']:.1f} ms | "
-                f"{run['p99_ms']:.1f} ms | {run['answers']} | "
+                f"{run['p99_ms']:.1f} ms | {answers} | {cpu} | "
                 f"{'—' if verdict is None else ('clean' if verdict else 'NOT CLEAN')} |"
             )
     for name, r in results["redis"].items():
         rows.append(
             f"| reserve.lua, {name.replace('_', ' ')} | redis-benchmark | {r['orders_per_s']:,} "
-            f"orders/s | {r['p50_ms']} ms | {r['p99_ms']} ms | | |"
+            f"orders/s | {r['p50_ms']} ms | {r['p99_ms']} ms | | | |"
         )
     rows.append("")
     rows += [f"- {name}: {value}" for name, value in results["ratios"].items()]

@@ -155,7 +155,8 @@ async def run_server(
     """order_lane=False: the app with its order requests left to the router (to compare)."""
     app = create_app(settings, redis_url)
     if not order_lane:
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not OrderLane]
+        lane: object = OrderLane
+        app.user_middleware = [m for m in app.user_middleware if m.cls is not lane]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
