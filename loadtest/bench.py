@@ -37,6 +37,7 @@ from typing import Any
 import aiohttp
 import orjson
 import psutil
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from loadtest.spike import spike_campaign
@@ -177,14 +178,9 @@ class Bench:
         return result
 
     def _redis_cpu_seconds(self) -> float:
-        out = subprocess.run(
-            ["redis-cli", *self._redis_cli_args(), "INFO", "cpu"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-        return float(fields["used_cpu_sys"]) + float(fields["used_cpu_user"])
+        with SyncRedis.from_url(self.redis_url) as redis:
+            info = redis.info("cpu")
+        return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
     def _orders(self, cid: str) -> str:
         return f"{self.base}/api/v1/campaigns/{cid}/orders"
