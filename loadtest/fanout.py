@@ -5,9 +5,12 @@ holds N connections to /ws/live/<campaign>, then places single-unit orders at a 
 rate. Every order lowers `stock.remaining` by one, so a client knows which order a
 snapshot first reflects: order -> screen lag = arrival - the moment the order was
 accepted. Reports lag p50/p99 over every (client, order) pair, whether every client saw
-the sequence advance, and the server's memory per idle connection.
+the sequence advance, the server's memory per idle connection, and how busy the gateway and
+the clients were while orders flowed (on one machine a lag is the gateway's only if the
+clients kept up). The clients can be spread over several processes.
 
     python -m loadtest.fanout --clients 2000 --orders 100 --rate 10
+    python -m loadtest.fanout --clients 10000 --orders 100 --rate 10 --client-processes 2
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import resource
 import statistics
@@ -23,11 +27,13 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
+import psutil
 import uvloop
 
 from server.settings import demo_defaults
@@ -38,6 +44,32 @@ class Screen:
     first_remaining: int | None = None
     seqs: list[int] = field(default_factory=list)
     seen_at: dict[int, float] = field(default_factory=dict)  # remaining -> first arrival
+
+
+class _CpuShares:
+    """How busy the gateway process was while orders flowed (percent of one core); the
+    client processes report their own: on one machine, a lag is only the gateway's if the
+    clients kept up."""
+
+    def __init__(self, gateway_pid: int) -> None:
+        self._gateway = psutil.Process(gateway_pid)
+        self._start = (time.monotonic(), self._gateway_s())
+        self.wall_s = 0.0
+
+    def percent(self) -> dict[str, float]:
+        self.wall_s = time.monotonic() - self._start[0]
+        return {
+            "gateway_cpu_percent": round(100 * (self._gateway_s() - self._start[1]) / self.wall_s)
+        }
+
+    def _gateway_s(self) -> float:
+        times = self._gateway.cpu_times()
+        return float(times.user + times.system)
+
+    @staticmethod
+    def own_s() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
 
 
 def _rss_kib(pid: int) -> int:
@@ -78,7 +110,9 @@ async def _watch(
             screen.seen_at.setdefault(remaining, now)
 
 
-async def run(clients: int, orders: int, rate: float, port: int) -> dict[str, Any]:
+async def run(
+    clients: int, orders: int, rate: float, port: int, processes: int = 1
+) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="liveroom-fanout-"))
     env = {**os.environ, **demo_defaults(data_dir)}
     server = subprocess.Popen(
@@ -98,35 +132,108 @@ async def run(clients: int, orders: int, rate: float, port: int) -> dict[str, An
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
+    url = f"ws://127.0.0.1:{port}/ws/live/mid-autumn"
+    holders: list[_Holder] = []
     try:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(base, connector=connector) as http:
             await _until_ready(http)
             gateway_pid = server.pid  # `liveroom demo` serves in its own process
-            stop = asyncio.Event()
-            await _warm_up(http, f"ws://127.0.0.1:{port}/ws/live/mid-autumn")
+            await _warm_up(http, url)
             rss_before = _rss_kib(gateway_pid)
-            screens = [Screen() for _ in range(clients)]
-            readies = [asyncio.Event() for _ in range(clients)]
-            url = f"ws://127.0.0.1:{port}/ws/live/mid-autumn"
-            watchers = []
-            for i in range(clients):  # connect in waves: the listen backlog is finite
-                watchers.append(
-                    asyncio.create_task(_watch(http, url, screens[i], readies[i], stop))
-                )
-                if i % 200 == 199:
-                    await asyncio.sleep(0.2)
-            await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
+            shares = [clients // processes + (i < clients % processes) for i in range(processes)]
+            holders = [_Holder(url, count) for count in shares]
+            for holder in holders:
+                await holder.ask("ready", timeout=180)
             await asyncio.sleep(2)
             rss_idle = _rss_kib(gateway_pid)
+            busy = _CpuShares(gateway_pid)
+            for holder in holders:
+                holder.tell("go")
             accepted_at = await _place_orders(http, orders, rate)
             await asyncio.sleep(2)
-            stop.set()
-            await asyncio.gather(*watchers, return_exceptions=True)
+            cpu = busy.percent()
+            screens: list[Screen] = []
+            client_s = 0.0
+            for holder in holders:
+                holder.tell("stop")
+                held, spent = await holder.ask("screens", timeout=120)
+                screens += held
+                client_s += spent
+            cpu["client_cpu_percent"] = round(100 * client_s / busy.wall_s)
     finally:
+        for holder in holders:
+            holder.close()
         server.terminate()
         server.wait(timeout=30)
-    return _results(screens, accepted_at, clients, rss_before, rss_idle)
+    return (
+        _results(screens, accepted_at, clients, rss_before, rss_idle)
+        | cpu
+        | {"client_processes": processes}
+    )
+
+
+class _Holder:
+    """A client process holding some of the feeds (one Python process cannot read the
+    snapshots of many thousand clients at 10 Hz on its own)."""
+
+    def __init__(self, url: str, count: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe()
+        self._process = context.Process(target=_hold_feeds, args=(url, count, child_end))
+        self._process.start()
+
+    def tell(self, word: str) -> None:
+        self._pipe.send(word)
+
+    async def ask(self, word: str, timeout: float) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._pipe.poll():
+            if not self._process.is_alive() or loop.time() > deadline:
+                raise RuntimeError(f"a client process did not answer {word!r}")
+            await asyncio.sleep(0.05)
+        kind, value = self._pipe.recv()
+        assert kind == word, (kind, word)
+        return value
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(timeout=10)
+
+
+def _hold_feeds(url: str, count: int, pipe: Connection) -> None:
+    uvloop.run(_hold(url, count, pipe))
+
+
+async def _hold(url: str, count: int, pipe: Connection) -> None:
+    """Connect `count` screens, say ready, note CPU from "go" to "stop", send the screens."""
+    stop = asyncio.Event()
+    screens = [Screen() for _ in range(count)]
+    readies = [asyncio.Event() for _ in range(count)]
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        watchers = []
+        for i in range(count):  # connect in waves: the listen backlog is finite
+            watchers.append(asyncio.create_task(_watch(http, url, screens[i], readies[i], stop)))
+            if i % 200 == 199:
+                await asyncio.sleep(0.2)
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 170)
+        pipe.send(("ready", None))
+        await _heard(pipe, "go")
+        started = _CpuShares.own_s()
+        await _heard(pipe, "stop")
+        spent = _CpuShares.own_s() - started
+        stop.set()
+        await asyncio.gather(*watchers, return_exceptions=True)
+    pipe.send(("screens", (screens, spent)))
+
+
+async def _heard(pipe: Connection, word: str) -> None:
+    while not pipe.poll():
+        await asyncio.sleep(0.01)
+    assert pipe.recv() == word
 
 
 async def _warm_up(http: aiohttp.ClientSession, url: str) -> None:
@@ -203,15 +310,22 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=100)
     parser.add_argument("--rate", type=float, default=10.0, help="orders per second")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--client-processes", type=int, default=1, help="processes sharing the clients"
+    )
     args = parser.parse_args()
     if not 1 <= args.clients <= 20_000 or not 1 <= args.orders <= 10_000:
         parser.error("--clients 1-20000, --orders 1-10000")
+    if not 1 <= args.client_processes <= 16:
+        parser.error("--client-processes 1-16")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.clients)), hard))
     # The client holds thousands of sockets on the same two cores as the gateway: give it
     # the event loop the gateway uses (uvloop, from uvicorn[standard]) so it measures the
     # server rather than itself.
-    results = uvloop.run(run(args.clients, args.orders, args.rate, args.port))
+    results = uvloop.run(
+        run(args.clients, args.orders, args.rate, args.port, args.client_processes)
+    )
     print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
     return 0
 
