@@ -46,14 +46,14 @@ class IdentityStore:
             pipe.hmget(self.keys.distributor_of, users)
             for depositors, indexes in asked_of.items():
                 pipe.smismember(depositors, [users[i] for i in indexes])
-            records, codes, *paid = await pipe.execute()
+            records, codes, *deposit_flags = await pipe.execute()
         depositor = [False] * len(asks)
-        for indexes, flags in zip(asked_of.values(), paid, strict=True):
+        for indexes, flags in zip(asked_of.values(), deposit_flags, strict=True):
             for i, flag in zip(indexes, flags, strict=True):
                 depositor[i] = bool(flag)
         return [
-            BuyerFacts(decode(record) if record else None, text(code) if code else None, paid_)
-            for record, code, paid_ in zip(records, codes, depositor, strict=True)
+            BuyerFacts(decode(record) if record else None, text(code) if code else None, paid)
+            for record, code, paid in zip(records, codes, depositor, strict=True)
         ]
 
     async def set_member_tier(self, user: str, tier: str | None) -> Record:
