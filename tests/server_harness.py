@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 
+from server.cli import UVICORN_OPTIONS
 from server.gateway.app import create_app
 from server.gateway.order_lane import OrderLane
 from server.ledger.reconcile import Report, reconcile
@@ -161,7 +162,8 @@ async def run_server(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, lifespan="on", access_log=False)
+    served_as = {k: v for k, v in UVICORN_OPTIONS.items() if k != "loop"}  # as `liveroom serve`
+    config = uvicorn.Config(app, lifespan="on", **served_as)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

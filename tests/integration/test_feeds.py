@@ -64,6 +64,19 @@ async def test_live_feed_in_msgpack_with_a_watched_group(serve: Serve) -> None:
             assert "deposits" not in seen  # viewers get the public view only
 
 
+async def test_a_newcomer_greeted_from_the_cache_gets_its_handshake_first(serve: Serve) -> None:
+    """While one screen keeps the hub running, each newcomer is greeted at once with the
+    cached frame, written straight to its transport: it must follow the 101 answer, never
+    precede it (it did under uvicorn's legacy websocket implementation)."""
+    async with serve() as s:
+        url = ws_url(s, "/ws/live/mid-autumn")
+        async with websockets.connect(url) as keeper:
+            await next_matching(keeper, lambda m: True)
+            for _ in range(30):
+                async with websockets.connect(url) as newcomer:
+                    assert (await next_matching(newcomer, lambda m: True))["type"] == "snapshot"
+
+
 @pytest.mark.parametrize(
     "path",
     [
