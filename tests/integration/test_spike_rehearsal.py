@@ -1,0 +1,68 @@
+"""The 开抢 rehearsal tool itself: against a real server it ends in PASS with every figure
+filled in, and its verdict names oversell, undersell and lost orders when they happen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from loadtest.client import Client
+from loadtest.spike import Attempt, Feed, run, spike_campaign, verdict
+from tests.conftest import OPS_TOKEN, PAYMENT_SECRET
+from tests.integration.conftest import Serve
+
+
+async def test_a_small_spike_against_a_real_server_passes(serve_with_ledger: Serve) -> None:
+    async with (
+        serve_with_ledger() as s,
+        aiohttp.ClientSession(s.base_url) as session,
+    ):
+        client = Client(session, OPS_TOKEN, PAYMENT_SECRET)
+        result = await run(client, s.base_url, units=60, factor=4, concurrency=32, settle_s=30)
+    assert result["verdict"] == "PASS", result["problems"]
+    assert result["attempts"] == 240
+    assert 0 < result["accepted"] == result["pools_gave"] == result["ledger_orders"] < 240
+    assert set(result["answers"]) == {"201 accepted", "409 sold_out"}
+    assert result["latency_ms"]["accepted"]["n"] == result["accepted"]
+    assert result["feed_lag_ms"] is not None and "clean" in result["reconcile"]
+
+
+def _stock(distribution: tuple[int, int]) -> dict[str, Any]:
+    """A 10-unit spike campaign's stock after a spike: only direct (distribution) sold."""
+    remaining, reserved = distribution
+    pools = {
+        "presale": {"remaining": 2, "reserved": 0, "sold": 0},
+        "group": {"remaining": 5, "reserved": 0, "sold": 0},
+        "distribution": {"remaining": remaining, "reserved": reserved, "sold": 0},
+    }
+    return {"total": 10, "remaining": 7 + remaining, "pools": pools}
+
+
+def _attempts(accepted: int, sold_out: int) -> list[Attempt]:
+    won = [Attempt("direct", 201, "accepted", f"c.{i + 1}", 5.0, 1.0) for i in range(accepted)]
+    return won + [Attempt("direct", 409, "sold_out", None, 2.0, 1.0) for _ in range(sold_out)]
+
+
+def _judge(after: dict[str, Any], attempts: list[Attempt], ledger: list[str]) -> list[str]:
+    text = spike_campaign("c", 10)
+    clean = {"clean": True, "summary": "clean"}
+    result = verdict(text, "c", _stock((3, 0)), after, attempts, 1.0, 0.0, Feed(), ledger, clean)
+    problems: list[str] = result["problems"]
+    return problems
+
+
+def test_the_verdict_names_what_went_wrong() -> None:
+    honest = _attempts(3, 5)
+    ids = [a.order_id for a in honest if a.order_id]
+    assert _judge(_stock((0, 3)), honest, ids) == []
+
+    oversold = _attempts(4, 4)  # four accepted, the pools gave three
+    problems = _judge(_stock((0, 3)), oversold, [a.order_id for a in oversold if a.order_id])
+    assert any(p.startswith("oversell") for p in problems)
+
+    undersold = _attempts(1, 7)  # refused sold_out with two units still there
+    problems = _judge(_stock((2, 1)), undersold, ["c.1"])
+    assert any(p.startswith("undersell") for p in problems)
+
+    assert _judge(_stock((0, 3)), honest, ids[:2]) == ["ledger: 1 lost, 0 phantom, 0 dup"]
