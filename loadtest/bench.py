@@ -40,6 +40,7 @@ import psutil
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
+from loadtest.client import process_cpu_s
 from loadtest.spike import spike_campaign
 from server.domain.campaign import parse_campaign
 from server.domain.pools import plan_for
@@ -76,8 +77,7 @@ def cpu_seconds(server: psutil.Process) -> float:
     total = 0.0
     for proc in [server, *server.children(recursive=True)]:
         with contextlib.suppress(psutil.NoSuchProcess):
-            times = proc.cpu_times()
-            total += times.user + times.system
+            total += process_cpu_s(proc)
     return total
 
 

@@ -4,10 +4,15 @@ their command-line options."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import orjson
+import psutil
 
 from server.payments.sandbox import signed_notice
 
@@ -26,6 +31,33 @@ def api_parser(doc: str | None) -> argparse.ArgumentParser:
         default=os.environ.get("LIVEROOM_PAYMENT_SECRET", "demo-payment-secret-change-me"),
     )
     return parser
+
+
+async def snapshots(
+    ws: aiohttp.ClientWebSocketResponse, stop: asyncio.Event
+) -> AsyncIterator[tuple[float, Json]]:
+    """Each live-feed snapshot with its arrival (perf_counter), until stop is set or the
+    feed closes."""
+    closed = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+    while not stop.is_set():
+        try:
+            message = await ws.receive(timeout=0.5)
+        except TimeoutError:
+            continue
+        if message.type in closed:
+            return
+        if message.type != aiohttp.WSMsgType.TEXT:
+            continue
+        arrival = time.perf_counter()
+        body = orjson.loads(message.data)
+        if body["type"] == "snapshot":
+            yield arrival, body
+
+
+def process_cpu_s(process: psutil.Process) -> float:
+    """CPU seconds a process has used so far (user + system)."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 class Client:

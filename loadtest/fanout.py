@@ -36,6 +36,7 @@ import orjson
 import psutil
 import uvloop
 
+from loadtest.client import process_cpu_s, snapshots
 from server.settings import demo_defaults
 
 
@@ -53,18 +54,16 @@ class _CpuShares:
 
     def __init__(self, gateway_pid: int) -> None:
         self._gateway = psutil.Process(gateway_pid)
-        self._start = (time.monotonic(), self._gateway_s())
+        self._start = (time.monotonic(), process_cpu_s(self._gateway))
         self.wall_s = 0.0
 
     def percent(self) -> dict[str, float]:
         self.wall_s = time.monotonic() - self._start[0]
         return {
-            "gateway_cpu_percent": round(100 * (self._gateway_s() - self._start[1]) / self.wall_s)
+            "gateway_cpu_percent": round(
+                100 * (process_cpu_s(self._gateway) - self._start[1]) / self.wall_s
+            )
         }
-
-    def _gateway_s(self) -> float:
-        times = self._gateway.cpu_times()
-        return float(times.user + times.system)
 
     @staticmethod
     def own_s() -> float:
@@ -89,25 +88,13 @@ async def _watch(
     # aiohttp's websocket reader is C-accelerated: 2,000 sockets cost the client little,
     # so the numbers measure the gateway rather than the benchmark.
     async with session.ws_connect(url, autoping=True, compress=0) as ws:
-        while not stop.is_set():
-            try:
-                message = await ws.receive(timeout=1.0)
-            except TimeoutError:
-                continue
-            if message.type != aiohttp.WSMsgType.TEXT:
-                if message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
-                    return
-                continue
-            now = time.perf_counter()
-            body = orjson.loads(message.data)
-            if body["type"] != "snapshot":
-                continue
+        async for arrival, body in snapshots(ws, stop):
             remaining = body["stock"]["remaining"]
             screen.seqs.append(body["seq"])
             if screen.first_remaining is None:
                 screen.first_remaining = remaining
                 ready.set()
-            screen.seen_at.setdefault(remaining, now)
+            screen.seen_at.setdefault(remaining, arrival)
 
 
 async def run(

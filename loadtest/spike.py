@@ -31,7 +31,7 @@ from typing import Any, cast
 import aiohttp
 import orjson
 
-from loadtest.client import Client, Json, api_parser
+from loadtest.client import Client, Json, api_parser, snapshots
 from server.domain.campaign import Mode, parse_campaign
 from server.domain.pools import available, plan_for
 
@@ -62,16 +62,8 @@ class Feed:
 
     async def watch(self, session: aiohttp.ClientSession, url: str, stop: asyncio.Event) -> None:
         async with session.ws_connect(url, compress=0) as ws:
-            while not stop.is_set():
-                try:
-                    message = await ws.receive(timeout=0.5)
-                except TimeoutError:
-                    continue
-                if message.type != aiohttp.WSMsgType.TEXT:
-                    return
-                body = orjson.loads(message.data)
-                if body["type"] == "snapshot":
-                    self.seen.append((time.perf_counter(), body["stock"]["remaining"]))
+            async for arrival, body in snapshots(ws, stop):
+                self.seen.append((arrival, body["stock"]["remaining"]))
 
     def first_showing(self, remaining: int) -> float | None:
         return next((at for at, shown in self.seen if shown == remaining), None)

@@ -149,12 +149,8 @@ class Campaign(_Section):
     stock: Stock
 
     def window(self, mode: Mode) -> ModeRules:
-        windows: dict[Mode, ModeRules] = {
-            "presale": self.presale,
-            "group": self.group,
-            "direct": self.direct,
-        }
-        return windows[mode]
+        rules: ModeRules = getattr(self, mode)  # each mode's section bears the mode's name
+        return rules
 
     def pool_for(self, mode: Mode) -> Pool:
         return next(p for p in self.stock.pools if mode in p.modes)

@@ -43,9 +43,7 @@ _REFUSALS: dict[str, tuple[type[LiveroomError], str | None, str]] = {
 
 
 def refusal(code: str) -> Response:
-    """The answer to an order the reserve script (or the sold-out flag) refused."""
-    if code == "sold_out":
-        return sold_out()
+    """The answer to an order the reserve script refused."""
     error, field, message = _REFUSALS.get(code, (Conflict, None, code))
     return error_response(error(message, field, code))
 
@@ -55,7 +53,8 @@ def _refusal_body(code: str) -> bytes:
     return orjson.dumps(error_body(code, message, field))
 
 
-# Encoded once: the 开抢 flood is mostly this answer.
+# Encoded once, the same bytes as refusal("sold_out"): the 开抢 flood is mostly this
+# answer, given from the sold-out flag without Redis.
 _SOLD_OUT_BODY = _refusal_body("sold_out")
 
 

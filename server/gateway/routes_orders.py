@@ -38,13 +38,14 @@ async def create_order(request: Request) -> Response:
     order_lane.py); the route keeps the endpoint whole where the lane is not installed."""
     gw = gateway(request)
     intake = take_in(gw, request.headers, request.path_params["cid"], await request.body())
+    if intake.known_sold_out():  # answered without Redis: the scripts said so
+        return sold_out()
     return await place_order(gw, intake)
 
 
 async def place_order(gw: Gateway, intake: OrderIntake) -> Response:
-    """Reserve stock for a checked order: 201 with the order, or the script's refusal."""
-    if intake.known_sold_out():  # answered without Redis: the scripts said so
-        return sold_out()
+    """Reserve stock for a checked order not known to be sold out: 201 with the order, or
+    the script's refusal."""
     live, body, campaign = intake.live, intake.body, intake.live.campaign
     who = await identity_of(gw.identities, live.orders, campaign, intake.user)
     attribution = await attribution_of(gw.identities, campaign, who, body.ref)

@@ -26,7 +26,6 @@ class BuyerFacts:
 
 class IdentityStore:
     def __init__(self, redis: Redis, scripts: Scripts, prefix: str) -> None:
-        self.redis = redis
         self._redis = redis
         self._scripts = scripts
         self.keys = IdentityKeys(prefix)
