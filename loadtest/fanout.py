@@ -20,7 +20,10 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import random
 import resource
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -39,9 +42,13 @@ import uvloop
 from loadtest.client import process_cpu_s, snapshots
 from server.settings import demo_defaults
 
+_BATCH = 8192
+_SNAPSHOT = '{"type":"snapshot","seq":'  # how every snapshot frame begins (hub.py)
+
 
 @dataclass
 class Screen:
+    watched: bool = True  # decodes every snapshot and times it; else reads only the seq
     first_remaining: int | None = None
     seqs: list[int] = field(default_factory=list)
     seen_at: dict[int, float] = field(default_factory=dict)  # remaining -> first arrival
@@ -97,9 +104,41 @@ async def _watch(
             screen.seen_at.setdefault(remaining, arrival)
 
 
+async def _listen(
+    session: aiohttp.ClientSession,
+    url: str,
+    screen: Screen,
+    ready: asyncio.Event,
+    going: asyncio.Event,
+    batched: list[Any],
+) -> None:
+    """A subscriber that reads every frame and decodes none: the gateway does the same work
+    for it as for a watcher, the client only what aiohttp's C reader does. Runs until
+    cancelled."""
+    async with session.ws_connect(url, autoping=True, compress=0) as ws:
+        await ws.receive()
+        ready.set()
+        # Wake only once the kernel holds a batch of bytes (around a second of snapshots):
+        # the gateway still writes every frame as it is made (the kernel takes and
+        # acknowledges it), but the client no longer pays a wake-up per frame. Batch sizes
+        # differ so that the listeners do not all wake in the same tick.
+        batch = random.randint(_BATCH // 2, _BATCH * 3 // 2)
+        sock = ws.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, batch)
+        batched.append(sock)
+        async for message in ws:
+            if going.is_set() and message.data.startswith(_SNAPSHOT):
+                # the sequence number is the snapshot's second field: read it, not the rest
+                end = message.data.index(",", len(_SNAPSHOT))
+                screen.seqs.append(int(message.data[len(_SNAPSHOT) : end]))
+
+
 async def run(
-    clients: int, orders: int, rate: float, port: int, processes: int = 1
+    clients: int, orders: int, rate: float, port: int, processes: int = 1, watchers: int = 0
 ) -> dict[str, Any]:
+    """`watchers` of the clients (0: all) decode and time every snapshot; the others read
+    and drop their frames."""
+    watchers = watchers or clients
     data_dir = Path(tempfile.mkdtemp(prefix="liveroom-fanout-"))
     env = {**os.environ, **demo_defaults(data_dir)}
     server = subprocess.Popen(
@@ -129,7 +168,10 @@ async def run(
             await _warm_up(http, url)
             rss_before = _rss_kib(gateway_pid)
             shares = [clients // processes + (i < clients % processes) for i in range(processes)]
-            holders = [_Holder(url, count) for count in shares]
+            watching = [
+                watchers // processes + (i < watchers % processes) for i in range(processes)
+            ]
+            holders = [_Holder(url, *split) for split in zip(shares, watching, strict=True)]
             for holder in holders:
                 await holder.ask("ready", timeout=180)
             await asyncio.sleep(2)
@@ -153,10 +195,11 @@ async def run(
             holder.close()
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
     return (
         _results(screens, accepted_at, clients, rss_before, rss_idle)
         | cpu
-        | {"client_processes": processes}
+        | {"client_processes": processes, "watchers": watchers}
     )
 
 
@@ -164,10 +207,10 @@ class _Holder:
     """A client process holding some of the feeds (one Python process cannot read the
     snapshots of many thousand clients at 10 Hz on its own)."""
 
-    def __init__(self, url: str, count: int) -> None:
+    def __init__(self, url: str, count: int, watching: int) -> None:
         context = multiprocessing.get_context("spawn")
         self._pipe, child_end = context.Pipe()
-        self._process = context.Process(target=_hold_feeds, args=(url, count, child_end))
+        self._process = context.Process(target=_hold_feeds, args=(url, count, watching, child_end))
         self._process.start()
 
     def tell(self, word: str) -> None:
@@ -190,30 +233,46 @@ class _Holder:
         self._process.join(timeout=10)
 
 
-def _hold_feeds(url: str, count: int, pipe: Connection) -> None:
-    uvloop.run(_hold(url, count, pipe))
+def _hold_feeds(url: str, count: int, watching: int, pipe: Connection) -> None:
+    uvloop.run(_hold(url, count, watching, pipe))
 
 
-async def _hold(url: str, count: int, pipe: Connection) -> None:
-    """Connect `count` screens, say ready, note CPU from "go" to "stop", send the screens."""
-    stop = asyncio.Event()
-    screens = [Screen() for _ in range(count)]
+async def _hold(url: str, count: int, watching: int, pipe: Connection) -> None:
+    """Connect `count` screens, `watching` of them spread evenly through the connection
+    order (so they sample every part of the gateway's fan-out loop), say ready, note CPU
+    from "go" to "stop", send the screens."""
+    stop, going = asyncio.Event(), asyncio.Event()
+    batched: list[Any] = []  # the listeners' sockets
+    watched = {k * count // watching for k in range(watching)}
+    screens = [Screen(watched=i in watched) for i in range(count)]
     readies = [asyncio.Event() for _ in range(count)]
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
-        watchers = []
-        for i in range(count):  # connect in waves: the listen backlog is finite
-            watchers.append(asyncio.create_task(_watch(http, url, screens[i], readies[i], stop)))
+        tasks = []
+        for i, screen in enumerate(screens):  # connect in waves: the listen backlog is finite
+            feed = (
+                _watch(http, url, screen, readies[i], stop)
+                if screen.watched
+                else _listen(http, url, screen, readies[i], going, batched)
+            )
+            tasks.append(asyncio.create_task(feed))
             if i % 200 == 199:
                 await asyncio.sleep(0.2)
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 170)
         pipe.send(("ready", None))
         await _heard(pipe, "go")
+        going.set()
         started = _CpuShares.own_s()
         await _heard(pipe, "stop")
         spent = _CpuShares.own_s() - started
         stop.set()
-        await asyncio.gather(*watchers, return_exceptions=True)
+        for sock in batched:  # hand the listeners what the kernel still holds
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 1)
+        await asyncio.sleep(1)
+        for task, screen in zip(tasks, screens, strict=True):
+            if not screen.watched:
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     pipe.send(("screens", (screens, spent)))
 
 
@@ -255,18 +314,16 @@ def _results(
 ) -> dict[str, Any]:
     lags = []
     for screen in screens:
+        if not screen.watched:
+            continue
         assert screen.first_remaining is not None
         for k, at in enumerate(accepted_at):
-            seen = screen.seen_at.get(screen.first_remaining - (k + 1))
-            if seen is not None:
-                lags.append(max(0.0, seen - at) * 1000)
-    advancing = sum(
-        1
-        for s in screens
-        if len(s.seqs) > 1
-        and all(b >= a for a, b in zip(s.seqs, s.seqs[1:], strict=False))
-        and s.seqs[-1] > s.seqs[0]
-    )
+            # the first snapshot that reflects order k (one snapshot may reflect several)
+            target = screen.first_remaining - (k + 1)
+            seen = [arrival for remaining, arrival in screen.seen_at.items() if remaining <= target]
+            if seen:
+                lags.append(max(0.0, min(seen) - at) * 1000)
+    advancing = sum(1 for s in screens if _advanced(s))
     quantiles = statistics.quantiles(lags, n=100) if len(lags) > 1 else [0.0] * 99
     return {
         "clients": clients,
@@ -277,6 +334,16 @@ def _results(
         "clients_seq_advanced": advancing,
         "kib_per_idle_connection": round((rss_idle - rss_before) / clients, 1),
     }
+
+
+def _advanced(screen: Screen) -> bool:
+    """The screen saw the sequence rise and never fall."""
+    seqs = screen.seqs
+    return (
+        len(seqs) > 1
+        and all(b >= a for a, b in zip(seqs, seqs[1:], strict=False))
+        and seqs[-1] > seqs[0]
+    )
 
 
 async def _until_ready(http: aiohttp.ClientSession) -> None:
@@ -300,18 +367,34 @@ def main() -> int:
     parser.add_argument(
         "--client-processes", type=int, default=1, help="processes sharing the clients"
     )
+    parser.add_argument(
+        "--watchers",
+        type=int,
+        default=0,
+        help="clients that decode and time every snapshot (default: all); the rest read and "
+        "drop their frames, so the client processes cost less of the machine",
+    )
     args = parser.parse_args()
     if not 1 <= args.clients <= 20_000 or not 1 <= args.orders <= 10_000:
         parser.error("--clients 1-20000, --orders 1-10000")
     if not 1 <= args.client_processes <= 16:
         parser.error("--client-processes 1-16")
+    if not 0 <= args.watchers <= args.clients or 0 < args.watchers < args.client_processes:
+        parser.error("--watchers 0 (all) or --client-processes to --clients")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.clients)), hard))
     # The client holds thousands of sockets on the same two cores as the gateway: give it
     # the event loop the gateway uses (uvloop, from uvicorn[standard]) so it measures the
     # server rather than itself.
     results = uvloop.run(
-        run(args.clients, args.orders, args.rate, args.port, args.client_processes)
+        run(
+            args.clients,
+            args.orders,
+            args.rate,
+            args.port,
+            args.client_processes,
+            args.watchers,
+        )
     )
     print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
     return 0
