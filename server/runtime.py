@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -19,7 +19,8 @@ from redis.exceptions import RedisError
 
 from server.clock import Clock, RealClock, SimulatedClock, to_ms
 from server.domain.campaign import MODES, Campaign, Mode, parse_campaign
-from server.domain.pools import Plan, available, plan_for
+from server.domain.pools import Plan, plan_for
+from server.domain.sold_out import SoldOutFlag
 from server.errors import Conflict, NotFound
 from server.settings import Settings
 from server.store.batching import Coalescer
@@ -46,30 +47,31 @@ class LiveCampaign:
     stock: StockStore
     orders: OrderStore
     reserve: Coalescer[OrderRequest, Outcome]
-    plans: dict[Mode, Plan] = field(init=False)  # each mode's plan, worked out once
+    plans: dict[Mode, Plan] = field(init=False)  # each mode's plan, worked out per version
+    sold_out_flag: SoldOutFlag = field(init=False)
     _windows_ms: dict[Mode, tuple[int, int]] = field(init=False)
-    # What each mode could still get from the pools' remaining units as last heard (pub/sub
-    # from the scripts, the refresher as a backstop); None until first heard. Only ever used
-    # to refuse, never to accept.
-    _available: dict[Mode, int] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.plans = {mode: plan_for(self.campaign, mode) for mode in MODES}
-        windows = {mode: self.campaign.window(mode) for mode in MODES}
+        self.plans = {}
+        self.sold_out_flag = SoldOutFlag(self.plans)
+        self.update(self.campaign, self.version)
+
+    def update(self, campaign: Campaign, version: int) -> None:
+        """Make a (new version of the) campaign live, with everything worked out from it."""
+        self.campaign, self.version = campaign, version
+        self.plans = {mode: plan_for(campaign, mode) for mode in MODES}
+        windows = {mode: campaign.window(mode) for mode in MODES}
         self._windows_ms = {m: (to_ms(w.opens_at), to_ms(w.closes_at)) for m, w in windows.items()}
+        self.sold_out_flag.replan(self.plans)
 
     def is_open(self, mode: Mode, now_ms: int) -> bool:
         """The mode's window, in the clock's milliseconds (checked on every order)."""
         opens, closes = self._windows_ms[mode]
         return opens <= now_ms < closes
 
-    def hear_remaining(self, remaining: Mapping[str, int]) -> None:
-        self._available = {mode: available(plan, remaining) for mode, plan in self.plans.items()}
-
     def sold_out(self, mode: Mode, qty: int) -> bool:
         """Known in this process to be unable to serve qty units in this mode."""
-        known = self._available
-        return known is not None and known[mode] < qty
+        return self.sold_out_flag.sold_out(mode, qty)
 
 
 class Runtime:
@@ -179,7 +181,10 @@ class Runtime:
                 await self._load(campaign_id)
         await self.return_due_pools()
         for live in list(self.campaigns.values()):  # a backstop for a missed message
-            live.hear_remaining({n: c["remaining"] for n, c in (await live.stock.pools()).items()})
+            flag = live.sold_out_flag
+            heard = flag.messages
+            pools = await live.stock.pools()
+            flag.hear_read({name: c["remaining"] for name, c in pools.items()}, heard)
 
     async def _refresh_forever(self) -> None:
         while not self._stopping.is_set():
@@ -214,7 +219,7 @@ class Runtime:
         live = self.campaigns.get(campaign_id)
         remaining = orjson.loads(data)
         if live is not None and isinstance(remaining, dict):
-            live.hear_remaining({str(pool): int(units) for pool, units in remaining.items()})
+            live.sold_out_flag.hear_message({str(p): int(units) for p, units in remaining.items()})
 
     async def _load(self, campaign_id: str) -> None:
         loaded = await self._campaign_store.load(campaign_id)
@@ -231,7 +236,7 @@ class Runtime:
     def _activate(self, campaign: Campaign, version: int) -> LiveCampaign:
         current = self.campaigns.get(campaign.id)
         if current is not None:
-            current.campaign, current.version = campaign, version
+            current.update(campaign, version)
             return current
         stock = self._stock(campaign.id)
         orders = OrderStore(self.redis, self.scripts, stock.keys)

@@ -125,3 +125,44 @@ async def test_session_idempotency(serve: Serve) -> None:
             "/api/v1/sessions", content=b'{"user_id": "zoe" }', headers=headers
         )
         assert mismatch.status_code == 422 and mismatch.json()["field"] == "Idempotency-Key"
+
+
+async def test_a_changed_window_takes_effect_in_the_gateway_at_once(serve: Serve) -> None:
+    async with serve(campaign_text(100, 0, 0)) as s:
+        h = await s.login("alice")
+        first = await s.client.post(ORDERS, json={"mode": "presale", "qty": 1}, headers=h)
+        assert first.status_code == 201, first.text
+        # ops moves the presale's opening a day later: the presale is no longer open
+        later = campaign_text(100, 0, 0).replace(
+            "opens_at = 2026-09-01T00:00:00+08:00\nclose",
+            "opens_at = 2026-09-02T00:00:00+08:00\nclose",
+        )
+        assert later != campaign_text(100, 0, 0)
+        r = await s.client.put(
+            "/api/v1/ops/campaigns/mid-autumn", content=later.encode(), headers=s.ops
+        )
+        assert r.status_code == 200, r.text
+        refused = await s.client.post(ORDERS, json={"mode": "presale", "qty": 1}, headers=h)
+        assert refused.status_code == 409 and refused.json()["error"] == "window_closed"
+
+
+async def test_a_changed_borrowing_floor_takes_effect_in_the_gateway_at_once(
+    serve: Serve,
+) -> None:
+    # 10 units: presale 2, group 5, distribution 3; direct orders draw on distribution and
+    # may borrow group's units down to group's floor (0 here, then 5)
+    async with serve(campaign_text(10, 0, 0)) as s:
+        h = await s.login("alice")
+        first = await s.client.post(ORDERS, json={"mode": "direct", "qty": 1}, headers=h)
+        assert first.status_code == 201, first.text
+        r = await s.client.put(
+            "/api/v1/ops/campaigns/mid-autumn",
+            content=campaign_text(10, 0, 5).encode(),
+            headers=s.ops,
+        )
+        assert r.status_code == 200, r.text
+        bob = await s.login("bob")
+        three = await s.client.post(ORDERS, json={"mode": "direct", "qty": 3}, headers=bob)
+        assert three.status_code == 409 and three.json()["error"] == "sold_out", three.text
+        two = await s.client.post(ORDERS, json={"mode": "direct", "qty": 2}, headers=bob)
+        assert two.status_code == 201, two.text
