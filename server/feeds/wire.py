@@ -14,10 +14,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import cast
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Send
 from websockets.frames import Close, Frame, Opcode
 
-TRANSPORT = "liveroom.transport"  # the scope key ExposeTransport fills in
 WRITE_BUFFER_LIMIT = 64 * 1024  # unsent bytes past which a connection counts as behind
 DROP_AFTER_MISSED = 100  # frames a connection may miss in a row before it is closed
 CLOSE_GRACE_S = 2.0  # a dropped client has this long to take the close frame
@@ -38,23 +37,6 @@ def _writable(transport: object) -> bool:
     return all(hasattr(transport, name) for name in ("write", "get_write_buffer_size", "abort"))
 
 
-class ExposeTransport:
-    """ASGI middleware: puts a websocket connection's transport in its scope.
-
-    uvicorn hands the app its protocol's bound `send`; the protocol owns the transport.
-    Outside the Starlette stack, because Starlette wraps `send` on the way in."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            if _writable(transport):
-                scope[TRANSPORT] = transport  # in place: a copy per connection costs memory
-        await self.app(scope, receive, send)
-
-
 @dataclass(eq=False)
 class Connection:
     """The sending side of one websocket connection, as the hub sees it."""
@@ -63,8 +45,11 @@ class Connection:
     missed: int = 0  # frames skipped in a row because the client was not reading
 
     @classmethod
-    def of(cls, scope: Scope) -> Connection | None:
-        transport = scope.get(TRANSPORT)
+    def of(cls, send: Send) -> Connection | None:
+        """The connection behind uvicorn's `send` (a method of its protocol, which owns the
+        transport); None under a server that hands out something else, or once Starlette's
+        exception middleware has wrapped it."""
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
         return cls(cast(asyncio.WriteTransport, transport)) if _writable(transport) else None
 
     def deliver(self, frame: bytes) -> bool:

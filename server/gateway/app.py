@@ -18,11 +18,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.feeds.hub import Hubs
-from server.feeds.wire import ExposeTransport
 from server.gateway import (
     routes_campaigns,
     routes_distribution,
-    routes_feeds,
     routes_health,
     routes_me,
     routes_ops,
@@ -33,6 +31,7 @@ from server.gateway import (
 )
 from server.gateway.auth import ViewerTokens
 from server.gateway.context import Gateway
+from server.gateway.feed_lane import FeedLane
 from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
@@ -143,7 +142,6 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
             Mount("/api/v1", routes=api),
             Route("/openapi.json", openapi),
             *routes_health.routes,
-            *routes_feeds.routes,
             Route("/", _to_big_screen),
             Route("/live/{cid}", _live_room),
             Mount("/dashboard", StaticFiles(directory=pages_dir(), html=True)),
@@ -151,7 +149,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(OrderLane),  # the 开抢 spike's order requests, before routing
-            Middleware(ExposeTransport),  # the feeds write frames to transports
+            Middleware(FeedLane),  # the live feeds, held open all broadcast, before routing
         ],
         lifespan=lifespan,
     )

@@ -85,6 +85,8 @@ async def test_a_newcomer_greeted_from_the_cache_gets_its_handshake_first(serve:
         f"/ws/dashboard/nope?token={OPS_TOKEN}",
         "/ws/live/mid-autumn?group=bad-code",
         "/ws/live/nope",
+        "/ws/live/mid-autumn/more",  # not a feed: left to the router, which has no such route
+        "/ws/elsewhere",
     ],
 )
 async def test_feeds_refuse_bad_requests(serve: Serve, path: str) -> None:
