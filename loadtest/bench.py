@@ -4,10 +4,13 @@ Measures, each with wrk (C, so the client costs the two cores as little as possi
   1. a bare Starlette endpoint (loadtest/bare.py) under the gateway's uvicorn settings;
   2. the order endpoint, every request a new single-unit order from the next of many viewers;
   3. the sold-out path: the same requests against a campaign whose stock is gone;
-each with 1 and then 2 worker processes; and then
+each with 1 and 2 worker processes: the four servers (bare and gateway, 1 and 2 workers)
+up at once and the six configurations measured in turn, round after round (3 by default;
+every figure the median of its rounds, each run after an unmeasured 2 s warm-up), so that
+a slow spell of the machine falls on all of them alike; then
   4. redis-benchmark running reserve.lua directly (the Redis ceiling), one order per call
      and 64 per call (what the gateway's per-tick batching sends).
-After each order run a ledger worker drains the stream and reconcile must come back clean:
+After the order runs a ledger worker drains the stream and reconcile must come back clean:
 the verdict stands next to every figure. Results go to docs/bench/results.json and a plot to
 docs/bench/bench.png; the table is printed for docs/performance.md.
 
@@ -15,7 +18,7 @@ Needs `wrk` and `redis-benchmark` (Debian: apt-get install wrk redis-tools) and 
 Valkey to use (default redis://127.0.0.1:6379/0; every key under a fresh prefix, deleted
 after).
 
-    python -m loadtest.bench --seconds 10
+    python -m loadtest.bench --seconds 10 --rounds 3
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import contextlib
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,6 +58,10 @@ OUT = Path("docs/bench")
 WRK_SCRIPT = Path(__file__).parent / "wrk" / "orders.lua"
 VIEWERS = 20_000
 WRK_THREADS = 2
+WORKERS = (1, 2)
+KINDS = ("bare", "orders", "sold_out")
+Server = tuple[str, subprocess.Popen[bytes]]  # base URL, process
+WARM_UP_S = 2
 BATCH = 64  # orders per reserve call in the batched redis-benchmark run
 PRESALE_OPEN_MS = 1788192000000  # 2026-09-01 00:00 +08:00: the direct window is open
 
@@ -137,37 +145,86 @@ class Bench:
         lines = (issuer.issue(f"bench-viewer-{i}")[0] for i in range(VIEWERS))
         self.tokens.write_text("\n".join(lines) + "\n")
 
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def bare(self, workers: int) -> dict[str, Any]:
-        command = [sys.executable, "-m", "loadtest.bare", "--port", str(self.port)]
-        with process([*command, "--workers", str(workers)], self.env) as proc:
-            wait_ready(f"{self.base}/readyz", proc)
-            return self._measure(f"{self.base}/orders", proc)
-
-    def gateway(self, workers: int) -> dict[str, Any]:
-        """The order endpoint and the sold-out path, then the ledger's verdict on both."""
-        command = [sys.executable, "-m", "server", "serve", "--port", str(self.port)]
-        with process([*command, "--workers", str(workers)], self.env) as proc:
-            wait_ready(f"{self.base}/readyz", proc)
-            open_cid, gone_cid = f"bench-{workers}", f"soldout-{workers}"
-            asyncio.run(self._install(open_cid, 5_000_000))
-            asyncio.run(self._install(gone_cid, 10))
-            asyncio.run(self._known_to_every_worker(open_cid, gone_cid))
-            asyncio.run(self._sell_out(gone_cid))
-            orders = self._measure(self._orders(open_cid), proc)
-            sold_out = self._measure(self._orders(gone_cid), proc)
+    def measure(self, rounds: int) -> dict[str, dict[str, Any]]:
+        """Every configuration, `rounds` times over in turn with every server up, so that
+        a slow minute of the machine falls on all of them alike; each figure is the median
+        of its rounds. Then the ledger's verdict on every order campaign."""
+        with contextlib.ExitStack() as stack:
+            servers = self._start_servers(stack)
+            runs = [self._prepare(servers, workers, rounds) for workers in WORKERS]
+            measured: dict[int, dict[str, list[dict[str, Any]]]] = {
+                workers: {kind: [] for kind in KINDS} for workers in WORKERS
+            }
+            for r in range(rounds):
+                for workers, targets in zip(WORKERS, runs, strict=True):
+                    for kind in KINDS:
+                        url, server = targets[kind][r]
+                        measured[workers][kind].append(self._measure(url, server))
+            base = servers[WORKERS[0], "gateway"][0]
             with process([sys.executable, "-m", "server", "worker"], self.env):
-                orders["reconcile"] = asyncio.run(self._reconciled(open_cid))
-                sold_out["reconcile"] = asyncio.run(self._reconciled(gone_cid))
-        return {"orders": orders, "sold_out": sold_out}
+                verdicts = {
+                    (workers, kind): self._verdict(base, [_cid(url) for url, _ in targets[kind]])
+                    for workers, targets in zip(WORKERS, runs, strict=True)
+                    for kind in ("orders", "sold_out")
+                }
+        results = {}
+        for workers in WORKERS:
+            results[str(workers)] = {kind: summarise(measured[workers][kind]) for kind in KINDS}
+            for kind in ("orders", "sold_out"):
+                results[str(workers)][kind]["reconcile"] = verdicts[workers, kind]
+        return results
+
+    def _start_servers(self, stack: contextlib.ExitStack) -> dict[tuple[int, str], Server]:
+        """The bare endpoint and the gateway, each with 1 and 2 workers, on four ports."""
+        servers = {}
+        ports = iter(range(self.port, self.port + 4))
+        for workers in WORKERS:
+            for kind, command in (("bare", ["loadtest.bare"]), ("gateway", ["server", "serve"])):
+                port = next(ports)
+                options = ["--port", str(port), "--workers", str(workers)]
+                proc = stack.enter_context(
+                    process([sys.executable, "-m", *command, *options], self.env)
+                )
+                servers[workers, kind] = f"http://127.0.0.1:{port}", proc
+        for base, proc in servers.values():
+            wait_ready(f"{base}/readyz", proc)
+        return servers
+
+    def _prepare(
+        self, servers: dict[tuple[int, str], Server], workers: int, rounds: int
+    ) -> dict[str, list[Server]]:
+        """Each kind's (url, server) per round. A fresh order campaign per round: the
+        viewers' per-user limits (VIEWERS x 10 orders) must never refuse an order in the
+        runs that measure accepting them. One sold-out campaign, sold out first."""
+        base, gateway = servers[workers, "gateway"]
+        bare_base, bare = servers[workers, "bare"]
+        opened = [_open_campaign(workers, r) for r in range(rounds)]
+        gone = f"soldout-{workers}"
+        for cid in opened:
+            asyncio.run(self._install(base, cid, 5_000_000))
+        asyncio.run(self._install(base, gone, 10))
+        asyncio.run(self._known_to_every_worker(base, *opened, gone))
+        asyncio.run(self._sell_out(base, gone))
+        return {
+            "bare": [(f"{bare_base}/orders", bare)] * rounds,
+            "orders": [(_orders(base, cid), gateway) for cid in opened],
+            "sold_out": [(_orders(base, gone), gateway)] * rounds,
+        }
+
+    def _verdict(self, base: str, campaigns: list[str]) -> dict[str, Any]:
+        reports = [asyncio.run(self._reconciled(base, cid)) for cid in dict.fromkeys(campaigns)]
+        return {
+            "clean": all(report["clean"] for report in reports),
+            "summary": "; ".join(str(report["summary"]) for report in reports),
+        }
 
     def _measure(self, url: str, server: subprocess.Popen[bytes]) -> dict[str, Any]:
         """One wrk run, with the CPU each party spent per request: the server's processes,
         Redis (INFO cpu) and wrk itself, which share the machine's cores."""
         tree = psutil.Process(server.pid)
+        # Unmeasured first: connections opened, code paths and caches warm, so that no run
+        # pays for starting up and the order of the runs does not matter.
+        wrk(url, self.tokens, WARM_UP_S, self.connections)
         before = (cpu_seconds(tree), self._redis_cpu_seconds(), _children_cpu_seconds())
         result = wrk(url, self.tokens, self.seconds, self.connections)
         after = (cpu_seconds(tree), self._redis_cpu_seconds(), _children_cpu_seconds())
@@ -182,16 +239,13 @@ class Bench:
             info = redis.info("cpu")
         return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
-    def _orders(self, cid: str) -> str:
-        return f"{self.base}/api/v1/campaigns/{cid}/orders"
-
-    async def _install(self, cid: str, units: int) -> None:
+    async def _install(self, base: str, cid: str, units: int) -> None:
         text = spike_campaign(cid, units)
-        url = f"{self.base}/api/v1/ops/campaigns/{cid}"
+        url = f"{base}/api/v1/ops/campaigns/{cid}"
         status, answer = await api("PUT", url, self.ops, data=text)
         assert status == 200, answer
 
-    async def _known_to_every_worker(self, *cids: str) -> None:
+    async def _known_to_every_worker(self, base: str, *cids: str) -> None:
         """Each worker loads a new campaign within its refresh interval: wait until 20 new
         connections in a row (spread over the workers by the kernel) all find each one."""
         connector = aiohttp.TCPConnector(force_close=True)
@@ -199,7 +253,7 @@ class Bench:
             for cid in cids:
                 found = 0
                 for _ in range(2_000):
-                    async with s.get(f"{self.base}/api/v1/campaigns/{cid}") as r:
+                    async with s.get(f"{base}/api/v1/campaigns/{cid}") as r:
                         found = found + 1 if r.status == 200 else 0
                     if found == 20:
                         break
@@ -207,20 +261,20 @@ class Bench:
                 else:
                     raise RuntimeError(f"campaign {cid} never reached every worker")
 
-    async def _sell_out(self, cid: str) -> None:
+    async def _sell_out(self, base: str, cid: str) -> None:
         """Take every unit the direct mode can get, so every later order is refused."""
         tokens = self.tokens.read_text().split()
         async with aiohttp.ClientSession() as s:
             for token in tokens[:200]:
                 headers = {"Authorization": f"Bearer {token}"}
                 body = {"mode": "direct", "qty": 1}
-                async with s.post(self._orders(cid), json=body, headers=headers) as r:
+                async with s.post(_orders(base, cid), json=body, headers=headers) as r:
                     if r.status == 409:
                         return
         raise RuntimeError("the sold-out campaign did not sell out")
 
-    async def _reconciled(self, cid: str) -> dict[str, Any]:
-        url = f"{self.base}/api/v1/ops/reconcile?campaign_id={cid}"
+    async def _reconciled(self, base: str, cid: str) -> dict[str, Any]:
+        url = f"{base}/api/v1/ops/reconcile?campaign_id={cid}"
         deadline = time.monotonic() + 300
         while True:
             status, report = await api("GET", url, self.ops)
@@ -232,7 +286,7 @@ class Bench:
     def redis_ceiling(self) -> dict[str, Any]:
         """reserve.lua straight from redis-benchmark: one order per call, then 64."""
         sha, keys = asyncio.run(self._prepare_ceiling(lua_source("reserve")))
-        campaign = parse_campaign(spike_campaign("bench-1", 5_000_000))
+        campaign = parse_campaign(spike_campaign(CEILING_CAMPAIGN, 5_000_000))
         order = OrderRequest(  # a fresh buyer per call: redis-benchmark fills in __rand_int__
             user="u__rand_int__",
             mode="direct",
@@ -244,7 +298,7 @@ class Bench:
         )
         results = {}
         for per_call in (1, BATCH):
-            args: list[str | int] = [PRESALE_OPEN_MS, "bench-1"]
+            args: list[str | int] = [PRESALE_OPEN_MS, CEILING_CAMPAIGN]
             for _ in range(per_call):
                 args.append(order.packed())
             calls = 200_000 // per_call
@@ -284,7 +338,7 @@ class Bench:
         redis = Redis.from_url(self.redis_url)
         try:
             sha = str(await redis.script_load(script))
-            return sha, reserve_keys(CampaignKeys(self.prefix, "bench-1"))
+            return sha, reserve_keys(CampaignKeys(self.prefix, CEILING_CAMPAIGN))
         finally:
             await redis.aclose()
 
@@ -296,6 +350,45 @@ class Bench:
         finally:
             await redis.aclose()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def _open_campaign(workers: int, round_: int) -> str:
+    return f"bench-{workers}-{round_}"
+
+
+# reserve.lua's ceiling is measured on a campaign the order runs left with most of its stock
+CEILING_CAMPAIGN = _open_campaign(1, 0)
+
+
+def _orders(base: str, cid: str) -> str:
+    return f"{base}/api/v1/campaigns/{cid}/orders"
+
+
+def _cid(orders_url: str) -> str:
+    return orders_url.rsplit("/", 2)[1]
+
+
+def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """A configuration's rounds as one row: every figure the median of its rounds (each
+    round's requests/s kept beside it), requests and answers summed."""
+    answers: dict[str, int] = {}
+    for run in rounds:
+        for status, count in run["answers"].items():
+            answers[status] = answers.get(status, 0) + count
+    parties = rounds[0]["cpu_us_per_request"]
+    return {
+        "rounds": len(rounds),
+        "per_s": round(statistics.median(r["per_s"] for r in rounds)),
+        "per_s_rounds": [r["per_s"] for r in rounds],
+        **{q: statistics.median(r[q] for r in rounds) for q in ("p50_ms", "p90_ms", "p99_ms")},
+        "requests": sum(r["requests"] for r in rounds),
+        "errors": sum(r["errors"] for r in rounds),
+        "answers": answers,
+        "cpu_us_per_request": {
+            party: statistics.median(r["cpu_us_per_request"][party] for r in rounds)
+            for party in parties
+        },
+    }
 
 
 def _children_cpu_seconds() -> float:
@@ -382,8 +475,9 @@ def table(results: dict[str, Any]) -> str:
             verdict = run.get("reconcile", {}).get("clean")
             answers = ", ".join(f"{count:,} × {status}" for status, count in run["answers"].items())
             cpu = ", ".join(f"{us:.0f}" for us in run["cpu_us_per_request"].values())
+            spread = f"{min(run['per_s_rounds']):,}–{max(run['per_s_rounds']):,}"
             rows.append(
-                f"| {kind} | {n} | {run['per_s']:,} | {run['p50_ms']:.1f} ms | "
+                f"| {kind} | {n} | {run['per_s']:,} ({spread}) | {run['p50_ms']:.1f} ms | "
                 f"{run['p99_ms']:.1f} ms | {answers} | {cpu} | "
                 f"{'—' if verdict is None else ('clean' if verdict else 'NOT CLEAN')} |"
             )
@@ -406,21 +500,22 @@ def main() -> int:
     )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=128)
-    parser.add_argument("--port", type=int, default=8110)
+    parser.add_argument("--rounds", type=int, default=3, help="each configuration's rounds")
+    parser.add_argument("--port", type=int, default=8110, help="the first of four ports")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     if not 1 <= args.seconds <= 600 or not 1 <= args.connections <= 10_000:
         parser.error("--seconds 1-600, --connections 1-10000")
+    if not 1 <= args.rounds <= 15:
+        parser.error("--rounds 1-15")
     for tool in ("wrk", "redis-benchmark", "curl"):
         if shutil.which(tool) is None:
             parser.error(f"{tool} is not installed (Debian: apt-get install wrk redis-tools curl)")
     bench = Bench(args.redis_url, args.seconds, args.connections, args.port)
-    results: dict[str, Any] = {"workers": {}}
+    results: dict[str, Any] = {"seconds": args.seconds, "rounds": args.rounds}
     try:
-        for workers in (1, 2):
-            runs = {"bare": bench.bare(workers), **bench.gateway(workers)}
-            results["workers"][str(workers)] = runs
-            print(f"{workers} worker(s): {orjson.dumps(runs).decode()}", file=sys.stderr)
+        results["workers"] = bench.measure(args.rounds)
+        print(orjson.dumps(results["workers"]).decode(), file=sys.stderr)
         results["redis"] = bench.redis_ceiling()
     finally:
         asyncio.run(bench.clean_up())
@@ -434,7 +529,14 @@ def main() -> int:
         for runs in results["workers"].values()
         for run in runs.values()
     )
-    return 0 if clean else 1
+    # the order figures are of accepted orders only, the sold-out figures of refusals only
+    pure = all(
+        set(runs["orders"]["answers"]) == {"201"} and set(runs["sold_out"]["answers"]) == {"409"}
+        for runs in results["workers"].values()
+    )
+    if not pure:
+        print("some order runs were answered otherwise than expected: see answers", file=sys.stderr)
+    return 0 if clean and pure else 1
 
 
 if __name__ == "__main__":
