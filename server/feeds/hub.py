@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,7 +50,7 @@ class Frames:
     binary: bytes
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscriber:
     kind: str  # "dashboard" or "live"
     binary: bool
@@ -73,10 +73,11 @@ class CampaignHub:
         self._last: dict[str, Frames] = {}  # the newest snapshot frame of each kind
         self.tick = 0
 
-    @contextlib.asynccontextmanager
-    async def subscribe(
+    async def join(
         self, kind: str, binary: bool, connection: Connection, group: str | None = None
-    ) -> AsyncIterator[Subscriber]:
+    ) -> Subscriber:
+        """A new subscriber, greeted with the latest snapshot; `leave` when it goes. (Not a
+        context manager: one stays open per connection all broadcast, and costs memory.)"""
         subscriber = Subscriber(kind, binary, connection, group)
         self._subscribers.add(subscriber)
         if self._task is None or self._task.done():
@@ -84,9 +85,13 @@ class CampaignHub:
             self._notices = asyncio.create_task(self._relay_notices())
         try:
             await self._greet(subscriber)
-            yield subscriber
-        finally:
-            self._subscribers.discard(subscriber)
+        except BaseException:
+            self.leave(subscriber)
+            raise
+        return subscriber
+
+    def leave(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
 
     async def stop(self) -> None:
         for task in (self._task, self._notices):

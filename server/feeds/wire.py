@@ -37,7 +37,7 @@ def _writable(transport: object) -> bool:
     return all(hasattr(transport, name) for name in ("write", "get_write_buffer_size", "abort"))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     """The sending side of one websocket connection, as the hub sees it."""
 

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from server.errors import NotFound
+from server.feeds.hub import CampaignHub
 from server.feeds.wire import Connection
 from server.gateway.context import gateway
 from server.gateway.schemas import GROUP_CODE_PATTERN
@@ -35,54 +36,58 @@ class FeedLane:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        feed = _FEED_PATH.fullmatch(scope["path"]) if scope["type"] == "websocket" else None
+        feed = _feed_of(scope)
         if feed is None:
             await self.app(scope, receive, send)
             return
-        kind, campaign_id = feed.groups()
+        # One flat coroutine: every frame it awaits through stays alive as long as the feed.
+        kind, campaign_id = feed
         websocket = WebSocket(scope, receive, send)
-        serve = dashboard_feed if kind == "dashboard" else live_feed
-        await serve(websocket, campaign_id, Connection.of(send))
+        try:
+            hub, group = _admit(websocket, kind, campaign_id)
+        except _Refused as refused:
+            await websocket.close(code=refused.code, reason=refused.reason)
+            return
+        connection = Connection.of(send)
+        if connection is None:  # served by something other than `liveroom serve`'s uvicorn
+            await websocket.close(code=INTERNAL_ERROR, reason="feeds need a transport to write to")
+            return
+        binary = "msgpack" in scope.get("subprotocols", [])
+        await websocket.accept(subprotocol="msgpack" if binary else None)
+        subscriber = await hub.join(kind, binary, connection, group)
+        try:
+            # Clients have nothing to say; reading is how a departure (or a drop) is noticed.
+            while (await receive())["type"] != "websocket.disconnect":
+                pass
+        finally:
+            hub.leave(subscriber)
 
 
-async def dashboard_feed(
-    websocket: WebSocket, campaign_id: str, connection: Connection | None
-) -> None:
+class _Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+def _feed_of(scope: Scope) -> tuple[str, str] | None:
+    """(kind, campaign id) of a feed connection, else None."""
+    feed = _FEED_PATH.fullmatch(scope["path"]) if scope["type"] == "websocket" else None
+    return None if feed is None else (feed[1], feed[2])
+
+
+def _admit(websocket: WebSocket, kind: str, campaign_id: str) -> tuple[CampaignHub, str | None]:
+    """The feed's hub and group filter, checked in the order the refusals are reported."""
     gw = gateway(websocket)
-    token = websocket.query_params.get("token", "")
-    if not hmac.compare_digest(token.encode(), gw.settings.ops_token.encode()):
-        await websocket.close(code=POLICY_VIOLATION, reason="token: not an ops token")
-        return
-    await _serve(websocket, campaign_id, connection, "dashboard", None)
-
-
-async def live_feed(websocket: WebSocket, campaign_id: str, connection: Connection | None) -> None:
-    group = websocket.query_params.get("group")
-    if group is not None and not _GROUP_CODE_RE.match(group):
-        await websocket.close(code=POLICY_VIOLATION, reason="group: not a group code")
-        return
-    await _serve(websocket, campaign_id, connection, "live", group)
-
-
-async def _serve(
-    websocket: WebSocket,
-    campaign_id: str,
-    connection: Connection | None,
-    kind: str,
-    group: str | None,
-) -> None:
-    gw = gateway(websocket)
+    group = None
+    if kind == "dashboard":
+        token = websocket.query_params.get("token", "")
+        if not hmac.compare_digest(token.encode(), gw.settings.ops_token.encode()):
+            raise _Refused(POLICY_VIOLATION, "token: not an ops token")
+    else:
+        group = websocket.query_params.get("group")
+        if group is not None and not _GROUP_CODE_RE.match(group):
+            raise _Refused(POLICY_VIOLATION, "group: not a group code")
     try:
-        hub = gw.hubs.for_campaign(campaign_id)
+        return gw.hubs.for_campaign(campaign_id), group
     except NotFound:
-        await websocket.close(code=POLICY_VIOLATION, reason="campaign_id: no such campaign")
-        return
-    if connection is None:  # served by something other than `liveroom serve`'s uvicorn
-        await websocket.close(code=INTERNAL_ERROR, reason="feeds need a transport to write to")
-        return
-    binary = "msgpack" in websocket.scope.get("subprotocols", [])
-    await websocket.accept(subprotocol="msgpack" if binary else None)
-    async with hub.subscribe(kind, binary, connection, group):
-        # Clients have nothing to say; reading is how a departure (or a drop) is noticed.
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass
+        raise _Refused(POLICY_VIOLATION, "campaign_id: no such campaign") from None
