@@ -31,7 +31,7 @@ from server.gateway import (
 )
 from server.gateway.auth import ViewerTokens
 from server.gateway.context import Gateway
-from server.gateway.feed_lane import FeedLane
+from server.gateway.feed_lane import FeedsFirst
 from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
@@ -137,7 +137,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         *routes_ops.routes,
         *routes_ops_orders.routes,
     ]
-    return Starlette(
+    return FeedsFirst(  # the live feeds, held open all broadcast, before everything
         routes=[
             Mount("/api/v1", routes=api),
             Route("/openapi.json", openapi),
@@ -149,7 +149,6 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(OrderLane),  # the 开抢 spike's order requests, before routing
-            Middleware(FeedLane),  # the live feeds, held open all broadcast, before routing
         ],
         lifespan=lifespan,
     )

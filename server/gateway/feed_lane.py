@@ -4,11 +4,11 @@ JSON text frames by default; a client that asks for the `msgpack` subprotocol ge
 msgpack frames. The hub writes frames straight to the connection's transport (see
 server/feeds/wire.py); the connection's own task only reads, to notice the client leaving.
 
-Served by FeedLane, a middleware in front of Starlette's router: a feed connection stays
-open for the whole broadcast, and every layer it passes through (the router, the route,
-the exception middleware's wrappers) keeps its frames alive for as long, about 4 KiB per
-idle connection at 10,000 viewers (docs/performance.md). In front of the exception
-middleware, `send` is still uvicorn's own, the handle on the connection's transport.
+Served before Starlette's middleware stack and router (FeedsFirst, the gateway's app
+class): a feed connection stays open for the whole broadcast, and every layer it passes
+through (the middleware, the router, the route, the exception wrappers) keeps its frames
+alive for as long, about 6 KiB per idle connection (docs/performance.md). There, `send` is
+still uvicorn's own, the handle on the connection's transport.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from __future__ import annotations
 import hmac
 import re
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from server.errors import NotFound
@@ -31,48 +32,53 @@ _GROUP_CODE_RE = re.compile(GROUP_CODE_PATTERN)
 _FEED_PATH = re.compile(r"/ws/(dashboard|live)/([^/]+)")  # as a route's "{cid}" matches
 
 
-class FeedLane:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class FeedsFirst(Starlette):
+    """The gateway's Starlette app, with the feeds taken before its middleware stack."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        feed = _feed_of(scope)
+        feed = feed_of(scope)
         if feed is None:
-            await self.app(scope, receive, send)
+            await super().__call__(scope, receive, send)
             return
-        # One flat coroutine: every frame it awaits through stays alive as long as the feed.
-        kind, campaign_id = feed
-        websocket = WebSocket(scope, receive, send)
-        try:
-            hub, group = _admit(websocket, kind, campaign_id)
-        except _Refused as refused:
-            await websocket.close(code=refused.code, reason=refused.reason)
-            return
-        connection = Connection.of(send)
-        if connection is None:  # served by something other than `liveroom serve`'s uvicorn
-            await websocket.close(code=INTERNAL_ERROR, reason="feeds need a transport to write to")
-            return
-        binary = "msgpack" in scope.get("subprotocols", [])
-        await websocket.accept(subprotocol="msgpack" if binary else None)
-        subscriber = await hub.join(kind, binary, connection, group)
-        try:
-            # Clients have nothing to say; reading is how a departure (or a drop) is noticed.
-            while (await receive())["type"] != "websocket.disconnect":
-                pass
-        finally:
-            hub.leave(subscriber)
+        scope["app"] = self  # as Starlette does: the endpoints find the gateway through it
+        await serve_feed(scope, receive, send, *feed)
+
+
+def feed_of(scope: Scope) -> tuple[str, str] | None:
+    """(kind, campaign id) of a feed connection, else None."""
+    feed = _FEED_PATH.fullmatch(scope["path"]) if scope["type"] == "websocket" else None
+    return None if feed is None else (feed[1], feed[2])
+
+
+async def serve_feed(
+    scope: Scope, receive: Receive, send: Send, kind: str, campaign_id: str
+) -> None:
+    # One flat coroutine: every frame it awaits through stays alive as long as the feed.
+    websocket = WebSocket(scope, receive, send)
+    try:
+        hub, group = _admit(websocket, kind, campaign_id)
+    except _Refused as refused:
+        await websocket.close(code=refused.code, reason=refused.reason)
+        return
+    connection = Connection.of(send)
+    if connection is None:  # served by something other than `liveroom serve`'s uvicorn
+        await websocket.close(code=INTERNAL_ERROR, reason="feeds need a transport to write to")
+        return
+    binary = "msgpack" in scope.get("subprotocols", [])
+    await websocket.accept(subprotocol="msgpack" if binary else None)
+    subscriber = await hub.join(kind, binary, connection, group)
+    try:
+        # Clients have nothing to say; reading is how a departure (or a drop) is noticed.
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+    finally:
+        hub.leave(subscriber)
 
 
 class _Refused(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code, self.reason = code, reason
-
-
-def _feed_of(scope: Scope) -> tuple[str, str] | None:
-    """(kind, campaign id) of a feed connection, else None."""
-    feed = _FEED_PATH.fullmatch(scope["path"]) if scope["type"] == "websocket" else None
-    return None if feed is None else (feed[1], feed[2])
 
 
 def _admit(websocket: WebSocket, kind: str, campaign_id: str) -> tuple[CampaignHub, str | None]:
