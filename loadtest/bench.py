@@ -151,20 +151,20 @@ class Bench:
         of its rounds. Then the ledger's verdict on every order campaign."""
         with contextlib.ExitStack() as stack:
             servers = self._start_servers(stack)
-            runs = [self._prepare(servers, workers, rounds) for workers in WORKERS]
+            prepared = [self._prepare(servers, workers, rounds) for workers in WORKERS]
             measured: dict[int, dict[str, list[dict[str, Any]]]] = {
                 workers: {kind: [] for kind in KINDS} for workers in WORKERS
             }
             for r in range(rounds):
-                for workers, targets in zip(WORKERS, runs, strict=True):
+                for workers, (targets, _) in zip(WORKERS, prepared, strict=True):
                     for kind in KINDS:
                         url, server = targets[kind][r]
                         measured[workers][kind].append(self._measure(url, server))
             base = servers[WORKERS[0], "gateway"][0]
             with process([sys.executable, "-m", "server", "worker"], self.env):
                 verdicts = {
-                    (workers, kind): self._verdict(base, [_cid(url) for url, _ in targets[kind]])
-                    for workers, targets in zip(WORKERS, runs, strict=True)
+                    (workers, kind): self._verdict(base, campaigns[kind])
+                    for workers, (_, campaigns) in zip(WORKERS, prepared, strict=True)
                     for kind in ("orders", "sold_out")
                 }
         results = {}
@@ -192,8 +192,9 @@ class Bench:
 
     def _prepare(
         self, servers: dict[tuple[int, str], Server], workers: int, rounds: int
-    ) -> dict[str, list[Server]]:
-        """Each kind's (url, server) per round. A fresh order campaign per round: the
+    ) -> tuple[dict[str, list[Server]], dict[str, list[str]]]:
+        """Each kind's (url, server) per round, and the campaigns each kind's runs place
+        orders in. A fresh order campaign per round: the
         viewers' per-user limits (VIEWERS x 10 orders) must never refuse an order in the
         runs that measure accepting them. One sold-out campaign, sold out first."""
         base, gateway = servers[workers, "gateway"]
@@ -205,14 +206,15 @@ class Bench:
         asyncio.run(self._install(base, gone, 10))
         asyncio.run(self._known_to_every_worker(base, *opened, gone))
         asyncio.run(self._sell_out(base, gone))
-        return {
+        targets = {
             "bare": [(f"{bare_base}/orders", bare)] * rounds,
             "orders": [(_orders(base, cid), gateway) for cid in opened],
             "sold_out": [(_orders(base, gone), gateway)] * rounds,
         }
+        return targets, {"orders": opened, "sold_out": [gone]}
 
     def _verdict(self, base: str, campaigns: list[str]) -> dict[str, Any]:
-        reports = [asyncio.run(self._reconciled(base, cid)) for cid in dict.fromkeys(campaigns)]
+        reports = [asyncio.run(self._reconciled(base, cid)) for cid in campaigns]
         return {
             "clean": all(report["clean"] for report in reports),
             "summary": "; ".join(str(report["summary"]) for report in reports),
@@ -362,10 +364,6 @@ CEILING_CAMPAIGN = _open_campaign(1, 0)
 
 def _orders(base: str, cid: str) -> str:
     return f"{base}/api/v1/campaigns/{cid}/orders"
-
-
-def _cid(orders_url: str) -> str:
-    return orders_url.rsplit("/", 2)[1]
 
 
 def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:

@@ -52,8 +52,7 @@ class LiveCampaign:
     _windows_ms: dict[Mode, tuple[int, int]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.plans = {}
-        self.sold_out_flag = SoldOutFlag(self.plans)
+        self.sold_out_flag = SoldOutFlag({})  # its plans come with the campaign, in update
         self.update(self.campaign, self.version)
 
     def update(self, campaign: Campaign, version: int) -> None:
