@@ -40,14 +40,21 @@ from server.worker import Worker, default_worker_name
 # legacy implementation it could), and an idle connection costs the least memory of the
 # three (bare, traced: wsproto 17.1 KiB, sans-I/O 19.0, legacy 27). Clients send the feeds
 # nothing but pongs and a close, so wsproto's pure-Python frame parsing costs little.
+# HTTP by httptools with deadlines for headers and bodies and a connection cap
+# (server/gateway/protocol.py, limits from the environment), and a keep-alive that outlasts
+# a load balancer's idle timeout.
 UVICORN_OPTIONS: dict[str, Any] = {
     "loop": "uvloop",
-    "http": "httptools",
+    "http": "server.gateway.protocol:GuardedHttpToolsProtocol",
     "ws": "wsproto",
     "log_config": None,
     "ws_per_message_deflate": False,
     "access_log": False,  # see logs.py
 }
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {**UVICORN_OPTIONS, "timeout_keep_alive": settings.edge.keepalive_s}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,7 +149,7 @@ def _serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=args.workers,
-            **UVICORN_OPTIONS,
+            **uvicorn_options(settings),
         )
     finally:
         if embedded is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -18,6 +19,7 @@ class LiveroomError(Exception):
 
     status = 500
     code = "internal"
+    headers: Mapping[str, str] = {}  # extra response headers (read-only)
 
     def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)

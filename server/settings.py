@@ -17,6 +17,30 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
+class EdgeLimits:
+    """How long a client may take to send a request, and how many may connect at once
+    (server/gateway/protocol.py enforces them)."""
+
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    # Longer than a load balancer's idle timeout (commonly 60 s), so the proxy, never the
+    # gateway, closes an idle kept-alive connection: the crowd waiting for 开抢 keeps its.
+    keepalive_s: float = 75.0
+    max_connections: int = 30_000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> EdgeLimits:
+        return cls(
+            header_timeout_s=_bounded(env, "LIVEROOM_HEADER_TIMEOUT_S", cls.header_timeout_s, 3600),
+            body_timeout_s=_bounded(env, "LIVEROOM_BODY_TIMEOUT_S", cls.body_timeout_s, 3600),
+            keepalive_s=_bounded(env, "LIVEROOM_KEEPALIVE_S", cls.keepalive_s, 86_400),
+            max_connections=int(
+                _bounded(env, "LIVEROOM_MAX_CONNECTIONS", cls.max_connections, 1_000_000)
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     redis_url: str | None = None
     database_url: str | None = None
@@ -34,6 +58,7 @@ class Settings:
     redis_timeout_s: float = 1.0
     embedded_worker: bool = False
     worker_name: str | None = None
+    edge: EdgeLimits = EdgeLimits()
 
     @property
     def simulated_clock(self) -> bool:
@@ -60,6 +85,7 @@ class Settings:
             redis_timeout_s=_number(env, "LIVEROOM_REDIS_TIMEOUT_S", 1.0),
             embedded_worker=_flag(env, "LIVEROOM_EMBED_WORKER"),
             worker_name=env.get("LIVEROOM_WORKER_NAME") or None,
+            edge=EdgeLimits.from_env(env),
         )
         settings.validate(secrets=secrets)
         return settings
@@ -123,6 +149,13 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         return float(value)
     except ValueError:
         raise BadInput(f"must be a number, got {value!r}", name) from None
+
+
+def _bounded(env: Mapping[str, str], name: str, default: float, most: float) -> float:
+    value = _number(env, name, default)
+    if not 0 < value <= most:
+        raise BadInput(f"must be > 0 and <= {most:g}", name)
+    return value
 
 
 def _datetime(env: Mapping[str, str], name: str) -> datetime | None:

@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 
-from server.cli import UVICORN_OPTIONS
+from server.cli import uvicorn_options
 from server.gateway.app import create_app
 from server.gateway.order_lane import OrderLane
+from server.gateway.protocol import guarded_protocol
 from server.ledger.reconcile import Report, reconcile
 from server.payments.sandbox import signed_notice
 from server.settings import Settings
@@ -162,7 +163,8 @@ async def run_server(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    served_as = {k: v for k, v in UVICORN_OPTIONS.items() if k != "loop"}  # as `liveroom serve`
+    served_as = {k: v for k, v in uvicorn_options(settings).items() if k != "loop"}
+    served_as["http"] = guarded_protocol(settings.edge)  # as `liveroom serve`, this test's limits
     config = uvicorn.Config(app, lifespan="on", **served_as)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

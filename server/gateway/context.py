@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import Headers
@@ -11,6 +11,7 @@ from starlette.websockets import WebSocket
 
 from server.feeds.hub import Hubs
 from server.gateway.auth import ViewerTokens, bearer, require_ops
+from server.gateway.bodies import BodyGate
 from server.gateway.idempotency import IdempotencyStore
 from server.runtime import Runtime
 from server.settings import Settings
@@ -26,6 +27,7 @@ class Gateway:
     ledger: AsyncEngine
     identities: IdentityStore
     hubs: Hubs
+    bodies: BodyGate = field(default_factory=BodyGate)
 
     def viewer(self, headers: Headers) -> str:
         return self.tokens.user(bearer(headers))

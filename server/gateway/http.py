@@ -16,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.errors import BadInput, InvalidCampaign, LiveroomError
+from server.gateway.bodies import MAX_BODY_BYTES, BodyGate, ClientLeft, read_limited
+from server.telemetry import CLIENTS_LEFT_MID_BODY
 
 log = logging.getLogger("liveroom.gateway")
 
-MAX_BODY_BYTES = 64 * 1024
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -34,14 +35,15 @@ def error_body(code: str, message: str, field: str | None) -> dict[str, Any]:
     return {"error": code, "message": message, "field": field}
 
 
-def within_limit(body: bytes, limit: int = MAX_BODY_BYTES) -> bytes:
-    if len(body) > limit:
-        raise BadInput(f"body is larger than {limit} bytes", None, "too_large")
-    return body
-
-
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    return within_limit(await request.body(), limit)
+    """The request's body, read once with its limit holding while it streams (bodies.py)."""
+    cached: bytes | None = getattr(request.state, "body", None)
+    if cached is None:
+        gate = request.app.state.gateway.bodies
+        assert isinstance(gate, BodyGate)
+        cached = await read_limited(request.receive, request.headers, gate, limit)
+        request.state.body = cached
+    return cached
 
 
 async def read_json(request: Request, model: type[Model]) -> Model:
@@ -78,7 +80,7 @@ def error_response(exc: LiveroomError) -> JSONResponse:
     body = error_body(exc.code, exc.message, exc.field)
     if isinstance(exc, InvalidCampaign):
         body["problems"] = [{"field": p.field, "message": p.message} for p in exc.problems]
-    return JSONResponse(body, status_code=exc.status)
+    return JSONResponse(body, status_code=exc.status, headers=dict(exc.headers) or None)
 
 
 async def on_liveroom_error(request: Request, exc: Exception) -> Response:
@@ -98,6 +100,13 @@ async def on_redis_down(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body("unavailable", message, None), status_code=503)
 
 
+async def on_client_left(request: Request, exc: Exception) -> Response:
+    """Nobody is left to read an answer: one quiet line, counted, never a traceback."""
+    log.debug("client left mid-body on %s %s", request.method, request.url.path)
+    CLIENTS_LEFT_MID_BODY.inc()
+    return Response(status_code=400)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return JSONResponse(error_body("internal", "internal error", None), status_code=500)
@@ -114,6 +123,7 @@ async def answer_error(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
     LiveroomError: on_liveroom_error,
+    ClientLeft: on_client_left,
     HTTPException: on_http_error,
     RedisConnectionError: on_redis_down,
     RedisTimeoutError: on_redis_down,

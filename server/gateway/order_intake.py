@@ -23,7 +23,6 @@ from server.gateway.http import (
     error_body,
     error_response,
     parse_json,
-    within_limit,
 )
 from server.gateway.idempotency import HEADER, idempotency_key
 from server.gateway.schemas import OrderIn
@@ -119,7 +118,7 @@ def _order_body(raw: bytes) -> tuple[OrderIn, GroupAction, str]:
 
 
 def _checked_body(raw: bytes) -> tuple[OrderIn, GroupAction, str]:
-    body = parse_json(within_limit(raw), OrderIn)
+    body = parse_json(raw, OrderIn)
     return (body, *_group_choice(body))
 
 

@@ -11,15 +11,21 @@ as the route, and every other request goes on to the app unchanged.
 
 from __future__ import annotations
 
+import logging
+
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server.gateway.bodies import MAX_BODY_BYTES, ClientLeft, read_limited
 from server.gateway.context import Gateway
 from server.gateway.http import answer_error
 from server.gateway.order_intake import send_sold_out, take_in
 from server.gateway.routes_orders import place_order
+from server.telemetry import CLIENTS_LEFT_MID_BODY
+
+log = logging.getLogger("liveroom.gateway")
 
 _PREFIX = "/api/v1/campaigns/"
 _SUFFIX = "/orders"
@@ -45,29 +51,21 @@ class OrderLane:
         if campaign_id is None:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        if body is None:  # the client left before sending its order
-            return
         gw = scope["app"].state.gateway
         assert isinstance(gw, Gateway)
+        headers = Headers(scope=scope)
         response: Response | None  # None: known sold out (most of the spike, once it is)
         try:
-            intake = take_in(gw, Headers(scope=scope), campaign_id, body)
+            body = await read_limited(receive, headers, gw.bodies, MAX_BODY_BYTES)
+            intake = take_in(gw, headers, campaign_id, body)
             response = None if intake.known_sold_out() else await place_order(gw, intake)
+        except ClientLeft:  # the client left before sending its order: nobody to answer
+            log.debug("client left mid-body on an order")
+            CLIENTS_LEFT_MID_BODY.inc()
+            return
         except Exception as exc:
             response = await answer_error(Request(scope, receive), exc)
         if response is None:
             await send_sold_out(send)
         else:
             await response(scope, receive, send)
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)

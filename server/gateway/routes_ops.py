@@ -11,14 +11,15 @@ from starlette.routing import Route
 from server.clock import Clock, ClockMovedBackwards, SimulatedClock, to_ms
 from server.errors import BadInput, Conflict
 from server.gateway.context import gateway
-from server.gateway.http import JSONResponse, read_json
+from server.gateway.http import JSONResponse, parse_json, read_body
 from server.gateway.schemas import ClockIn, ClockOut
 
 
 async def move_clock(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
-    body = await read_json(request, ClockIn)
+    raw = await read_body(request)
+    body = parse_json(raw, ClockIn)
     if (body.advance_s is None) == (body.set is None):
         raise BadInput("give exactly one of advance_s and set", "advance_s")
 
@@ -34,7 +35,7 @@ async def move_clock(request: Request) -> Response:
             raise Conflict(message, "set", "clock_backwards") from None
         return 200, clock_view(clock)
 
-    return await gw.idempotency.run(request, "clock", "ops", await request.body(), move)
+    return await gw.idempotency.run(request, "clock", "ops", raw, move)
 
 
 async def get_clock(request: Request) -> Response:

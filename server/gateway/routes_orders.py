@@ -17,7 +17,7 @@ from server.domain.campaign import Campaign
 from server.domain.pricing import unit_price_due_fen
 from server.errors import Forbidden
 from server.gateway.context import Gateway, gateway
-from server.gateway.http import JSONResponse
+from server.gateway.http import JSONResponse, read_body
 from server.gateway.identity import attribution_of, identity_of
 from server.gateway.order_intake import (
     OrderIntake,
@@ -37,7 +37,8 @@ async def create_order(request: Request) -> Response:
     """The route: in the app, the order lane serves these requests before routing (see
     order_lane.py); the route keeps the endpoint whole where the lane is not installed."""
     gw = gateway(request)
-    intake = take_in(gw, request.headers, request.path_params["cid"], await request.body())
+    raw = await read_body(request)
+    intake = take_in(gw, request.headers, request.path_params["cid"], raw)
     if intake.known_sold_out():  # answered without Redis: the scripts said so
         return sold_out()
     return await place_order(gw, intake)

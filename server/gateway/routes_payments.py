@@ -119,6 +119,7 @@ async def sandbox_succeed(request: Request) -> Response:
     gw = gateway(request)
     if not gw.settings.demo_login:
         raise NotFound("no such endpoint", None)
+    parse_json(await read_body(request), PaymentIn)
     user = gw.viewer(request.headers)
     payment_id = request.path_params["pid"]
     live = gw.runtime.campaigns.get(payment_id.partition("~")[0])

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from server.errors import Forbidden
 from server.gateway.context import gateway
-from server.gateway.http import read_json
+from server.gateway.http import parse_json, read_body
 from server.gateway.schemas import SessionIn, SessionOut
 
 
@@ -18,7 +18,8 @@ async def create_session(request: Request) -> Response:
     gw = gateway(request)
     if not gw.settings.demo_login:
         raise Forbidden("demo login is disabled", None, "demo_login_disabled")
-    body = await read_json(request, SessionIn)
+    raw = await read_body(request)
+    body = parse_json(raw, SessionIn)
 
     async def issue() -> tuple[int, Any]:
         token, expires = gw.tokens.issue(body.user_id)
@@ -29,7 +30,6 @@ async def create_session(request: Request) -> Response:
         }
         return 201, session
 
-    raw = await request.body()
     return await gw.idempotency.run(request, "sessions", body.user_id, raw, issue)
 
 

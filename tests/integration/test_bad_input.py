@@ -92,7 +92,7 @@ async def test_bad_requests_outside_the_body(serve: Serve, redis: Redis, key_pre
                 404,
                 "campaign_id",
             ),
-            (await s.client.post(ORDERS, content=b"x" * 70_000, headers=alice), 422, None),
+            (await s.client.post(ORDERS, content=b"x" * 70_000, headers=alice), 413, None),
         ]
         for response, status, field in cases:
             assert (response.status_code, response.json()["field"]) == (status, field), (
