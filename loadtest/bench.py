@@ -46,6 +46,7 @@ from redis.asyncio import Redis
 
 from loadtest.client import process_cpu_s
 from loadtest.spike import spike_campaign
+from server import demo_secrets
 from server.domain.campaign import parse_campaign
 from server.domain.pools import plan_for
 from server.gateway.auth import ViewerTokens
@@ -134,7 +135,7 @@ class Bench:
         self.data_dir = Path(tempfile.mkdtemp(prefix="liveroom-bench-"))
         self.env = {
             **os.environ,
-            **demo_defaults(self.data_dir),
+            **demo_defaults(self.data_dir, demo_secrets.fresh()),
             "REDIS_URL": redis_url,
             "LIVEROOM_KEY_PREFIX": self.prefix,
             "LIVEROOM_EMBED_WORKER": "0",  # the ledger worker runs after each measurement

@@ -8,28 +8,33 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 import psutil
 
+from server import demo_secrets
 from server.payments.sandbox import signed_notice
 
 Json = dict[str, Any]
 
 
+def secret_defaults() -> dict[str, str]:
+    """The secrets to talk to a server with: the environment's, else those of the demo
+    running on LIVEROOM_DATA_DIR (default var/demo)."""
+    demo = demo_secrets.load(Path(os.environ.get("LIVEROOM_DATA_DIR") or "var/demo")) or {}
+    return {name: os.environ.get(name) or demo.get(name, "") for name in demo_secrets.NAMES}
+
+
 def api_parser(doc: str | None) -> argparse.ArgumentParser:
-    """--base, --ops-token and --payment-secret (defaults: the demo's)."""
+    """--base, --ops-token and --payment-secret (defaults: secret_defaults())."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--base", default="http://127.0.0.1:8000")
-    parser.add_argument(
-        "--ops-token", default=os.environ.get("LIVEROOM_OPS_TOKEN", "demo-ops-token-change-me")
-    )
-    parser.add_argument(
-        "--payment-secret",
-        default=os.environ.get("LIVEROOM_PAYMENT_SECRET", "demo-payment-secret-change-me"),
-    )
+    defaults = secret_defaults()
+    parser.add_argument("--ops-token", default=defaults["LIVEROOM_OPS_TOKEN"])
+    parser.add_argument("--payment-secret", default=defaults["LIVEROOM_PAYMENT_SECRET"])
     return parser
 
 

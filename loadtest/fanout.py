@@ -44,6 +44,7 @@ import psutil
 import uvloop
 
 from loadtest.client import process_cpu_s, snapshots
+from server import demo_secrets
 from server.settings import demo_defaults
 
 _BATCH = 8192  # bytes a listener's kernel gathers before waking it (about a second of frames)
@@ -140,7 +141,7 @@ async def run(
     and drop their frames."""
     watchers = watchers or clients
     data_dir = Path(tempfile.mkdtemp(prefix="liveroom-fanout-"))
-    env = {**os.environ, **demo_defaults(data_dir)}
+    env = {**os.environ, **demo_defaults(data_dir, demo_secrets.fresh())}
     server = subprocess.Popen(
         [
             sys.executable,

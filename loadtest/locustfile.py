@@ -17,7 +17,6 @@ default) for the ops screens and the payment webhook.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 import uuid
@@ -29,10 +28,12 @@ from locust import HttpUser, User, between, events, task
 from locust.env import Environment
 from websockets.sync.client import connect
 
+from loadtest.client import secret_defaults
 from server.payments.sandbox import signed_notice
 
-OPS_TOKEN = os.environ.get("LIVEROOM_OPS_TOKEN", "demo-ops-token-change-me")
-PAYMENT_SECRET = os.environ.get("LIVEROOM_PAYMENT_SECRET", "demo-payment-secret-change-me")
+_SECRETS = secret_defaults()  # the environment's, else the running demo's
+OPS_TOKEN = _SECRETS["LIVEROOM_OPS_TOKEN"]
+PAYMENT_SECRET = _SECRETS["LIVEROOM_PAYMENT_SECRET"]
 MIX = {"presale": 40, "group": 35, "direct": 25}  # the article's broadcast, by orders
 VIA_LINK = 0.55  # share of orders placed through a distributor's link
 EXPECTED_REFUSALS = {"sold_out", "limit_reached", "window_closed", "group_full", "group_closed"}

@@ -1,4 +1,5 @@
-"""`liveroom`: serve | worker | demo | reconcile | report | migrate | campaign check."""
+"""`liveroom`: serve | worker | demo | simulate | reconcile | report | migrate | secrets |
+campaign check."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import aiohttp
 import orjson
 import uvicorn
 
-from server import logs
+from server import demo_secrets, logs
 from server.domain.campaign import parse_campaign
 from server.embedded import EmbeddedValkey, running_url
 from server.errors import BadInput, InvalidCampaign
@@ -119,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the ledger schema up to date")
     migrate.set_defaults(run=_migrate)
 
+    fresh = commands.add_parser("secrets", help="print fresh secrets for the environment")
+    fresh.set_defaults(run=_secrets)
+
     campaign = commands.add_parser("campaign", help="campaign files")
     campaign_commands = campaign.add_subparsers(required=True, metavar="ACTION")
     check = campaign_commands.add_parser("check", help="validate a campaign file")
@@ -169,11 +173,14 @@ def _scale(value: str) -> float:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    for name, value in demo_defaults(args.data_dir).items():
+    # The demo's own secrets (made on its first run in this data dir); a value set in the
+    # environment wins, and is never printed.
+    own = demo_secrets.for_demo(args.data_dir)
+    for name, value in demo_defaults(args.data_dir, own).items():
         os.environ.setdefault(name, value)
     base = f"http://{args.host}:{args.port}"
-    print(f"liveroom demo: big screen {base}/?token={os.environ['LIVEROOM_OPS_TOKEN']}")
-    print(f"               live room  {base}/live/mid-autumn")
+    print(f"liveroom demo: live room  {base}/live/mid-autumn")
+    print(f"               secrets    {args.data_dir / demo_secrets.FILE} (this demo's own)")
     if not args.no_sim:  # the broadcast talks to the server like any outside client
         command = [
             sys.executable,
@@ -303,6 +310,11 @@ def _redis_url(settings: Settings) -> str:
             "REDIS_URL",
         )
     return url
+
+
+def _secrets(args: argparse.Namespace) -> int:
+    print(demo_secrets.as_env(demo_secrets.fresh()), end="")
+    return 0
 
 
 def _campaign_check(args: argparse.Namespace) -> int:

@@ -103,28 +103,52 @@ class Settings:
             raise BadInput("must be positive", "LIVEROOM_TOKEN_TTL_S")
         if not 0 < self.redis_timeout_s <= 60:
             raise BadInput("must be > 0 and <= 60 seconds", "LIVEROOM_REDIS_TIMEOUT_S")
-        required = (
-            ("LIVEROOM_SECRET", self.secret),
-            ("LIVEROOM_OPS_TOKEN", self.ops_token),
-            ("LIVEROOM_PAYMENT_SECRET", self.payment_secret),
-        )
-        for name, value in required if secrets else ():
-            if not value:
-                raise BadInput("must be set", name)
-            if len(value) < 16:
-                raise BadInput("must be at least 16 characters", name)
+        if self.demo_login and not self.simulated_clock:
+            raise BadInput(
+                "demo login is for the demo and tests: it needs LIVEROOM_CLOCK=simulated",
+                "LIVEROOM_DEMO_LOGIN",
+            )
+        if secrets:
+            check_secrets(
+                {
+                    "LIVEROOM_SECRET": self.secret,
+                    "LIVEROOM_OPS_TOKEN": self.ops_token,
+                    "LIVEROOM_PAYMENT_SECRET": self.payment_secret,
+                }
+            )
 
 
-def demo_defaults(data_dir: Path) -> dict[str, str]:
-    """Environment for `liveroom demo`: simulated clock, demo login, throwaway secrets."""
+MIN_SECRET_BYTES = 32
+# Values printed in this project's README before demo secrets were generated: anyone can
+# forge tokens with them, so no process may start with one.
+PUBLISHED_DEMO_SECRETS = frozenset(
+    {"demo-ops-token-change-me", "demo-viewer-secret-change-me", "demo-payment-secret-change-me"}
+)
+
+
+def check_secrets(secrets: Mapping[str, str]) -> None:
+    """Each secret set, at least 32 bytes, never a published value, each different."""
+    seen: dict[str, str] = {}
+    for name, value in secrets.items():
+        if not value:
+            raise BadInput("must be set (`liveroom secrets` prints fresh ones)", name)
+        if value in PUBLISHED_DEMO_SECRETS:
+            raise BadInput("is a published demo value; `liveroom secrets` prints fresh ones", name)
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            raise BadInput(f"must be at least {MIN_SECRET_BYTES} bytes", name)
+        if value in seen:
+            raise BadInput(f"must differ from {seen[value]}", name)
+        seen[value] = name
+
+
+def demo_defaults(data_dir: Path, secrets: Mapping[str, str]) -> dict[str, str]:
+    """Environment for `liveroom demo`: simulated clock, demo login, the demo's own secrets."""
     return {
         "LIVEROOM_DATA_DIR": str(data_dir),
         "LIVEROOM_CLOCK": "simulated",
         "LIVEROOM_DEMO_LOGIN": "1",
-        "LIVEROOM_OPS_TOKEN": "demo-ops-token-change-me",
-        "LIVEROOM_SECRET": "demo-viewer-secret-change-me",
-        "LIVEROOM_PAYMENT_SECRET": "demo-payment-secret-change-me",
         "LIVEROOM_EMBED_WORKER": "1",
+        **secrets,
     }
 
 

@@ -23,9 +23,9 @@ from server.store.stock import text
 REQUIRE_SERVICES = os.environ.get("LIVEROOM_REQUIRE_SERVICES") == "1"
 TIME_FACTOR = float(os.environ.get("LIVEROOM_TEST_TIME_FACTOR", "1"))
 
-OPS_TOKEN = "test-ops-token-0123456789"
-SECRET = "test-viewer-secret-0123456789"
-PAYMENT_SECRET = "test-payment-secret-0123456789"
+OPS_TOKEN = "test-ops-token-0123456789abcdefghijkl"
+SECRET = "test-viewer-secret-0123456789abcdefghijkl"
+PAYMENT_SECRET = "test-payment-secret-0123456789abcdefghijkl"
 
 
 @pytest.hookimpl(wrapper=True)

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from server.cli import main
+from server.settings import Settings
 from tests.campaigns import CANONICAL
 
 
@@ -47,8 +48,32 @@ def test_bad_environment_is_reported_by_name(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("LIVEROOM_CLOCK", "sundial")
-    monkeypatch.setenv("LIVEROOM_SECRET", "s" * 20)
-    monkeypatch.setenv("LIVEROOM_OPS_TOKEN", "o" * 20)
-    monkeypatch.setenv("LIVEROOM_PAYMENT_SECRET", "p" * 20)
+    monkeypatch.setenv("LIVEROOM_SECRET", "s" * 32)
+    monkeypatch.setenv("LIVEROOM_OPS_TOKEN", "o" * 32)
+    monkeypatch.setenv("LIVEROOM_PAYMENT_SECRET", "p" * 32)
     assert main(["serve"]) == 2
     assert "LIVEROOM_CLOCK" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_production_refuses_the_published_demo_secrets(
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README once printed these; tokens forged offline with them must not work."""
+    monkeypatch.setenv("LIVEROOM_OPS_TOKEN", "demo-ops-token-change-me")
+    monkeypatch.setenv("LIVEROOM_SECRET", "demo-viewer-secret-change-me")
+    monkeypatch.setenv("LIVEROOM_PAYMENT_SECRET", "demo-payment-secret-change-me")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # never reached
+    assert main([command]) == 2
+    assert "published demo value" in capsys.readouterr().err
+
+
+def test_liveroom_secrets_prints_fresh_valid_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["secrets"]) == 0
+    first = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert Settings.from_env(first)
+    assert main(["secrets"]) == 0
+    assert (
+        capsys.readouterr().out.splitlines()[0]
+        != f"LIVEROOM_OPS_TOKEN={first['LIVEROOM_OPS_TOKEN']}"
+    )

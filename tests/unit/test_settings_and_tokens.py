@@ -1,17 +1,20 @@
 from __future__ import annotations
 
+import stat
 import time
+from pathlib import Path
 
 import pytest
 
+from server import demo_secrets
 from server.errors import BadInput, Unauthorized
 from server.gateway.auth import ViewerTokens
 from server.settings import Settings
 
 GOOD = {
-    "LIVEROOM_OPS_TOKEN": "o" * 16,
-    "LIVEROOM_SECRET": "s" * 16,
-    "LIVEROOM_PAYMENT_SECRET": "p" * 16,
+    "LIVEROOM_OPS_TOKEN": "o" * 32,
+    "LIVEROOM_SECRET": "s" * 32,
+    "LIVEROOM_PAYMENT_SECRET": "p" * 32,
 }
 
 
@@ -40,12 +43,40 @@ def test_settings_read_the_environment() -> None:
         ("LIVEROOM_SECRET", "short"),
         ("LIVEROOM_OPS_TOKEN", ""),
         ("LIVEROOM_TOKEN_TTL_S", "-5"),
+        ("LIVEROOM_SECRET", "s" * 31),  # under 32 bytes
+        ("LIVEROOM_OPS_TOKEN", "demo-ops-token-change-me"),  # published in an old README
+        ("LIVEROOM_PAYMENT_SECRET", "demo-payment-secret-change-me"),
+        ("LIVEROOM_PAYMENT_SECRET", "s" * 32),  # the same as LIVEROOM_SECRET
+        ("LIVEROOM_HEADER_TIMEOUT_S", "0"),
+        ("LIVEROOM_MAX_CONNECTIONS", "lots"),
     ],
 )
 def test_bad_settings_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(BadInput) as caught:
         Settings.from_env({**GOOD, name: value})
     assert caught.value.field == name
+
+
+def test_demo_login_needs_the_simulated_clock() -> None:
+    with pytest.raises(BadInput) as caught:
+        Settings.from_env({**GOOD, "LIVEROOM_DEMO_LOGIN": "1"})
+    assert caught.value.field == "LIVEROOM_DEMO_LOGIN"
+    assert Settings.from_env({**GOOD, "LIVEROOM_DEMO_LOGIN": "1", "LIVEROOM_CLOCK": "simulated"})
+
+
+def test_fresh_secrets_pass_and_differ() -> None:
+    made = demo_secrets.fresh()
+    assert Settings.from_env(made).ops_token == made["LIVEROOM_OPS_TOKEN"]
+    assert len(set(made.values())) == 3 and made != demo_secrets.fresh()
+
+
+def test_the_demo_keeps_its_own_secrets_private(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    first = demo_secrets.for_demo(data_dir)
+    assert demo_secrets.for_demo(data_dir) == first  # kept, not remade
+    assert stat.S_IMODE((data_dir / demo_secrets.FILE).stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert demo_secrets.for_demo(tmp_path / "other") != first
 
 
 def test_viewer_token_names_its_user() -> None:
