@@ -143,6 +143,7 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.redis_url is None:
         embedded = EmbeddedValkey(settings.data_dir)
         os.environ["REDIS_URL"] = embedded.start()
+        embedded.watch()  # restarted (same port, same files) if it dies
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the
         # handler it found: by default that kills the process before `finally` stops Valkey.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
