@@ -8,6 +8,20 @@
   const yuan = (fen) => "¥" + (fen / 100).toLocaleString("zh-CN", { maximumFractionDigits: 0 });
   const pct = (x) => (x * 100).toFixed(1) + "%";
   const phases = { upcoming: "未开始", presale: "预售中", group: "拼团中", direct: "分销中", ended: "已结束" };
+  // Elements from data, text always through textContent: never markup built from strings.
+  const h = (tag, className, ...children) => {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    for (const child of children) node.append(child);
+    return node;
+  };
+  const bar = (left, right, fills) => h("div", "bar",
+    h("div", "label", h("span", "", left), h("span", "", right)),
+    h("div", "track", ...fills.map(([kind, width]) => {
+      const fill = h("div", "fill " + kind);
+      fill.style.width = width;
+      return fill;
+    })));
 
   const points = 120;
   const series = [[], []];
@@ -41,17 +55,16 @@
     $("g-open").textContent = s.groups.open; $("g-formed").textContent = s.groups.formed;
     $("g-failed").textContent = s.groups.failed; $("g-avg").textContent = s.groups.average_size;
     $("stock-total").textContent = `剩余 ${s.stock.remaining.toLocaleString()} / ${s.stock.total.toLocaleString()} 盒`;
-    $("pools").innerHTML = Object.entries(s.stock.pools).map(([name, p]) => {
+    $("pools").replaceChildren(...Object.entries(s.stock.pools).map(([name, p]) => {
       const total = Math.max(1, p.remaining + p.reserved + p.sold);
       const w = (n) => (100 * n / total).toFixed(2) + "%";
       const label = { presale: "预售预留", group: "拼团", distribution: "分销" }[name] || name;
-      return `<div class="bar"><div class="label"><span>${label}</span><span>剩 ${p.remaining} · 锁 ${p.reserved} · 售 ${p.sold}</span></div>
-        <div class="track"><div class="fill sold" style="width:${w(p.sold)}"></div><div class="fill reserved" style="width:${w(p.reserved)}"></div></div></div>`;
-    }).join("");
-    $("leading").innerHTML = s.groups.leading.map((g) =>
-      `<div class="bar"><div class="label"><span>团 ${g.code}</span><span>${g.members} 人</span></div>
-       <div class="track"><div class="fill group" style="width:${Math.min(100, g.members * 4)}%"></div></div></div>`).join("");
-    $("leaders").innerHTML = s.distributors.top.map((d) => `<li>${d.code} · ${d.units} 盒</li>`).join("");
+      return bar(label, `剩 ${p.remaining} · 锁 ${p.reserved} · 售 ${p.sold}`,
+        [["sold", w(p.sold)], ["reserved", w(p.reserved)]]);
+    }));
+    $("leading").replaceChildren(...s.groups.leading.map((g) =>
+      bar(`团 ${g.code}`, `${g.members} 人`, [["group", Math.min(100, g.members * 4) + "%"]])));
+    $("leaders").replaceChildren(...s.distributors.top.map((d) => h("li", "", `${d.code} · ${d.units} 盒`)));
     series[0].push(s.server_time); series[1].push(s.orders.per_second);
     if (series[0].length > points) { series[0].shift(); series[1].shift(); }
     chart.setData(series);

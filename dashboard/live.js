@@ -35,11 +35,23 @@
 
   async function refreshOrders() {
     const mine = await api("GET", "/me/orders");
-    $("orders").innerHTML = mine.orders.map((o) => {
-      const pay = ["awaiting_payment", "awaiting_balance"].includes(o.status) ? `<button data-pay="${o.order_id}">支付</button>` : "";
+    // Built as elements, text through textContent: never markup from data.
+    $("orders").replaceChildren(...mine.orders.map((o) => {
+      const item = document.createElement("li");
+      const text = document.createElement("span");
       const group = o.group_code ? ` · 团 ${o.group_code}` : "";
-      return `<li><span>${o.mode === "presale" ? "预售" : o.mode === "group" ? "拼团" : "直购"} ×${o.qty}${group}<br><small>${statusText[o.status] || o.status} · 已付 ${yuan(o.paid_fen)}</small></span>${pay}</li>`;
-    }).join("");
+      const detail = document.createElement("small");
+      detail.textContent = `${statusText[o.status] || o.status} · 已付 ${yuan(o.paid_fen)}`;
+      text.append(`${o.mode === "presale" ? "预售" : o.mode === "group" ? "拼团" : "直购"} ×${o.qty}${group}`, document.createElement("br"), detail);
+      item.append(text);
+      if (["awaiting_payment", "awaiting_balance"].includes(o.status)) {
+        const pay = document.createElement("button");
+        pay.dataset.pay = o.order_id;
+        pay.textContent = "支付";
+        item.append(pay);
+      }
+      return item;
+    }));
   }
 
   async function order(body) {

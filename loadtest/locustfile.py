@@ -174,8 +174,9 @@ class Viewer(HttpUser):
                 r.failure(f"{r.status_code} {r.text[:200]}")
 
 
-class OpsScreen(User):
-    """The big screen in the control room: one dashboard feed per screen."""
+class OpsScreen(HttpUser):
+    """The big screen in the control room: one dashboard feed per screen, opened with a
+    screen token ops mint for it (never the ops token)."""
 
     fixed_count = 1
     wait_time = between(5, 10)
@@ -183,7 +184,14 @@ class OpsScreen(User):
     def on_start(self) -> None:
         options = self.environment.parsed_options
         campaign = options.campaign if options else "mid-autumn"
-        gevent.spawn(_feed, self, f"/ws/dashboard/{campaign}?token={OPS_TOKEN}", "dashboard feed")
+        minted = self.client.post(
+            "/api/v1/ops/screen-tokens",
+            json={"campaign_id": campaign, "label": "locust"},
+            headers={"Authorization": f"Bearer {OPS_TOKEN}"},
+            name="mint screen token",
+        )
+        token = minted.json()["token"]
+        gevent.spawn(_feed, self, f"/ws/dashboard/{campaign}?token={token}", "dashboard feed")
 
     @task
     def watch(self) -> None:

@@ -9,7 +9,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +22,19 @@ from server import demo_secrets, logs
 from server.domain.campaign import parse_campaign
 from server.embedded import EmbeddedValkey, running_url
 from server.errors import BadInput, InvalidCampaign
+from server.gateway.routes_screens import screen_url
+from server.gateway.screen_tokens import ScreenTokens
 from server.ledger.engine import create_engine, ledger_url
 from server.ledger.migrate import upgrade
 from server.ledger.queries import finance_report
 from server.ledger.reconcile import reconcile
-from server.runtime import Runtime
+from server.runtime import Runtime, startup_campaign_text
 from server.settings import Settings, demo_defaults
 from server.sim import Shape, Simulation
 from server.store.campaign_store import CampaignStore
 from server.store.connection import connect
 from server.store.keys import CampaignKeys
+from server.store.screens import ScreenStore
 from server.worker import Worker, default_worker_name
 
 # How every gateway process is served (the benchmark's bare endpoint uses the same):
@@ -137,7 +141,8 @@ def _server_options(parser: argparse.ArgumentParser, host: str) -> None:
     parser.add_argument("--workers", type=_workers, default=1)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, ready: Callable[[Settings, str], None] | None = None) -> int:
+    """Run the gateway; `ready` is called once Redis is known, before serving."""
     settings = Settings.from_env()
     embedded = None
     if settings.redis_url is None:
@@ -148,6 +153,8 @@ def _serve(args: argparse.Namespace) -> int:
         # handler it found: by default that kills the process before `finally` stops Valkey.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
+        if ready is not None:
+            ready(settings, os.environ["REDIS_URL"])
         uvicorn.run(
             "server.gateway.asgi:create_from_env",
             factory=True,
@@ -180,8 +187,14 @@ def _demo(args: argparse.Namespace) -> int:
     for name, value in demo_defaults(args.data_dir, own).items():
         os.environ.setdefault(name, value)
     base = f"http://{args.host}:{args.port}"
-    print(f"liveroom demo: live room  {base}/live/mid-autumn")
-    print(f"               secrets    {args.data_dir / demo_secrets.FILE} (this demo's own)")
+
+    def announce(settings: Settings, redis_url: str) -> None:
+        campaign_id = parse_campaign(startup_campaign_text(settings)).id
+        token = asyncio.run(_mint_demo_screen(settings, redis_url, campaign_id))
+        print(f"liveroom demo: big screen {base}{screen_url(campaign_id, token)}")
+        print(f"               live room  {base}/live/{campaign_id}")
+        print(f"               secrets    {args.data_dir / demo_secrets.FILE} (this demo's own)")
+
     if not args.no_sim:  # the broadcast talks to the server like any outside client
         command = [
             sys.executable,
@@ -194,7 +207,20 @@ def _demo(args: argparse.Namespace) -> int:
             str(args.scale),
         ]
         subprocess.Popen(command)
-    return _serve(args)
+    return _serve(args, announce)
+
+
+async def _mint_demo_screen(settings: Settings, redis_url: str, campaign_id: str) -> str:
+    """A screen token for the demo's big screen (a week; listed and revocable by ops)."""
+    token, grant = ScreenTokens(settings.secret).mint(campaign_id, 7 * 86_400)
+    redis = connect(redis_url, settings.redis_timeout_s)
+    try:
+        now_ms = int(time.time() * 1000)
+        store = ScreenStore(redis, settings.key_prefix)
+        await store.record(grant.id, campaign_id, grant.expires, "demo", now_ms)
+    finally:
+        await redis.aclose()
+    return token
 
 
 def _simulate(args: argparse.Namespace) -> int:

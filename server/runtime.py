@@ -40,6 +40,12 @@ def canonical_campaign_text() -> str:
     return resources.files("server").joinpath("campaigns", "mid-autumn.toml").read_text("utf-8")
 
 
+def startup_campaign_text(settings: Settings) -> str:
+    """The campaign a process stores at start: LIVEROOM_CAMPAIGN, else the canonical one."""
+    path = settings.campaign_file
+    return path.read_text("utf-8") if path else canonical_campaign_text()
+
+
 @dataclass
 class LiveCampaign:
     campaign: Campaign
@@ -87,11 +93,7 @@ class Runtime:
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
-        text = (
-            settings_file.read_text("utf-8")
-            if (settings_file := self.settings.campaign_file)
-            else canonical_campaign_text()
-        )
+        text = startup_campaign_text(self.settings)
         startup = parse_campaign(text)
         if not await self._campaign_store.save_if_absent(startup.id, text):
             log.info("campaign %s: keeping the version already in Redis", startup.id)

@@ -93,9 +93,9 @@ class Settings:
     def validate(self, *, secrets: bool = True) -> None:
         if self.clock not in ("real", "simulated"):
             raise BadInput("must be 'real' or 'simulated'", "LIVEROOM_CLOCK")
-        if self.worker_name is not None and not _PREFIX_RE.match(self.worker_name):
+        if self.worker_name is not None and not _PREFIX_RE.fullmatch(self.worker_name):
             raise BadInput("1-32 letters, digits, '_' or '-'", "LIVEROOM_WORKER_NAME")
-        if not _PREFIX_RE.match(self.key_prefix):
+        if not _PREFIX_RE.fullmatch(self.key_prefix):
             raise BadInput("1-32 letters, digits, '_' or '-'", "LIVEROOM_KEY_PREFIX")
         if not 0 < self.clock_speed <= 1_000_000:
             raise BadInput("must be > 0 and <= 1000000", "LIVEROOM_CLOCK_SPEED")

@@ -38,6 +38,16 @@ class LiveServer:
     def ops(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {OPS_TOKEN}"}
 
+    async def screen_token(self, campaign_id: str = "mid-autumn", ttl_s: int = 3600) -> str:
+        """A big screen's token for one campaign's dashboard feed, minted by ops."""
+        r = await self.client.post(
+            "/api/v1/ops/screen-tokens",
+            json={"campaign_id": campaign_id, "ttl_s": ttl_s},
+            headers=self.ops,
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["token"])
+
     async def stock(self, campaign_id: str = "mid-autumn") -> dict[str, Any]:
         response = await self.client.get(f"/api/v1/campaigns/{campaign_id}/stock")
         assert response.status_code == 200, response.text

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 from server.domain.phases import phase
 from server.feeds.metrics import Raw, dashboard, live
 from server.feeds.wire import Connection, data_frame
+from server.gateway.screen_tokens import ScreenGrant
 from server.runtime import LiveCampaign, Runtime
 from server.store.keys import IdentityKeys
 from server.store.stock import decode, parse_pools, text
@@ -39,7 +40,11 @@ log = logging.getLogger("liveroom.feeds")
 
 TICK_S = 0.1  # 10 Hz at most
 HEARTBEAT_S = 5.0
+SCREEN_CHECK_S = 2.0  # how soon a revoked or expired screen token loses its feed
 KINDS = ("dashboard", "live")
+POLICY_VIOLATION = 1008
+
+Revoked = Callable[[list[str]], Awaitable[set[str]]]  # which of these grant ids are revoked
 
 
 @dataclass(frozen=True)
@@ -56,16 +61,19 @@ class Subscriber:
     binary: bool
     connection: Connection
     group: str | None = None
+    grant: ScreenGrant | None = None  # a big screen's: checked while it stays
 
     def deliver(self, frames: Frames) -> bool:
         return self.connection.deliver(frames.binary if self.binary else frames.text)
 
 
 class CampaignHub:
-    def __init__(self, runtime: Runtime, live_campaign: LiveCampaign) -> None:
+    def __init__(self, runtime: Runtime, live_campaign: LiveCampaign, revoked: Revoked) -> None:
         self._runtime = runtime
         self._live = live_campaign
+        self._revoked = revoked
         self._subscribers: set[Subscriber] = set()
+        self._screens: set[Subscriber] = set()  # those with a screen token
         self._task: asyncio.Task[None] | None = None
         self._notices: asyncio.Task[None] | None = None
         self._accepted: deque[tuple[float, int]] = deque(maxlen=20)
@@ -74,12 +82,19 @@ class CampaignHub:
         self.tick = 0
 
     async def join(
-        self, kind: str, binary: bool, connection: Connection, group: str | None = None
+        self,
+        kind: str,
+        binary: bool,
+        connection: Connection,
+        group: str | None = None,
+        grant: ScreenGrant | None = None,
     ) -> Subscriber:
         """A new subscriber, greeted with the latest snapshot; `leave` when it goes. (Not a
         context manager: one stays open per connection all broadcast, and costs memory.)"""
-        subscriber = Subscriber(kind, binary, connection, group)
+        subscriber = Subscriber(kind, binary, connection, group, grant)
         self._subscribers.add(subscriber)
+        if grant is not None:
+            self._screens.add(subscriber)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name=f"hub-{self._live.campaign.id}")
             self._notices = asyncio.create_task(self._relay_notices())
@@ -92,6 +107,7 @@ class CampaignHub:
 
     def leave(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+        self._screens.discard(subscriber)
 
     async def stop(self) -> None:
         for task in (self._task, self._notices):
@@ -101,9 +117,12 @@ class CampaignHub:
                     await task
 
     async def _run(self) -> None:
-        last_version, last_sent = -1, 0.0
+        last_version, last_sent, last_check = -1, 0.0, time.monotonic()
         while self._subscribers:
             started = time.monotonic()
+            if started - last_check >= SCREEN_CHECK_S:
+                await self._check_screens()
+                last_check = started
             try:
                 raw = await self._read()
             except RedisError as exc:
@@ -119,6 +138,22 @@ class CampaignHub:
             await asyncio.sleep(max(0.0, TICK_S - (time.monotonic() - started)))  # 10 Hz cap
             await self._next_change(raw.last_id)
         self._last.clear()  # nobody listens: the cache would go stale
+
+    async def _check_screens(self) -> None:
+        """Big screens whose token was revoked or has expired lose their feed (1008)."""
+        if not self._screens:
+            return
+        try:
+            revoked = await self._revoked(sorted({s.grant.id for s in self._screens if s.grant}))
+        except RedisError as exc:
+            log.warning("screen token check failed: %s", exc)
+            return
+        now = time.time()
+        for subscriber in list(self._screens):
+            grant = subscriber.grant
+            if grant is not None and (grant.id in revoked or grant.expired(now)):
+                self.leave(subscriber)
+                subscriber.connection.drop("screen token revoked or expired", POLICY_VIOLATION)
 
     async def _next_change(self, last_id: str) -> None:
         """Block until the order stream moves past last_id, or half a second passes (rates
@@ -170,7 +205,7 @@ class CampaignHub:
         for subscriber in targets:
             if not subscriber.deliver(frames[subscriber.kind]):
                 log.info("dropping a %s subscriber too far behind", subscriber.kind)
-                self._subscribers.discard(subscriber)
+                self.leave(subscriber)
                 subscriber.connection.drop("too far behind; reconnect")
 
     def _orders_per_second(self, accepted: int) -> float:
@@ -249,14 +284,15 @@ def _encode(body: dict[str, Any]) -> Frames:
 class Hubs:
     """The hubs of one gateway process, one per campaign, made on first use."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, revoked: Revoked) -> None:
         self._runtime = runtime
+        self._revoked = revoked
         self._hubs: dict[str, CampaignHub] = {}
 
     def for_campaign(self, campaign_id: str) -> CampaignHub:
         live_campaign = self._runtime.live(campaign_id)
         if campaign_id not in self._hubs:
-            self._hubs[campaign_id] = CampaignHub(self._runtime, live_campaign)
+            self._hubs[campaign_id] = CampaignHub(self._runtime, live_campaign, self._revoked)
         return self._hubs[campaign_id]
 
     async def stop(self) -> None:

@@ -63,10 +63,11 @@ class Connection:
         self.transport.write(frame)
         return True
 
-    def drop(self, reason: str) -> None:
-        """Close with 1013 (try again later); abort if even the close frame cannot go."""
+    def drop(self, reason: str, code: int = TRY_AGAIN_LATER) -> None:
+        """Close (by default 1013, try again later); abort if even the close frame cannot
+        go."""
         if self.transport.is_closing():
             return
-        self.transport.write(close_frame(TRY_AGAIN_LATER, reason))
+        self.transport.write(close_frame(code, reason))
         self.transport.close()
         asyncio.get_running_loop().call_later(CLOSE_GRACE_S, self.transport.abort)

@@ -27,6 +27,7 @@ from server.gateway import (
     routes_ops_orders,
     routes_orders,
     routes_payments,
+    routes_screens,
     routes_sessions,
 )
 from server.gateway.auth import ViewerTokens
@@ -36,6 +37,8 @@ from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
 from server.gateway.order_lane import OrderLane
+from server.gateway.page_headers import PageHeaders
+from server.gateway.screen_tokens import ScreenTokens
 from server.heap import settle_after_start_up
 from server.ledger.engine import create_engine, ledger_url
 from server.ledger.migrate import upgrade
@@ -45,6 +48,7 @@ from server.settings import Settings
 from server.store.connection import connect
 from server.store.identities import IdentityStore
 from server.store.keys import CampaignKeys
+from server.store.screens import ScreenStore
 from server.worker import Worker, default_worker_name
 
 log = logging.getLogger("liveroom.gateway")
@@ -111,6 +115,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
             stack.push_async_callback(ledger.dispose)
             await runtime.start()
             stack.push_async_callback(runtime.stop)
+            screens = ScreenStore(redis, settings.key_prefix)
             app.state.gateway = Gateway(
                 settings=settings,
                 runtime=runtime,
@@ -118,7 +123,9 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
                 idempotency=IdempotencyStore(redis, settings.key_prefix),
                 ledger=ledger,
                 identities=IdentityStore(redis, runtime.scripts, settings.key_prefix),
-                hubs=Hubs(runtime),
+                hubs=Hubs(runtime, screens.revoked),
+                screen_tokens=ScreenTokens(settings.secret),
+                screens=screens,
             )
             stack.push_async_callback(app.state.gateway.hubs.stop)
             if settings.embedded_worker:
@@ -136,6 +143,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         *routes_distribution.routes,
         *routes_ops.routes,
         *routes_ops_orders.routes,
+        *routes_screens.routes,
     ]
     return FeedsFirst(  # the live feeds, held open all broadcast, before everything
         routes=[
@@ -149,6 +157,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             Middleware(OrderLane),  # the 开抢 spike's order requests, before routing
+            Middleware(PageHeaders),  # what pages are sent with (after the lane: not orders)
         ],
         lifespan=lifespan,
     )

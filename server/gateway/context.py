@@ -13,9 +13,11 @@ from server.feeds.hub import Hubs
 from server.gateway.auth import ViewerTokens, bearer, require_ops
 from server.gateway.bodies import BodyGate
 from server.gateway.idempotency import IdempotencyStore
+from server.gateway.screen_tokens import ScreenTokens
 from server.runtime import Runtime
 from server.settings import Settings
 from server.store.identities import IdentityStore
+from server.store.screens import ScreenStore
 
 
 @dataclass
@@ -27,6 +29,8 @@ class Gateway:
     ledger: AsyncEngine
     identities: IdentityStore
     hubs: Hubs
+    screen_tokens: ScreenTokens
+    screens: ScreenStore
     bodies: BodyGate = field(default_factory=BodyGate)
 
     def viewer(self, headers: Headers) -> str:

@@ -1,4 +1,4 @@
-"""Websocket feeds: /ws/dashboard/{cid} (ops token) and /ws/live/{cid} (public).
+"""Websocket feeds: /ws/dashboard/{cid} (a screen token) and /ws/live/{cid} (public).
 
 JSON text frames by default; a client that asks for the `msgpack` subprotocol gets binary
 msgpack frames. The hub writes frames straight to the connection's transport (see
@@ -13,21 +13,23 @@ still uvicorn's own, the handle on the connection's transport.
 
 from __future__ import annotations
 
-import hmac
 import re
 
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from server.errors import NotFound
+from server.errors import NotFound, Unauthorized
 from server.feeds.hub import CampaignHub
 from server.feeds.wire import Connection
 from server.gateway.context import gateway
 from server.gateway.schemas import GROUP_CODE_PATTERN
+from server.gateway.screen_tokens import ScreenGrant
 
 POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
+TRY_AGAIN_LATER = 1013
 _GROUP_CODE_RE = re.compile(GROUP_CODE_PATTERN)
 _FEED_PATH = re.compile(r"/ws/(dashboard|live)/([^/]+)")  # as a route's "{cid}" matches
 
@@ -56,7 +58,7 @@ async def serve_feed(
     # One flat coroutine: every frame it awaits through stays alive as long as the feed.
     websocket = WebSocket(scope, receive, send)
     try:
-        hub, group = _admit(websocket, kind, campaign_id)
+        hub, group, grant = await _admit(websocket, kind, campaign_id)
     except _Refused as refused:
         await websocket.close(code=refused.code, reason=refused.reason)
         return
@@ -66,7 +68,7 @@ async def serve_feed(
         return
     binary = "msgpack" in scope.get("subprotocols", [])
     await websocket.accept(subprotocol="msgpack" if binary else None)
-    subscriber = await hub.join(kind, binary, connection, group)
+    subscriber = await hub.join(kind, binary, connection, group, grant)
     try:
         # Clients have nothing to say; reading is how a departure (or a drop) is noticed.
         while (await receive())["type"] != "websocket.disconnect":
@@ -81,19 +83,32 @@ class _Refused(Exception):
         self.code, self.reason = code, reason
 
 
-def _admit(websocket: WebSocket, kind: str, campaign_id: str) -> tuple[CampaignHub, str | None]:
-    """The feed's hub and group filter, checked in the order the refusals are reported."""
+async def _admit(
+    websocket: WebSocket, kind: str, campaign_id: str
+) -> tuple[CampaignHub, str | None, ScreenGrant | None]:
+    """The feed's hub, group filter and screen grant, checked in the order the refusals
+    are reported. The dashboard feed takes a screen token (never the ops token: a big
+    screen's URL ends up in browser histories and photos)."""
     gw = gateway(websocket)
-    group = None
+    group, grant = None, None
     if kind == "dashboard":
-        token = websocket.query_params.get("token", "")
-        if not hmac.compare_digest(token.encode(), gw.settings.ops_token.encode()):
-            raise _Refused(POLICY_VIOLATION, "token: not an ops token")
+        try:
+            grant = gw.screen_tokens.grant(websocket.query_params.get("token", ""))
+        except Unauthorized as refused:
+            raise _Refused(POLICY_VIOLATION, f"token: {refused.message}") from None
+        if grant.campaign_id != campaign_id:
+            raise _Refused(POLICY_VIOLATION, "token: a screen token of another campaign")
+        try:
+            revoked = await gw.screens.revoked([grant.id])
+        except RedisError:
+            raise _Refused(TRY_AGAIN_LATER, "the stock service is unavailable; retry") from None
+        if revoked:
+            raise _Refused(POLICY_VIOLATION, "token: this screen token was revoked")
     else:
         group = websocket.query_params.get("group")
-        if group is not None and not _GROUP_CODE_RE.match(group):
+        if group is not None and not _GROUP_CODE_RE.fullmatch(group):
             raise _Refused(POLICY_VIOLATION, "group: not a group code")
     try:
-        return gw.hubs.for_campaign(campaign_id), group
+        return gw.hubs.for_campaign(campaign_id), group, grant
     except NotFound:
         raise _Refused(POLICY_VIOLATION, "campaign_id: no such campaign") from None

@@ -27,7 +27,7 @@ Handler = Callable[[], Awaitable[tuple[int, Any]]]
 
 def idempotency_key(headers: Headers) -> str | None:
     key = headers.get(HEADER)
-    if key is not None and not KEY_RE.match(key):
+    if key is not None and not KEY_RE.fullmatch(key):
         raise BadInput("1-128 letters, digits, '.', '_', ':' or '-'", HEADER)
     return key
 

@@ -18,7 +18,7 @@ from server.gateway.auth import USER_ID_RE
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, read_body, read_json
 from server.gateway.identity import identity_of
-from server.gateway.schemas import StrictBody
+from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody
 from server.ledger.consumer import backlog
 from server.ledger.queries import commissions_of
 
@@ -28,7 +28,7 @@ _LINK_CODE = r"^[DC][A-Z2-9]{7}$"
 
 class DistributorIn(StrictBody):
     upline: Annotated[str, Field(pattern=_LINK_CODE)] | None = None
-    campaign_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] | None = None
+    campaign_id: Annotated[str, Field(pattern=CAMPAIGN_ID_PATTERN)] | None = None
 
 
 class CommunityIn(StrictBody):
@@ -177,7 +177,7 @@ async def set_member(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
     user = request.path_params["uid"]
-    if not USER_ID_RE.match(user):
+    if not USER_ID_RE.fullmatch(user):
         raise BadInput("1-64 letters, digits, '_', '.' or '-'", "user_id")
     body = await read_json(request, MemberIn)
     tiers = {m.id for live in gw.runtime.campaigns.values() for m in live.campaign.members}

@@ -31,7 +31,7 @@ async def my_orders(request: Request) -> Response:
 
 async def get_group(request: Request) -> Response:
     code = request.path_params["code"]
-    if not _GROUP_CODE_RE.match(code):
+    if not _GROUP_CODE_RE.fullmatch(code):
         raise NotFound("no group with this code", "code")
     for live in gateway(request).runtime.campaigns.values():
         group = await live.orders.group(code)

@@ -18,7 +18,7 @@ from server.domain.lifecycle import (
 from server.errors import Conflict, NotFound, Unavailable
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_params, read_json
-from server.gateway.schemas import FulfilmentIn, RefundIn, StrictBody
+from server.gateway.schemas import CAMPAIGN_ID_PATTERN, FulfilmentIn, RefundIn, StrictBody
 from server.gateway.views import order_view
 from server.ledger.queries import OrderFilter, finance_report, list_orders
 from server.ledger.reconcile import reconcile
@@ -80,7 +80,7 @@ async def move_fulfilment(request: Request) -> Response:
 
 
 class OrderQuery(StrictBody):
-    campaign_id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    campaign_id: str | None = Field(default=None, pattern=CAMPAIGN_ID_PATTERN)
     status: str | None = Field(default=None, pattern=r"^[a-z_]{1,24}$")
     mode: Mode | None = None
     user_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")

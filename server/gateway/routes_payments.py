@@ -138,7 +138,7 @@ async def sandbox_succeed(request: Request) -> Response:
 
 
 def _check_order_id(order_id: str) -> None:
-    if not _ORDER_ID_RE.match(order_id):
+    if not _ORDER_ID_RE.fullmatch(order_id):
         raise NotFound(f"no order {order_id!r}", "order_id")
 
 

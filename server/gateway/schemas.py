@@ -9,6 +9,7 @@ from typing_extensions import TypedDict  # pydantic needs it for schemas on Pyth
 
 from server.domain.campaign import Mode
 
+CAMPAIGN_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 GROUP_CODE_PATTERN = r"^[A-Z0-9]{4,16}$"
 REF_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ORDER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}\.[0-9]{1,12}$"

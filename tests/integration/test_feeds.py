@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 import msgpack
@@ -36,7 +37,7 @@ async def test_two_gateways_show_the_same_numbers(serve: Serve) -> None:
     async with contextlib.AsyncExitStack() as stack:
         a = await stack.enter_async_context(serve())
         b = await stack.enter_async_context(serve())
-        path = f"/ws/dashboard/mid-autumn?token={OPS_TOKEN}"
+        path = f"/ws/dashboard/mid-autumn?token={await a.screen_token()}"
         on_a = await stack.enter_async_context(websockets.connect(ws_url(a, path)))
         on_b = await stack.enter_async_context(websockets.connect(ws_url(b, path)))
         first = await next_matching(on_a, lambda m: True)
@@ -82,7 +83,7 @@ async def test_a_newcomer_greeted_from_the_cache_gets_its_handshake_first(serve:
     [
         "/ws/dashboard/mid-autumn",
         "/ws/dashboard/mid-autumn?token=wrong",
-        f"/ws/dashboard/nope?token={OPS_TOKEN}",
+        f"/ws/dashboard/mid-autumn?token={OPS_TOKEN}",  # the master key never opens a screen
         "/ws/live/mid-autumn?group=bad-code",
         "/ws/live/nope",
         "/ws/live/mid-autumn/more",  # not a feed: left to the router, which has no such route
@@ -95,3 +96,41 @@ async def test_feeds_refuse_bad_requests(serve: Serve, path: str) -> None:
             async with websockets.connect(ws_url(s, path)) as ws:
                 await ws.recv()
         assert refused.value.response.status_code == 403
+
+
+async def test_a_screen_token_opens_one_campaign_only_until_revoked(serve: Serve) -> None:
+    async with serve() as s:
+        token = await s.screen_token()
+        for refused_path in (
+            f"/ws/dashboard/nope?token={token}",  # another campaign
+            f"/ws/dashboard/mid-autumn?token={token[:-1]}",  # tampered
+        ):
+            with pytest.raises(websockets.exceptions.InvalidStatus):
+                async with websockets.connect(ws_url(s, refused_path)) as ws:
+                    await ws.recv()
+        minted = (await s.client.get("/api/v1/ops/screen-tokens", headers=s.ops)).json()
+        [record] = minted["screen_tokens"]
+        assert token not in str(minted)  # the list never shows a token again
+        async with websockets.connect(ws_url(s, f"/ws/dashboard/mid-autumn?token={token}")) as ws:
+            await next_matching(ws, lambda m: True)
+            revoked = await s.client.delete(
+                f"/api/v1/ops/screen-tokens/{record['id']}", headers=s.ops
+            )
+            assert revoked.status_code == 200
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                async with asyncio.timeout(10):
+                    while True:
+                        await ws.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            async with websockets.connect(ws_url(s, f"/ws/dashboard/mid-autumn?token={token}")):
+                pass
+
+
+async def test_an_expired_screen_token_is_refused(serve: Serve) -> None:
+    async with serve() as s:
+        gateway = s.app.state.gateway
+        token, _ = gateway.screen_tokens.mint("mid-autumn", 60, now=time.time() - 120)
+        with pytest.raises(websockets.exceptions.InvalidStatus):
+            async with websockets.connect(ws_url(s, f"/ws/dashboard/mid-autumn?token={token}")):
+                pass

@@ -1,0 +1,76 @@
+"""Screen tokens for the big screens: minted, listed and revoked by ops."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.errors import NotFound
+from server.gateway.context import gateway
+from server.gateway.http import JSONResponse, parse_json, read_body
+from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody
+from server.gateway.screen_tokens import MAX_TTL_S
+
+
+class ScreenTokenIn(StrictBody):
+    campaign_id: Annotated[str, Field(pattern=CAMPAIGN_ID_PATTERN)]
+    ttl_s: Annotated[int, Field(gt=0, le=MAX_TTL_S)] = 86_400
+    label: Annotated[str, Field(max_length=60)] = ""
+
+
+def screen_url(campaign_id: str, token: str) -> str:
+    return "/dashboard/?" + urlencode({"campaign": campaign_id, "token": token})
+
+
+async def mint_screen_token(request: Request) -> Response:
+    gw = gateway(request)
+    gw.require_ops(request)
+    body = parse_json(await read_body(request), ScreenTokenIn)
+    gw.runtime.live(body.campaign_id)  # 404 for a campaign that does not exist
+    token, grant = gw.screen_tokens.mint(body.campaign_id, body.ttl_s)
+    record = await gw.screens.record(
+        grant.id, grant.campaign_id, grant.expires, body.label, int(time.time() * 1000)
+    )
+    return JSONResponse(
+        {**_view(record), "token": token, "url": screen_url(grant.campaign_id, token)},
+        status_code=201,
+    )
+
+
+async def list_screen_tokens(request: Request) -> Response:
+    gw = gateway(request)
+    gw.require_ops(request)
+    return JSONResponse({"screen_tokens": [_view(r) for r in await gw.screens.minted()]})
+
+
+async def revoke_screen_token(request: Request) -> Response:
+    gw = gateway(request)
+    gw.require_ops(request)
+    grant_id = request.path_params["id"]
+    if not await gw.screens.revoke(grant_id):
+        raise NotFound("no screen token with this id", "id")
+    return JSONResponse({"id": grant_id, "revoked": True})
+
+
+def _view(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": record["id"],
+        "campaign_id": record["campaign_id"],
+        "label": record["label"],
+        "expires_at": datetime.fromtimestamp(record["expires"], tz=UTC).isoformat(),
+        "revoked": bool(record.get("revoked", False)),
+    }
+
+
+routes = [
+    Route("/ops/screen-tokens", mint_screen_token, methods=["POST"]),
+    Route("/ops/screen-tokens", list_screen_tokens, methods=["GET"]),
+    Route("/ops/screen-tokens/{id}", revoke_screen_token, methods=["DELETE"]),
+]
