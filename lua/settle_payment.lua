@@ -2,7 +2,9 @@
 -- A success moves the order to its next status (the first payment turns its reserved
 -- units into sold ones); a success for an order that has already ended (the
 -- paid-after-cancel race) or is no longer at that stage is refunded at once and never
--- counted as revenue. A repeated notice changes nothing.
+-- counted as revenue. A repeated notice changes nothing, except a success after a failure
+-- of the same payment (providers retry, and the money did move): it is applied like any
+-- success, refunded if the order can no longer take it.
 --
 -- KEYS[1] orders  KEYS[2] payments  KEYS[3] pools  KEYS[4] deadlines  KEYS[5] stream
 -- KEYS[6] counters  KEYS[7] groups  KEYS[8] leaders (zset: distributor code -> units paid)
@@ -20,7 +22,8 @@ local raw = redis.call("HGET", KEYS[2], pid)
 if not raw then return {"unknown", ""} end
 local payment = cjson.decode(raw)
 if payment.amount_fen ~= amount then return {"amount_mismatch", raw} end
-if payment.status ~= "pending" then return {"duplicate", raw} end
+local late_success = payment.status == "failed" and outcome == "succeeded"
+if payment.status ~= "pending" and not late_success then return {"duplicate", raw} end
 
 local transitions = {}
 for stage, from, to in string.gmatch(ARGV[6], "(%a+):([%a_]+)>([%a_]+)") do
@@ -43,6 +46,8 @@ else
   if order.ended or order.status ~= from then
     refund_fen = amount
     order.refunded_fen = order.refunded_fen + amount
+    -- money the order could not take, returned at once: never the merchant's to keep
+    order.bounced_fen = (order.bounced_fen or 0) + amount
     payment.status = "refunded"
     result = "refunded"
     redis.call("HINCRBY", KEYS[6], "refunds.fen", amount)

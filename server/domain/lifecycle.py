@@ -72,11 +72,12 @@ def stage_amount_fen(
 def expected_kept_fen(order: dict[str, Any]) -> int:
     """What the merchant should keep of what was paid: nothing once an order ended without
     goods (expired, cancelled, failed group, refunded); for a group order whose price fell
-    at close, the price the group reached; everything otherwise (a forfeited deposit is
-    kept). Reconcile checks paid = refunded + this."""
+    at close, the price the group reached; otherwise everything paid but the payments the
+    order could not take when they arrived (`bounced_fen`, returned at once; a forfeited
+    deposit is kept). Reconcile checks paid = refunded + this."""
     if order["status"] in ENDED and order["status"] != "forfeited":
         return 0
     final = order.get("final_unit_price_fen")
     if final is not None:
         return int(final) * int(order["qty"])
-    return int(order["paid_fen"])
+    return int(order["paid_fen"]) - int(order.get("bounced_fen", 0))

@@ -1,6 +1,7 @@
 """Idempotency-Key for POSTs handled outside the reserve script (which keeps its own,
-atomically with the order): the first answer is kept and replayed for the same key
-and body; the same key with another body is refused."""
+atomically with the order): the first answer is kept and replayed for the same key,
+operation, target and body; the same key used for anything else (another body, another
+order) is refused with 422 idempotency_mismatch, never answered with the first's result."""
 
 from __future__ import annotations
 
@@ -32,8 +33,11 @@ def idempotency_key(headers: Headers) -> str | None:
     return key
 
 
-def body_hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()[:32]
+def fingerprint(operation: str, target: str, body: bytes) -> str:
+    """What a key protects: the operation, its target (an order id, ...) and the body."""
+    digest = hashlib.sha256(f"{operation}\x1f{target}\x1f".encode())
+    digest.update(body)
+    return digest.hexdigest()[:32]
 
 
 class IdempotencyStore:
@@ -42,14 +46,22 @@ class IdempotencyStore:
         self._keys = GlobalKeys(prefix)
 
     async def run(
-        self, request: Request, scope: str, caller: str, body: bytes, handle: Handler
+        self,
+        request: Request,
+        scope: str,
+        caller: str,
+        body: bytes,
+        handle: Handler,
+        *,
+        target: str = "",
     ) -> JSONResponse:
+        """Run handle() once per key: `scope` names the operation, `target` what it acts on."""
         key = idempotency_key(request.headers)
         if key is None:
             status, payload = await handle()
             return JSONResponse(payload, status_code=status)
         redis_key = self._keys.idempotency(scope, caller, key)
-        digest = body_hash(body)
+        digest = fingerprint(scope, target, body)
         claim = orjson.dumps({"hash": digest, "state": "pending"})
         if not await self._redis.set(redis_key, claim, nx=True, ex=TTL_S):
             return await self._replay(redis_key, digest)
@@ -73,7 +85,9 @@ class IdempotencyStore:
             raise Conflict("the first request with this key failed; retry", HEADER, "retry")
         stored = orjson.loads(raw)
         if stored["hash"] != digest:
-            raise BadInput("this key was used with another body", HEADER, "idempotency_mismatch")
+            raise BadInput(
+                "this key was used for another request", HEADER, "idempotency_mismatch"
+            )
         if stored["state"] != "done":
             raise Conflict("a request with this key is in progress", HEADER, "in_progress")
         return JSONResponse(stored["body"], status_code=stored["status"])

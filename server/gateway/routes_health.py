@@ -1,6 +1,9 @@
-"""Liveness (the process answers) and readiness (Redis answers)."""
+"""Liveness (the process answers) and readiness (Redis answers). Neither says where
+anything lives: a probe's answer is public."""
 
 from __future__ import annotations
+
+import logging
 
 from redis.exceptions import RedisError
 from starlette.requests import Request
@@ -9,6 +12,8 @@ from starlette.routing import Route
 
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, error_body
+
+log = logging.getLogger("liveroom.gateway")
 
 
 async def healthz(request: Request) -> Response:
@@ -19,7 +24,9 @@ async def readyz(request: Request) -> Response:
     try:
         await gateway(request).runtime.redis.ping()
     except (RedisError, OSError) as exc:
-        return JSONResponse(error_body("unavailable", f"redis: {exc}", None), status_code=503)
+        log.warning("not ready: redis: %s", exc)
+        body = error_body("unavailable", "the stock service is not answering", None)
+        return JSONResponse(body, status_code=503)
     return JSONResponse({"status": "ready"})
 
 

@@ -72,7 +72,7 @@ async def open_payment(request: Request) -> Response:
             raise error(message, field, code)
         return 201, payment_view(answer.record)
 
-    return await gw.idempotency.run(request, "payments", user, raw, start)
+    return await gw.idempotency.run(request, "payments", user, raw, start, target=order_id)
 
 
 async def payment_webhook(request: Request) -> Response:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from server.domain.campaign import Campaign
 from server.domain.phases import balance_window_open, open_modes, phase
 from server.domain.pricing import reached_tier
+from server.domain.privacy import mask_user
 from server.gateway.schemas import (
     CampaignOut,
     GroupOut,
@@ -69,7 +70,7 @@ def group_view(campaign: Campaign, group: dict[str, Any]) -> GroupOut:
         "code": group["code"],
         "campaign_id": campaign.id,
         "status": group["status"],
-        "leader": group["leader"],
+        "leader": mask_user(group["leader"]),  # public: who leads is not everyone's business
         "members": group["members"],
         "paid": group["paid"],
         "capacity": group["capacity"],

@@ -24,6 +24,8 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
 
 def verify(secret: str, header: str, body: bytes, now: float | None = None) -> None:
     """Raise BadSignature unless the header signs this body, recently, with this secret."""
+    if not header.isascii():
+        raise BadSignature("expected t=<unix>,v1=<hex>")
     parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
     try:
         t = int(parts["t"])
