@@ -129,17 +129,17 @@ class Runtime:
             raise NotFound(f"no order {order_id!r}", field)
         return live
 
-    async def install(self, text: str) -> LiveCampaign:
-        """Validate an uploaded campaign file, fit its pools, then make it live."""
-        campaign = parse_campaign(text)
-        stock = self._stock(campaign.id)
-        if await stock.init_pools(campaign) == "locked":
+    async def install(self, campaign: Campaign, text: str) -> LiveCampaign:
+        """Make a validated campaign file live: its pools and the file stored in one atomic
+        step, so a refusal or a failure leaves the running version as it was."""
+        await self._campaign_store.add_id(campaign.id)
+        version = await self._stock(campaign.id).install(campaign, text)
+        if version is None:
             raise Conflict(
                 "orders exist: pools and their shares can no longer change",
                 "stock.pools",
                 code="stock_locked",
             )
-        version = await self._campaign_store.save(campaign.id, text)
         return self._activate(campaign, version)
 
     async def move_clock(

@@ -20,6 +20,9 @@ from server.errors import FieldProblem, InvalidCampaign
 Mode = Literal["presale", "group", "direct"]
 MODES: tuple[Mode, ...] = ("presale", "group", "direct")
 
+# Every number has bounds: a campaign file comes from outside, and an unbounded integer
+# would pass validation only to break Redis, Lua or JSON later.
+MAX_UNITS = 100_000_000
 Fen = Annotated[int, Field(ge=0, le=100_000_000)]
 PositiveFen = Annotated[int, Field(gt=0, le=100_000_000)]
 BasisPoints = Annotated[int, Field(ge=0, le=10_000)]
@@ -37,7 +40,7 @@ class Sku(_Section):
     id: Slug
     name: Name
     daily_price_fen: PositiveFen
-    total_units: Annotated[int, Field(gt=0, le=100_000_000)]
+    total_units: Annotated[int, Field(gt=0, le=MAX_UNITS)]
 
 
 class Window(_Section):
@@ -87,7 +90,7 @@ class Direct(ModeRules):
 
 
 class VolumeTier(_Section):
-    min_units: Annotated[int, Field(gt=0)]
+    min_units: Annotated[int, Field(gt=0, le=MAX_UNITS)]
     level1_rate_bp: BasisPoints
     level2_rate_bp: BasisPoints
 
@@ -97,7 +100,7 @@ class Distribution(_Section):
     level2_rate_bp: BasisPoints
     self_purchase_commission: bool
     after_sale_days: Annotated[int, Field(ge=0, le=90)]
-    volume_tiers: list[VolumeTier] = []
+    volume_tiers: Annotated[list[VolumeTier], Field(max_length=20)] = []
     # Who may become a distributor: anyone, those who spent enough, or by ops approval.
     recruitment: Literal["open", "spend", "approval"] = "open"
     recruitment_min_spend_fen: Fen = 0
@@ -110,22 +113,22 @@ class MemberTier(_Section):
 
 
 class Stacking(_Section):
-    member_discount_modes: list[Mode] = ["direct"]
+    member_discount_modes: Annotated[list[Mode], Field(max_length=3)] = ["direct"]
 
 
 class BorrowRule(_Section):
     model_config = ConfigDict(populate_by_name=True)
-    lender: Annotated[str, Field(alias="from", min_length=1)]
-    floor: Annotated[int, Field(ge=0)]
+    lender: Annotated[str, Field(alias="from", min_length=1, max_length=63)]
+    floor: Annotated[int, Field(ge=0, le=MAX_UNITS)]
 
 
 class Pool(_Section):
     name: Slug
     kind: Literal["reserve", "shared"]
-    modes: Annotated[list[Mode], Field(min_length=1)]
+    modes: Annotated[list[Mode], Field(min_length=1, max_length=3)]
     share_pct: Annotated[int, Field(gt=0, le=100)]
-    borrow: list[BorrowRule] = []
-    returns_to: str | None = None
+    borrow: Annotated[list[BorrowRule], Field(max_length=16)] = []
+    returns_to: Slug | None = None
     returns_at: AwareDatetime | None = None
 
 
@@ -144,7 +147,7 @@ class Campaign(_Section):
     depositor_group: DepositorGroup
     direct: Direct
     distribution: Distribution
-    members: list[MemberTier] = []
+    members: Annotated[list[MemberTier], Field(max_length=20)] = []
     stacking: Stacking = Stacking()
     stock: Stock
 
@@ -179,6 +182,8 @@ def parse_campaign(text: str) -> Campaign:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidCampaign([FieldProblem(None, f"not valid TOML: {exc}")]) from exc
+    except RecursionError:  # arrays or tables nested thousands deep
+        raise InvalidCampaign([FieldProblem(None, "nested too deeply")]) from None
     try:
         campaign = Campaign.model_validate(raw)
     except ValidationError as exc:
@@ -268,3 +273,17 @@ def _pool_problems(c: Campaign) -> Iterator[FieldProblem]:
             yield FieldProblem(f"{at}.returns_to", "must name another pool")
         if pool.returns_at is not None and pool.returns_to is None:
             yield FieldProblem(f"{at}.returns_at", "needs returns_to")
+    yield from _return_cycles(pools)
+
+
+def _return_cycles(pools: list[Pool]) -> Iterator[FieldProblem]:
+    """Unsold units follow returns_to from pool to pool: a chain that comes back to where
+    it started would strand them in a closed pool."""
+    returns = {p.name: p.returns_to for p in pools if p.returns_to is not None}
+    for i, pool in enumerate(pools):
+        seen, at = {pool.name}, returns.get(pool.name)
+        while at is not None and at not in seen:
+            seen.add(at)
+            at = returns.get(at)
+        if at == pool.name:
+            yield FieldProblem(f"stock.pools[{i}].returns_to", "returns form a cycle")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 def mask_user(user_id: str) -> str:
-    """"viewer-3f9a" -> "vi***9a"; short ids keep only their first character."""
+    """ "viewer-3f9a" -> "vi***9a"; short ids keep only their first character."""
     if len(user_id) <= 4:
         return user_id[:1] + "***"
     return f"{user_id[:2]}***{user_id[-2:]}"
@@ -20,7 +20,7 @@ def mask_name(name: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """"13812345678" -> "138****5678"."""
+    """ "13812345678" -> "138****5678"."""
     digits = phone.strip()
     if len(digits) < 7:
         return "*" * len(digits)

@@ -85,9 +85,7 @@ class IdempotencyStore:
             raise Conflict("the first request with this key failed; retry", HEADER, "retry")
         stored = orjson.loads(raw)
         if stored["hash"] != digest:
-            raise BadInput(
-                "this key was used for another request", HEADER, "idempotency_mismatch"
-            )
+            raise BadInput("this key was used for another request", HEADER, "idempotency_mismatch")
         if stored["state"] != "done":
             raise Conflict("a request with this key is in progress", HEADER, "in_progress")
         return JSONResponse(stored["body"], status_code=stored["status"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -37,10 +38,15 @@ async def put_campaign(request: Request) -> Response:
     except UnicodeDecodeError:
         raise BadInput("the campaign file must be UTF-8 TOML", None) from None
     cid = request.path_params["cid"]
-    if parse_campaign(text).id != cid:
+    campaign = parse_campaign(text)
+    if campaign.id != cid:
         raise BadInput(f"the file's id must be {cid!r}, the campaign in the URL", "id")
-    live = await gw.runtime.install(text)
-    return JSONResponse(campaign_view(live.campaign, live.version, gw.runtime.clock.now()))
+    # Everything that could fail is done before anything is stored: the answer is built
+    # (and encoded) first, so no campaign goes live unless the request is answered 2xx.
+    answer = campaign_view(campaign, 0, gw.runtime.clock.now())
+    orjson.dumps(answer)
+    live = await gw.runtime.install(campaign, text)
+    return JSONResponse({**answer, "version": live.version})
 
 
 routes = [

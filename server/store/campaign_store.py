@@ -13,15 +13,11 @@ class CampaignStore:
         self._prefix = prefix
         self._global = GlobalKeys(prefix)
 
-    async def save(self, campaign_id: str, text: str) -> int:
-        """Store a validated campaign file; returns its new version number."""
-        key = CampaignKeys(self._prefix, campaign_id).config
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, "toml", text)
-            pipe.hincrby(key, "version", 1)
-            pipe.sadd(self._global.campaigns, campaign_id)
-            _, version, _ = await pipe.execute()
-        return int(version)
+    async def add_id(self, campaign_id: str) -> None:
+        """Name a campaign among those that exist. Done before its file is stored (in the
+        campaign's own slot, see StockStore.install): a listed id without a file is
+        skipped by every reader, a file nobody lists would be lost."""
+        await self._redis.sadd(self._global.campaigns, campaign_id)
 
     async def save_if_absent(self, campaign_id: str, text: str) -> bool:
         key = CampaignKeys(self._prefix, campaign_id).config

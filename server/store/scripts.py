@@ -42,6 +42,7 @@ class Scripts:
     release: AsyncScript
     return_unsold: AsyncScript
     init_pools: AsyncScript
+    install_campaign: AsyncScript
     open_payment: AsyncScript
     settle_payment: AsyncScript
     close_group: AsyncScript

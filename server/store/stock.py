@@ -116,13 +116,18 @@ class StockStore:
         self.keys = keys
 
     async def init_pools(self, campaign: Campaign) -> str:
-        units = campaign.pool_units()
-        signature = ",".join(f"{name}={n}" for name, n in units.items())
-        args: list[str | int] = [signature]
-        for name, n in units.items():
-            args += [name, n]
-        result = await self._scripts.init_pools(keys=[self.keys.pools, self.keys.meta], args=args)
-        return text(result)
+        keys = [self.keys.pools, self.keys.meta]
+        return text(await self._scripts.init_pools(keys=keys, args=pool_args(campaign)))
+
+    async def install(self, campaign: Campaign, text_: str) -> int | None:
+        """Make a validated campaign file live in one atomic step (its pools and the file
+        stored together); its new version, or None when orders exist and the pools would
+        change (nothing changed then)."""
+        keys = [self.keys.pools, self.keys.meta, self.keys.config]
+        code, version = await self._scripts.install_campaign(
+            keys=keys, args=[text_, *pool_args(campaign)]
+        )
+        return int(version) if text(code) == "installed" else None
 
     async def reserve(self, now_ms: int, requests: list[OrderRequest]) -> list[Outcome]:
         k = self.keys
@@ -188,6 +193,15 @@ class StockStore:
 
     async def orders_placed(self) -> int:
         return int(await self._redis.hget(self.keys.meta, "seq") or 0)
+
+
+def pool_args(campaign: Campaign) -> list[str | int]:
+    """The pools as set_pools.lua takes them: a signature, then name and quota pairs."""
+    units = campaign.pool_units()
+    args: list[str | int] = [",".join(f"{name}={n}" for name, n in units.items())]
+    for name, n in units.items():
+        args += [name, n]
+    return args
 
 
 def parse_pools(raw: dict[Any, Any]) -> dict[str, dict[str, int]]:

@@ -166,3 +166,29 @@ async def test_a_changed_borrowing_floor_takes_effect_in_the_gateway_at_once(
         assert three.status_code == 409 and three.json()["error"] == "sold_out", three.text
         two = await s.client.post(ORDERS, json={"mode": "direct", "qty": 2}, headers=bob)
         assert two.status_code == 201, two.text
+
+
+async def test_a_refused_upload_never_installs_anything(serve: Serve) -> None:
+    """Numbers past their bounds, nesting thousands deep, returns in a cycle: each is a 422
+    naming its field, and the running version stays the running version."""
+    async with serve(campaign_text(100, 0, 0)) as s:
+        before = (await s.client.get("/api/v1/campaigns/mid-autumn")).json()
+        uploads = {
+            "stock.pools[1].borrow[0].floor": campaign_text(100, 0, 0).replace(
+                "floor = 0 ", "floor = 100000000000000000000000000000 ", 1
+            ),
+            None: "id = " + "[" * 5000 + "]" * 5000 + "\n",
+            "stock.pools[1].returns_to": campaign_text(100, 0, 0).replace(
+                "share_pct = 50\n", 'share_pct = 50\nreturns_to = "presale"\n', 1
+            ),
+        }
+        for field, text in uploads.items():
+            r = await s.client.put(
+                "/api/v1/ops/campaigns/mid-autumn", content=text.encode(), headers=s.ops
+            )
+            assert r.status_code == 422, r.text
+            assert field in {p["field"] for p in r.json()["problems"]}, r.json()
+        after = await s.client.get("/api/v1/campaigns/mid-autumn")
+        assert after.status_code == 200
+        assert after.json()["version"] == before["version"]
+        assert after.json()["stock"] == before["stock"]

@@ -81,6 +81,14 @@ def test_presale_reserve_returns_when_presale_closes() -> None:
         ('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"', "timezone"),
         ("auto_complete = false", "auto_complete = false\nsurprise = 1", "group.surprise"),
         ("floor = 1000", "floor = -1", "stock.pools[1].borrow[0].floor"),
+        ("floor = 1000", "floor = 1" + "0" * 29, "stock.pools[1].borrow[0].floor"),
+        ("floor = 1000", "floor = 1e29", "stock.pools[1].borrow[0].floor"),
+        (
+            "min_units = 200",
+            "min_units = 99999999999999999999",
+            "distribution.volume_tiers[0].min_units",
+        ),
+        ('returns_to = "group"', 'returns_to = "Group Pool!"', "stock.pools[0].returns_to"),
     ],
 )
 def test_every_bad_field_is_named_by_its_path(old: str, new: str, field: str) -> None:
@@ -111,3 +119,17 @@ def test_a_mode_must_belong_to_exactly_one_pool() -> None:
         "mode 'group' must be in exactly one pool",
         "mode 'direct' must be in exactly one pool",
     }
+
+
+def test_returns_that_form_a_cycle_are_refused() -> None:
+    """presale -> group -> presale would strand unsold units in a closed pool."""
+    text = CANONICAL.replace("share_pct = 50\n", 'share_pct = 50\nreturns_to = "presale"\n', 1)
+    assert 'returns_to = "presale"' in text
+    problems = problems_of(text)
+    assert problems.get("stock.pools[0].returns_to") == "returns form a cycle", problems
+    assert problems.get("stock.pools[1].returns_to") == "returns form a cycle", problems
+
+
+def test_a_file_nested_thousands_deep_is_refused_not_crashed() -> None:
+    problems = problems_of("id = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert problems == {None: "nested too deeply"}
