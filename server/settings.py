@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from server.domain.rate_limit import Rate
 from server.errors import BadInput
 
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -40,6 +41,49 @@ class EdgeLimits:
         )
 
 
+# Requests a second and at once, per viewer and per client address, for the calls a flood
+# would aim at. An address may be a carrier's NAT with thousands of viewers behind it, so
+# its limits are generous; behind a reverse proxy the address is the real client's only when
+# uvicorn trusts the proxy's X-Forwarded-For (FORWARDED_ALLOW_IPS, see the README).
+DEFAULT_RATE_LIMITS: dict[str, Rate] = {
+    "sessions.viewer": Rate(1, 5),
+    "sessions.address": Rate(20, 100),
+    "orders.viewer": Rate(5, 10),
+    "orders.address": Rate(500, 2000),
+    "payments.viewer": Rate(5, 10),
+    "payments.address": Rate(500, 2000),
+}
+
+
+# The demo's simulation and load tools play every viewer from one address: limit viewers.
+DEMO_RATE_LIMITS = "sessions.address=off,orders.address=off,payments.address=off"
+
+
+def parse_rate_limits(text: str, name: str = "LIVEROOM_RATE_LIMITS") -> dict[str, Rate]:
+    """The defaults with overrides "orders.viewer=5/10,orders.address=off,..." applied
+    (requests a second / at once)."""
+    rates = dict(DEFAULT_RATE_LIMITS)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, _, value = item.partition("=")
+        if key not in rates:
+            raise BadInput(f"{key!r} is not one of {', '.join(rates)}", name)
+        rates[key] = _rate(value.strip(), f"{name}: {key}")
+    return rates
+
+
+def _rate(value: str, where: str) -> Rate:
+    if value == "off":
+        return Rate(0, 1)
+    per_s, _, burst = value.partition("/")
+    try:
+        rate = Rate(float(per_s), int(burst))
+    except ValueError:
+        raise BadInput(f"{where}: expected <per second>/<at once> or off", where) from None
+    if not (0 < rate.per_s <= 1_000_000 and 1 <= rate.burst <= 1_000_000):
+        raise BadInput(f"{where}: must be > 0 and <= 1000000 a second, 1-1000000 at once", where)
+    return rate
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str | None = None
@@ -59,6 +103,7 @@ class Settings:
     embedded_worker: bool = False
     worker_name: str | None = None
     edge: EdgeLimits = EdgeLimits()
+    rate_limits: Mapping[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
 
     @property
     def simulated_clock(self) -> bool:
@@ -86,6 +131,7 @@ class Settings:
             embedded_worker=_flag(env, "LIVEROOM_EMBED_WORKER"),
             worker_name=env.get("LIVEROOM_WORKER_NAME") or None,
             edge=EdgeLimits.from_env(env),
+            rate_limits=parse_rate_limits(env.get("LIVEROOM_RATE_LIMITS", "")),
         )
         settings.validate(secrets=secrets)
         return settings
@@ -148,6 +194,7 @@ def demo_defaults(data_dir: Path, secrets: Mapping[str, str]) -> dict[str, str]:
         "LIVEROOM_CLOCK": "simulated",
         "LIVEROOM_DEMO_LOGIN": "1",
         "LIVEROOM_EMBED_WORKER": "1",
+        "LIVEROOM_RATE_LIMITS": DEMO_RATE_LIMITS,
         **secrets,
     }
 

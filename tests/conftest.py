@@ -17,7 +17,7 @@ import pytest
 from redis.asyncio import Redis
 
 from server.embedded import EmbeddedValkey
-from server.settings import Settings
+from server.settings import DEMO_RATE_LIMITS, Settings, parse_rate_limits
 from server.store.stock import text
 
 REQUIRE_SERVICES = os.environ.get("LIVEROOM_REQUIRE_SERVICES") == "1"
@@ -95,6 +95,9 @@ def make_settings(key_prefix: str, **overrides: object) -> Settings:
         "clock": "simulated",
         "demo_login": True,
         "key_prefix": key_prefix,
+        # Tests play many viewers from one address, as the demo does (test_rate_limits.py
+        # sets its own limits).
+        "rate_limits": parse_rate_limits(DEMO_RATE_LIMITS),
     }
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]

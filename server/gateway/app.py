@@ -38,6 +38,7 @@ from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
 from server.gateway.order_lane import OrderLane
 from server.gateway.page_headers import PageHeaders
+from server.gateway.rate_limits import RateLimits
 from server.gateway.screen_tokens import ScreenTokens
 from server.heap import settle_after_start_up
 from server.ledger.engine import create_engine, ledger_url
@@ -126,6 +127,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
                 hubs=Hubs(runtime, screens.revoked),
                 screen_tokens=ScreenTokens(settings.secret),
                 screens=screens,
+                rate_limits=RateLimits(settings.rate_limits),
             )
             stack.push_async_callback(app.state.gateway.hubs.stop)
             if settings.embedded_worker:

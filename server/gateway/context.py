@@ -13,6 +13,7 @@ from server.feeds.hub import Hubs
 from server.gateway.auth import ViewerTokens, bearer, require_ops
 from server.gateway.bodies import BodyGate
 from server.gateway.idempotency import IdempotencyStore
+from server.gateway.rate_limits import RateLimits
 from server.gateway.screen_tokens import ScreenTokens
 from server.runtime import Runtime
 from server.settings import Settings
@@ -31,6 +32,7 @@ class Gateway:
     hubs: Hubs
     screen_tokens: ScreenTokens
     screens: ScreenStore
+    rate_limits: RateLimits
     bodies: BodyGate = field(default_factory=BodyGate)
 
     def viewer(self, headers: Headers) -> str:

@@ -93,9 +93,12 @@ class OrderIntake:
         return not self.idempotency_key and self.live.sold_out(self.body.mode, self.body.qty)
 
 
-def take_in(gw: Gateway, headers: Headers, campaign_id: str, raw_body: bytes) -> OrderIntake:
+def take_in(
+    gw: Gateway, headers: Headers, address: str | None, campaign_id: str, raw_body: bytes
+) -> OrderIntake:
     """Check an order request in the order its errors are reported; raises the first."""
     user = gw.viewer(headers)
+    gw.rate_limits.check("orders", user, address)  # every attempt counts, sold out or not
     live = gw.runtime.live(campaign_id)
     body, action, code = _order_body(raw_body)
     key = idempotency_key(headers) or ""

@@ -31,6 +31,11 @@ _PREFIX = "/api/v1/campaigns/"
 _SUFFIX = "/orders"
 
 
+def client_address(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
 def order_campaign(scope: Scope) -> str | None:
     """The campaign id of an order POST (the route's `{cid}`: no slash), else None."""
     if scope["type"] != "http" or scope["method"] != "POST":
@@ -57,7 +62,7 @@ class OrderLane:
         response: Response | None  # None: known sold out (most of the spike, once it is)
         try:
             body = await read_limited(receive, headers, gw.bodies, MAX_BODY_BYTES)
-            intake = take_in(gw, headers, campaign_id, body)
+            intake = take_in(gw, headers, client_address(scope), campaign_id, body)
             response = None if intake.known_sold_out() else await place_order(gw, intake)
         except ClientLeft:  # the client left before sending its order: nobody to answer
             log.debug("client left mid-body on an order")

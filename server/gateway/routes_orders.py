@@ -38,7 +38,8 @@ async def create_order(request: Request) -> Response:
     order_lane.py); the route keeps the endpoint whole where the lane is not installed."""
     gw = gateway(request)
     raw = await read_body(request)
-    intake = take_in(gw, request.headers, request.path_params["cid"], raw)
+    address = request.client.host if request.client else None
+    intake = take_in(gw, request.headers, address, request.path_params["cid"], raw)
     if intake.known_sold_out():  # answered without Redis: the scripts said so
         return sold_out()
     return await place_order(gw, intake)

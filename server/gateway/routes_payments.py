@@ -40,6 +40,7 @@ class PaymentIn(StrictBody):
 async def open_payment(request: Request) -> Response:
     gw = gateway(request)
     user = gw.viewer(request.headers)
+    gw.rate_limits.check("payments", user, request.client.host if request.client else None)
     order_id = request.path_params["oid"]
     _check_order_id(order_id)
     raw = await read_body(request)

@@ -20,6 +20,7 @@ async def create_session(request: Request) -> Response:
         raise Forbidden("demo login is disabled", None, "demo_login_disabled")
     raw = await read_body(request)
     body = parse_json(raw, SessionIn)
+    gw.rate_limits.check("sessions", body.user_id, request.client.host if request.client else None)
 
     async def issue() -> tuple[int, Any]:
         token, expires = gw.tokens.issue(body.user_id)

@@ -158,7 +158,7 @@ async def test_clock_refuses_to_go_back_and_non_ops(serve: Serve) -> None:
 
 
 async def test_clock_cannot_move_when_real(serve: Serve) -> None:
-    async with serve(clock="real") as s:
+    async with serve(clock="real", demo_login=False) as s:
         r = await s.client.post("/api/v1/ops/clock", json={"advance_s": 60}, headers=s.ops)
         assert r.status_code == 409 and r.json()["error"] == "clock_not_simulated"
 

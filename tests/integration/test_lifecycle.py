@@ -15,6 +15,7 @@ from server.ledger.engine import create_engine
 from server.ledger.schema import refunds
 from server.payments.signature import sign
 from tests.campaigns import campaign_text
+from tests.conftest import PAYMENT_SECRET
 from tests.integration.conftest import GROUP_OPEN, Serve
 from tests.server_harness import LiveServer, eventually
 
@@ -218,11 +219,7 @@ async def test_webhook_refuses_bad_notices(serve_with_ledger: Serve) -> None:
             ({"X-Signature": "t=1,v1=00"}, body, 401, "X-Signature"),
             ({"X-Signature": sign("wrong-secret-0123456789", body)}, body, 401, "X-Signature"),
             (
-                {
-                    "X-Signature": sign(
-                        "test-payment-secret-0123456789", body, int(time.time()) - 3600
-                    )
-                },
+                {"X-Signature": sign(PAYMENT_SECRET, body, int(time.time()) - 3600)},
                 body,
                 401,
                 "X-Signature",
@@ -236,9 +233,7 @@ async def test_webhook_refuses_bad_notices(serve_with_ledger: Serve) -> None:
             (unknown, 404, "payment_id"),
             (bad_status, 422, "status"),
         ):
-            cases.append(
-                ({"X-Signature": sign("test-payment-secret-0123456789", raw)}, raw, status, field)
-            )
+            cases.append(({"X-Signature": sign(PAYMENT_SECRET, raw)}, raw, status, field))
         for headers, raw, status, field in cases:
             r = await s.client.post(url, content=raw, headers=headers)
             assert (r.status_code, r.json()["field"]) == (status, field), r.text
