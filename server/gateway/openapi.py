@@ -1,4 +1,11 @@
-"""The served /openapi.json, built from the same models that validate the wire."""
+"""The served /openapi.json, built from the same models that validate the wire.
+
+Every operation is listed with its parameters, its request body, its answer and every
+error answer it can give. The errors follow from what an operation is (a JSON body can be
+malformed, too large or invalid; a path names something that may not exist; a viewer or
+ops call needs its credentials; the order and payment calls are rate limited; anything
+that reads Redis or the ledger can find it down), plus those of its own (409s).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +14,33 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from server.gateway.schemas import (
-    ClockIn,
-    ClockOut,
-    ErrorOut,
-    OrderIn,
-    OrderOut,
-    SessionIn,
-    SessionOut,
-    StockOut,
-)
+from server.gateway import schemas as s
+from server.gateway.routes_distribution import CommunityIn, DistributorIn, MemberIn
+from server.gateway.routes_ops_orders import OrderQuery
+from server.gateway.routes_payments import PaymentIn
+from server.gateway.routes_screens import ScreenTokenIn
 
 _REF = "#/components/schemas/{model}"
 _KEY_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}
+_PATH_PARAMETERS = {
+    "cid": s.CAMPAIGN_ID_PATTERN,
+    "oid": s.ORDER_ID_PATTERN,
+    "pid": s.PAYMENT_ID_PATTERN,
+    "code": s.GROUP_CODE_PATTERN,
+    "uid": r"^[A-Za-z0-9_.-]{1,64}$",
+    "id": r"^scr-[0-9a-f]{12}$",
+}
+_DESCRIPTIONS = {
+    400: "the body is not valid JSON (`bad_json`)",
+    401: "no credentials, or credentials that are not valid (`unauthorized`)",
+    403: "credentials without the right to this (`forbidden`, `not_eligible`, ...)",
+    404: "nothing by that name (`not_found`, ...)",
+    409: "the state forbids it now (`sold_out`, `window_closed`, ...)",
+    413: "the body is larger than this call takes (`too_large`)",
+    422: "a field is invalid; `field` names it (`invalid`, ...)",
+    429: "too many requests; see Retry-After (`rate_limited`)",
+    503: "a backing service is down; nothing was changed (`unavailable`, `busy`)",
+}
 
 
 @dataclass(frozen=True)
@@ -27,48 +48,114 @@ class Operation:
     method: str
     path: str
     summary: str
-    auth: str | None = None
-    body: Any = None
+    auth: str | None = None  # "viewer", "ops" or "signature" (the payment provider)
+    body: Any = None  # a model, "toml", or None for no body
     response: Any = None
     status: int = 200
-    errors: tuple[int, ...] = ()
+    errors: tuple[int, ...] = ()  # beyond those that follow from the above
+    query: Any = None
     idempotent_key: bool = False
+    rate_limited: bool = False
+    backed: bool = True  # reads Redis or the ledger (503 when it is down)
 
 
 OPERATIONS = [
     Operation(
         "post",
         "/api/v1/sessions",
-        "Demo/test login: a viewer token for a user",
-        body=SessionIn,
-        response=SessionOut,
+        "Demo/test login: a viewer token for a user (only where demo login is on)",
+        body=s.SessionIn,
+        response=s.SessionOut,
         status=201,
-        errors=(400, 403, 422),
+        errors=(403,),
         idempotent_key=True,
+        rate_limited=True,
+    ),
+    Operation("get", "/api/v1/clock", "Campaign time now", response=s.ClockOut, backed=False),
+    Operation("get", "/api/v1/campaigns/{cid}", "The campaign as configured, phase and prices"),
+    Operation(
+        "get", "/api/v1/campaigns/{cid}/stock", "Stock in total and per pool", response=s.StockOut
     ),
     Operation(
         "get",
-        "/api/v1/campaigns/{cid}",
-        "The campaign as configured, phase and prices",
-        errors=(404,),
-    ),
-    Operation(
-        "get",
-        "/api/v1/campaigns/{cid}/stock",
-        "Stock in total and per pool",
-        response=StockOut,
-        errors=(404, 503),
+        "/api/v1/campaigns/{cid}/quote",
+        "Every price for the caller with each identity's effect, and the one that applies",
+        auth="viewer",
+        response=s.QuoteOut,
     ),
     Operation(
         "post",
         "/api/v1/campaigns/{cid}/orders",
         "Reserve stock and create an order awaiting payment",
         auth="viewer",
-        body=OrderIn,
-        response=OrderOut,
+        body=s.OrderIn,
+        response=s.OrderOut,
         status=201,
-        errors=(400, 401, 404, 409, 422, 503),
+        errors=(403, 409),
         idempotent_key=True,
+        rate_limited=True,
+    ),
+    Operation(
+        "post",
+        "/api/v1/orders/{oid}/payments",
+        "Open the order's next payment stage (deposit, balance or full)",
+        auth="viewer",
+        body=PaymentIn,
+        response=s.PaymentOut,
+        status=201,
+        errors=(409,),
+        idempotent_key=True,
+        rate_limited=True,
+    ),
+    Operation(
+        "post",
+        "/api/v1/payments/webhook",
+        "The payment provider's signed notice (X-Signature); repeats are harmless",
+        auth="signature",
+        body=s.WebhookIn,
+        response=s.WebhookOut,
+        errors=(404,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/sandbox/payments/{pid}/succeed",
+        "The demo's payment provider: settle one of the caller's payments (demo only)",
+        auth="viewer",
+        body=PaymentIn,
+        response=s.WebhookOut,
+    ),
+    Operation(
+        "get",
+        "/api/v1/me/orders",
+        "Every order of the caller, all campaigns and modes, with status history",
+        auth="viewer",
+        response=s.MyOrdersOut,
+    ),
+    Operation(
+        "get",
+        "/api/v1/me/notifications",
+        "The caller's notifications",
+        auth="viewer",
+        response=s.NotificationsOut,
+    ),
+    Operation("get", "/api/v1/groups/{code}", "A group's progress", response=s.GroupOut),
+    Operation(
+        "post",
+        "/api/v1/distributors",
+        "Become a distributor, optionally under another's code (200 if already one)",
+        auth="viewer",
+        body=DistributorIn,
+        response=s.DistributorOut,
+        status=201,
+        errors=(403, 404, 409),
+    ),
+    Operation(
+        "get",
+        "/api/v1/distributors/me",
+        "The caller's commission by state, balance and recent lines",
+        auth="viewer",
+        response=s.MyCommissionsOut,
+        errors=(404,),
     ),
     Operation(
         "put",
@@ -76,26 +163,137 @@ OPERATIONS = [
         "Upload a campaign file (TOML); 422 lists every bad field by its path",
         auth="ops",
         body="toml",
-        errors=(401, 403, 409, 422),
+        errors=(409,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/campaigns/{cid}/presale-to-group",
+        "Open the depositors' exclusive group offer and notify them, once",
+        auth="ops",
+        body=PaymentIn,
+        response=s.PresaleToGroupOut,
+        errors=(409,),
     ),
     Operation(
         "post",
         "/api/v1/ops/clock",
         "Move campaign time (simulated clock only)",
         auth="ops",
-        body=ClockIn,
-        response=ClockOut,
-        errors=(401, 403, 409, 422),
+        body=s.ClockIn,
+        response=s.ClockOut,
+        errors=(409,),
         idempotent_key=True,
     ),
-    Operation("get", "/api/v1/clock", "Campaign time now", response=ClockOut),
-    Operation("get", "/healthz", "The process answers"),
-    Operation("get", "/readyz", "Redis answers", errors=(503,)),
+    Operation(
+        "get",
+        "/api/v1/ops/orders",
+        "Orders from the ledger, filtered",
+        auth="ops",
+        query=OrderQuery,
+        response=s.OpsOrdersOut,
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/orders/{oid}/refund",
+        "Refund everything paid; units go back unless shipped",
+        auth="ops",
+        body=s.RefundIn,
+        response=s.OrderOut,
+        errors=(409,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/orders/{oid}/fulfilment",
+        "Move a paid order one fulfilment step",
+        auth="ops",
+        body=s.FulfilmentIn,
+        response=s.OrderOut,
+        errors=(409,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/communities",
+        "A community share link (earns no commission)",
+        auth="ops",
+        body=CommunityIn,
+        response=s.CommunityOut,
+        status=201,
+    ),
+    Operation(
+        "put",
+        "/api/v1/ops/users/{uid}",
+        "Set a user's member tier",
+        auth="ops",
+        body=MemberIn,
+        response=s.MemberOut,
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/distributors/{code}/approve",
+        "Approve a distributor recruited by approval",
+        auth="ops",
+        body=PaymentIn,
+        response=s.DistributorOut,
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/distributors/{code}/payouts",
+        "Pay a distributor their whole positive balance",
+        auth="ops",
+        body=PaymentIn,
+        response=s.PayoutOut,
+        errors=(409,),
+    ),
+    Operation(
+        "get",
+        "/api/v1/ops/reports/finance",
+        "Paid, refunded, commission owed and merchant net, per distributor",
+        auth="ops",
+        query=s.CampaignQuery,
+        response=s.FinanceOut,
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/api/v1/ops/reconcile",
+        "Reconcile Redis with the ledger now",
+        auth="ops",
+        query=s.CampaignQuery,
+        response=s.ReconcileOut,
+        errors=(404,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/screen-tokens",
+        "Mint a big screen's token: one campaign's dashboard feed, read-only, expiring",
+        auth="ops",
+        body=ScreenTokenIn,
+        response=s.ScreenTokenMintedOut,
+        status=201,
+        errors=(404,),
+    ),
+    Operation(
+        "get",
+        "/api/v1/ops/screen-tokens",
+        "Screen tokens minted (never the tokens themselves)",
+        auth="ops",
+        response=s.ScreenTokensOut,
+    ),
+    Operation(
+        "delete",
+        "/api/v1/ops/screen-tokens/{id}",
+        "Revoke a screen token: its screens lose their feed within seconds",
+        auth="ops",
+        response=s.RevokedOut,
+    ),
+    Operation("get", "/healthz", "The process answers", response=s.StatusOut, backed=False),
+    Operation("get", "/readyz", "Redis answers", response=s.StatusOut),
 ]
 
 
 def openapi_document() -> dict[str, Any]:
-    schemas: dict[str, Any] = {"Error": _schema(ErrorOut, schemas={})}
+    schemas: dict[str, Any] = {}
+    _schema(s.ErrorOut, schemas)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.path, {})[op.method] = _operation(op, schemas)
@@ -104,7 +302,9 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "liveroom",
             "version": "1",
-            "description": "Live-room control system: the client contract of API.md.",
+            "description": "Live-room control system: the client contract of API.md. "
+            "The websocket feeds (/ws/live/{cid}, /ws/dashboard/{cid}) are described in "
+            "the README.",
         },
         "paths": paths,
         "components": {
@@ -112,46 +312,88 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {
                 "viewer": {"type": "http", "scheme": "bearer"},
                 "ops": {"type": "http", "scheme": "bearer"},
+                "signature": {"type": "apiKey", "in": "header", "name": "X-Signature"},
             },
         },
     }
 
 
+def error_statuses(op: Operation) -> list[int]:
+    """Every error status the operation can answer."""
+    found = set(op.errors)
+    if op.body is not None:
+        found |= {413, 422} | ({400} if op.body != "toml" else set())
+    if "{" in op.path:
+        found.add(404)
+    if op.auth == "viewer" or op.auth == "signature":
+        found.add(401)
+    if op.auth == "ops":
+        found |= {401, 403}
+    if op.query is not None:
+        found.add(422)
+    if op.rate_limited:
+        found.add(429)
+    if op.backed:
+        found.add(503)
+    return sorted(found)
+
+
 def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {"summary": op.summary, "responses": {}}
-    params = [{"name": "cid", "in": "path", "required": True, "schema": {"type": "string"}}]
-    spec["parameters"] = params if "{cid}" in op.path else []
-    if op.idempotent_key:
-        spec["parameters"].append(
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "schema": _KEY_SCHEMA,
-            }
-        )
+    spec["parameters"] = _parameters(op)
     if op.auth:
         spec["security"] = [{op.auth: []}]
     if op.body == "toml":
-        spec["requestBody"] = {"content": {"application/toml": {"schema": {"type": "string"}}}}
+        spec["requestBody"] = {
+            "required": True,
+            "content": {"application/toml": {"schema": {"type": "string"}}},
+        }
     elif op.body is not None:
         spec["requestBody"] = {
-            "content": {"application/json": {"schema": _schema(op.body, schemas)}}
+            "required": False,
+            "content": {"application/json": {"schema": _schema(op.body, schemas)}},
         }
     ok: dict[str, Any] = {"description": "success"}
     if op.response is not None:
         ok["content"] = {"application/json": {"schema": _schema(op.response, schemas)}}
+    elif "/campaigns/" in op.path:
+        ok["content"] = {"application/json": {"schema": {"type": "object"}}}
     spec["responses"][str(op.status)] = ok
-    for status in op.errors:
+    if op.path == "/api/v1/distributors":
+        spec["responses"]["200"] = ok  # already a distributor: the same answer
+    for status in error_statuses(op):
         spec["responses"][str(status)] = {
-            "description": "error",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "description": _DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorOut")}}},
         }
     return spec
 
 
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "pattern": p}}
+        for name, p in _PATH_PARAMETERS.items()
+        if "{" + name + "}" in op.path
+    ]
+    for param in params:  # a distributor's code is a share link's, not a group's
+        if param["name"] == "code" and "/distributors/" in op.path:
+            param["schema"]["pattern"] = s.LINK_CODE_PATTERN
+    if op.query is not None:
+        schema = TypeAdapter(op.query).json_schema()
+        required = set(schema.get("required", []))
+        for name, prop in schema["properties"].items():
+            params.append(
+                {"name": name, "in": "query", "required": name in required, "schema": prop}
+            )
+    if op.idempotent_key:
+        params.append(
+            {"name": "Idempotency-Key", "in": "header", "required": False, "schema": _KEY_SCHEMA}
+        )
+    return params
+
+
 def _schema(model: Any, schemas: dict[str, Any]) -> dict[str, Any]:
-    schema = TypeAdapter(model).json_schema(ref_template=_REF)
+    schema = TypeAdapter(model).json_schema(ref_template=_REF, mode="serialization")
     schemas.update(schema.pop("$defs", {}))
     name = getattr(model, "__name__", "Model")
     schemas[name] = schema

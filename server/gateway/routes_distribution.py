@@ -18,16 +18,15 @@ from server.gateway.auth import USER_ID_RE
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, read_body, read_json
 from server.gateway.identity import identity_of
-from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody
+from server.gateway.schemas import CAMPAIGN_ID_PATTERN, LINK_CODE_PATTERN, StrictBody
 from server.ledger.consumer import backlog
 from server.ledger.queries import commissions_of
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-_LINK_CODE = r"^[DC][A-Z2-9]{7}$"
 
 
 class DistributorIn(StrictBody):
-    upline: Annotated[str, Field(pattern=_LINK_CODE)] | None = None
+    upline: Annotated[str, Field(pattern=LINK_CODE_PATTERN)] | None = None
     campaign_id: Annotated[str, Field(pattern=CAMPAIGN_ID_PATTERN)] | None = None
 
 

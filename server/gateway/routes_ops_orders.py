@@ -18,7 +18,13 @@ from server.domain.lifecycle import (
 from server.errors import Conflict, NotFound, Unavailable
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_params, read_json
-from server.gateway.schemas import CAMPAIGN_ID_PATTERN, FulfilmentIn, RefundIn, StrictBody
+from server.gateway.schemas import (
+    CAMPAIGN_ID_PATTERN,
+    CampaignQuery,
+    FulfilmentIn,
+    RefundIn,
+    StrictBody,
+)
 from server.gateway.views import order_view
 from server.ledger.queries import OrderFilter, finance_report, list_orders
 from server.ledger.reconcile import reconcile
@@ -106,8 +112,8 @@ async def list_ops_orders(request: Request) -> Response:
 async def finance(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
-    campaign_id = request.query_params.get("campaign_id", "")
-    live = gw.runtime.live(campaign_id)
+    query = parse_params(dict(request.query_params), CampaignQuery)
+    live = gw.runtime.live(query.campaign_id)
     try:
         report = await finance_report(gw.ledger, live.campaign.id)
     except (OperationalError, DBAPIError) as exc:
@@ -118,7 +124,8 @@ async def finance(request: Request) -> Response:
 async def reconcile_now(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
-    live = gw.runtime.live(request.query_params.get("campaign_id", ""))
+    query = parse_params(dict(request.query_params), CampaignQuery)
+    live = gw.runtime.live(query.campaign_id)
     try:
         report = await reconcile(gw.runtime.redis, gw.ledger, live.stock.keys)
     except (OperationalError, DBAPIError) as exc:

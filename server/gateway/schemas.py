@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    NotRequired,  # pydantic needs these on Python < 3.12
+)
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from typing_extensions import TypedDict  # pydantic needs it for schemas on Python < 3.12
+from typing_extensions import TypedDict
 
 from server.domain.campaign import Mode
 
 CAMPAIGN_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 GROUP_CODE_PATTERN = r"^[A-Z0-9]{4,16}$"
+LINK_CODE_PATTERN = r"^[DC][A-Z2-9]{7}$"  # a share link: D... a distributor, C... a community
 REF_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ORDER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}\.[0-9]{1,12}$"
 PAYMENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}~[0-9a-f]{16}$"
@@ -46,6 +52,10 @@ class WebhookIn(StrictBody):
     status: Literal["succeeded", "failed"]
 
 
+class CampaignQuery(StrictBody):
+    campaign_id: Annotated[str, Field(pattern=CAMPAIGN_ID_PATTERN)]
+
+
 class RefundIn(StrictBody):
     reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
@@ -55,10 +65,16 @@ class FulfilmentIn(StrictBody):
     warehouse: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
 
 
+class ProblemOut(TypedDict):
+    field: str | None
+    message: str
+
+
 class ErrorOut(TypedDict):
     error: str
     message: str
     field: str | None
+    problems: NotRequired[list[ProblemOut]]  # an invalid campaign file: every problem
 
 
 class SessionOut(TypedDict):
@@ -146,3 +162,166 @@ class ClockOut(TypedDict):
 
 
 CampaignOut = dict[str, Any]
+
+
+class IdentitiesOut(TypedDict):
+    member_tier: str | None
+    distributor_code: str | None
+    depositor: bool
+
+
+class OptionOut(TypedDict):
+    offer: str
+    mode: str
+    unit_price_fen: int
+    due_now_fen: int
+    open: bool
+    effects: list[str]
+
+
+class QuoteOut(TypedDict):
+    campaign_id: str
+    identities: IdentitiesOut
+    options: list[OptionOut]
+    applies: OptionOut | None
+    distributor_effect: str | None
+
+
+class MyOrdersOut(TypedDict):
+    user_id: str
+    orders: list[OrderOut]
+
+
+class NotificationOut(TypedDict):
+    kind: str
+    text: str
+    at_ms: int
+    campaign_id: str
+
+
+class NotificationsOut(TypedDict):
+    notifications: list[NotificationOut]
+
+
+class WebhookOut(TypedDict):
+    result: Literal["succeeded", "failed", "refunded", "duplicate"]
+    payment: PaymentOut
+
+
+class DistributorOut(TypedDict):
+    code: str
+    status: str
+    upline: str | None
+    share_link: str
+
+
+class CommissionTotalOut(TypedDict):
+    lines: int
+    amount_fen: int
+
+
+class CommissionLineOut(TypedDict):
+    order_id: str
+    level: int
+    campaign_id: str
+    distributor: str
+    base_fen: int
+    rate_bp: int
+    amount_fen: int
+    state: str
+    updated_at_ms: int
+
+
+class MyCommissionsOut(DistributorOut):
+    commissions: dict[str, CommissionTotalOut]
+    paid_out_fen: int
+    balance_fen: int
+    debt_fen: int
+    recruits: int
+    lines: list[CommissionLineOut]
+
+
+class CommunityOut(TypedDict):
+    kind: Literal["community"]
+    code: str
+    name: str
+    created_at_ms: int
+    share_link: str
+
+
+class MemberOut(TypedDict):
+    user: str
+    member_tier: str | None
+    updated_at_ms: int
+
+
+class PayoutOut(TypedDict):
+    code: str
+    paid_out_fen: int
+
+
+class PresaleToGroupOut(TypedDict):
+    result: Literal["opened", "already"]
+    depositors_notified: int
+    price_fen: int
+    balance_fen: int
+
+
+class OpsOrdersOut(TypedDict):
+    orders: list[OrderOut]
+    limit: int
+    offset: int
+
+
+class DistributorStateOut(TypedDict):
+    lines: int
+    base_fen: int
+    amount_fen: int
+
+
+class DistributorFinanceOut(TypedDict):
+    distributor: str
+    owed_fen: int
+    states: dict[str, DistributorStateOut]
+
+
+class FinanceOut(TypedDict):
+    campaign_id: str
+    orders: int
+    paid_fen: int
+    refunded_fen: int
+    commission_fen: int
+    merchant_net_fen: int
+    distributors: list[DistributorFinanceOut]
+
+
+class ReconcileOut(TypedDict):
+    clean: bool
+    summary: str
+    problems: list[str]
+
+
+class ScreenTokenOut(TypedDict):
+    id: str
+    campaign_id: str
+    label: str
+    expires_at: str
+    revoked: bool
+
+
+class ScreenTokenMintedOut(ScreenTokenOut):
+    token: str
+    url: str
+
+
+class ScreenTokensOut(TypedDict):
+    screen_tokens: list[ScreenTokenOut]
+
+
+class RevokedOut(TypedDict):
+    id: str
+    revoked: bool
+
+
+class StatusOut(TypedDict):
+    status: str
