@@ -153,7 +153,7 @@ def _run_schemathesis(
     failures: dict[str, str] = {}
     session = requests.Session()
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]  # (an Err has no ok(): bad document)
         run = _runner(operation, base_url, auth, session, failures)
         with contextlib.suppress(hypothesis.errors.Unsatisfiable):
             run()
@@ -165,7 +165,7 @@ def _runner(
     base_url: str,
     auth: dict[str, str],
     session: requests.Session,
-    failures: list[str],
+    failures: dict[str, str],
 ) -> Callable[[], None]:
     signed = operation.path == "/api/v1/payments/webhook"
 
@@ -190,6 +190,6 @@ def _runner(
             case.validate_response(response, checks=CHECKS)
         except (Exception, BaseExceptionGroup) as exc:  # every failure collected, then reported
             label = f"{case.method} {operation.path}"
-            failures.setdefault(label, f"{label}: {exc}\n{kwargs!r}")
+            failures.setdefault(label, f"{label}: {exc}\n{case.as_curl_command()}")
 
     return run
