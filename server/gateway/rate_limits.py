@@ -23,17 +23,26 @@ class RateLimited(LiveroomError):
 
 class RateLimits:
     def __init__(self, rates: Mapping[str, Rate]) -> None:
-        self._limiters = {name: Limiter(rate) for name, rate in rates.items() if not rate.off}
+        limiters = {name: Limiter(rate) for name, rate in rates.items() if not rate.off}
+        calls = {name.partition(".")[0] for name in rates}
+        # per call: its (address, viewer) limiters, None where off (checked on every order)
+        self._by_call = {
+            call: (limiters.get(f"{call}.address"), limiters.get(f"{call}.viewer"))
+            for call in calls
+        }
 
     def check(self, call: str, viewer: str | None, address: str | None) -> None:
         """Count one `call` ("orders", "payments", "sessions") by this viewer from this
         address; raise RateLimited when either has had its share."""
+        by_address, by_viewer = self._by_call[call]
         now = time.monotonic()
-        for by, key in (("address", address), ("viewer", viewer)):
-            limiter = self._limiters.get(f"{call}.{by}")
-            if limiter is None or key is None:
-                continue
-            wait = limiter.wait_s(key, now)
+        if by_address is not None and address is not None:
+            wait = by_address.wait_s(address, now)
             if wait:
-                RATE_LIMITED.labels(call, by).inc()
-                raise RateLimited(wait, "viewer" if by == "viewer" else "address")
+                RATE_LIMITED.labels(call, "address").inc()
+                raise RateLimited(wait, "address")
+        if by_viewer is not None and viewer is not None:
+            wait = by_viewer.wait_s(viewer, now)
+            if wait:
+                RATE_LIMITED.labels(call, "viewer").inc()
+                raise RateLimited(wait, "viewer")
