@@ -73,23 +73,24 @@ async def slowloris(soak: Soak, stop: asyncio.Event, index: int) -> None:
             for byte in request:
                 writer.write(bytes([byte]))
                 await writer.drain()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 10)
-                if stop.is_set() or reader.at_eof():
-                    break
-                if await _closed(reader):
+                # wait 10 s, or less if the gateway hangs up first (EOF)
+                hung_up = asyncio.ensure_future(reader.read(1))
+                stopped = asyncio.ensure_future(stop.wait())
+                done, pending = await asyncio.wait(
+                    [hung_up, stopped], timeout=10, return_when=asyncio.FIRST_COMPLETED
+                )
+                for future in pending:
+                    future.cancel()
+                if hung_up in done:  # EOF, or a reset: either way, cut off
+                    hung_up.exception()
                     soak.slow_cut_off += 1
+                    break
+                if stopped in done:
                     break
         except OSError:
             soak.slow_cut_off += 1
         finally:
             writer.close()
-
-
-async def _closed(reader: asyncio.StreamReader) -> bool:
-    with contextlib.suppress(TimeoutError):
-        return await asyncio.wait_for(reader.read(1), 0.01) == b""
-    return False
 
 
 async def upload_gib(soak: Soak, stop: asyncio.Event) -> None:
