@@ -263,7 +263,7 @@ def main() -> int:
     parser.add_argument("--factor", type=int, default=10)
     parser.add_argument("--before", type=float, default=15.0, help="seconds of attack first")
     parser.add_argument("--after", type=float, default=5.0, help="seconds of attack after")
-    parser.add_argument("--rss-mib", type=int, default=400, help="the gateway's RSS bound")
+    parser.add_argument("--rss-mib", type=int, default=256, help="the gateway's RSS bound")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not (0 <= args.slow <= 10_000 and 0 <= args.silent <= 10_000):
