@@ -299,10 +299,10 @@ class Bench:
             user="u__rand_int__",
             mode="direct",
             qty=1,
-            limit=campaign.direct.per_user_limit,
+            limit=campaign.window("direct").per_user_limit,
             plan=plan_for(campaign, "direct"),
             unit_price_fen=campaign.sku.daily_price_fen,
-            pay_before_ms=PRESALE_OPEN_MS + campaign.direct.pay_within_s * 1000,
+            pay_before_ms=PRESALE_OPEN_MS + campaign.window("direct").pay_within_s * 1000,
         )
         results = {}
         for per_call in (1, BATCH):

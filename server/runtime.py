@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.clock import Clock, RealClock, SimulatedClock, to_ms
-from server.domain.campaign import MODES, Campaign, Mode, parse_campaign
+from server.domain.campaign import Campaign, Mode, parse_campaign
 from server.domain.pools import Plan, plan_for
 from server.domain.sold_out import SoldOutFlag
 from server.errors import Conflict, NotFound
@@ -34,6 +34,7 @@ from server.store.stock import OrderRequest, Outcome, StockStore, text
 log = logging.getLogger("liveroom.runtime")
 
 REFRESH_INTERVAL_S = 0.25
+_NEVER = (0, 0)  # the window of a mode a campaign does not sell in
 
 
 def canonical_campaign_text() -> str:
@@ -64,14 +65,15 @@ class LiveCampaign:
     def update(self, campaign: Campaign, version: int) -> None:
         """Make a (new version of the) campaign live, with everything worked out from it."""
         self.campaign, self.version = campaign, version
-        self.plans = {mode: plan_for(campaign, mode) for mode in MODES}
-        windows = {mode: campaign.window(mode) for mode in MODES}
+        self.plans = {mode: plan_for(campaign, mode) for mode in campaign.modes}
+        windows = {mode: campaign.window(mode) for mode in campaign.modes}
         self._windows_ms = {m: (to_ms(w.opens_at), to_ms(w.closes_at)) for m, w in windows.items()}
         self.sold_out_flag.replan(self.plans)
 
     def is_open(self, mode: Mode, now_ms: int) -> bool:
-        """The mode's window, in the clock's milliseconds (checked on every order)."""
-        opens, closes = self._windows_ms[mode]
+        """The mode's window, in the clock's milliseconds (checked on every order); a mode
+        the campaign does not sell in is never open."""
+        opens, closes = self._windows_ms.get(mode, _NEVER)
         return opens <= now_ms < closes
 
     def sold_out(self, mode: Mode, qty: int) -> bool:
@@ -100,7 +102,7 @@ class Runtime:
         for campaign_id in await self._campaign_store.ids():
             await self._load(campaign_id)
         if self.settings.simulated_clock:
-            start = self.settings.clock_start or startup.presale.opens_at
+            start = self.settings.clock_start or startup.opens_at
             state = await self._clock_store.start(to_ms(start), self.settings.clock_speed)
             self.clock = SimulatedClock(state)
         await self.return_due_pools()
@@ -132,6 +134,14 @@ class Runtime:
     async def install(self, campaign: Campaign, text: str) -> LiveCampaign:
         """Make a validated campaign file live: its pools and the file stored in one atomic
         step, so a refusal or a failure leaves the running version as it was."""
+        current = self.campaigns.get(campaign.id)
+        if current is not None:
+            placed = await current.orders.placed_by_mode()
+            for mode in current.campaign.modes:
+                if placed.get(mode) and not campaign.offers(mode):
+                    raise Conflict(
+                        f"{mode} orders exist: the mode cannot be left out", mode, "mode_in_use"
+                    )
         await self._campaign_store.add_id(campaign.id)
         version = await self._stock(campaign.id).install(campaign, text)
         if version is None:

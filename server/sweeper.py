@@ -40,7 +40,7 @@ class Sweeper:
             terms = EndTerms(allowed=AWAITING_BALANCE, deadline=member)
             await live.stock.end_order(now, ident, "forfeited", terms)
         elif kind == "group":
-            group = live.campaign.group
+            group = live.campaign.group_rules
             tiers = ",".join(f"{t.min_members}:{t.price_fen}" for t in group.tiers)
             fill = group.auto_complete_max_missing if group.auto_complete else 0
             answer = await live.orders.close_group(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -137,22 +137,58 @@ class Stock(_Section):
 
 
 class Campaign(_Section):
+    """A campaign; any of its modes (and distribution) may be left out, not all of them."""
+
     id: Slug
     name: Name
     brand: Name
     timezone: Name
     sku: Sku
-    presale: Presale
-    group: GroupBuy
-    depositor_group: DepositorGroup
-    direct: Direct
-    distribution: Distribution
+    presale: Presale | None = None
+    group: GroupBuy | None = None
+    depositor_group: DepositorGroup | None = None  # needs presale and group
+    direct: Direct | None = None
+    distribution: Distribution | None = None  # none: no link earns commission
     members: Annotated[list[MemberTier], Field(max_length=20)] = []
     stacking: Stacking = Stacking()
     stock: Stock
 
+    @property
+    def modes(self) -> tuple[Mode, ...]:
+        """The modes this campaign sells in."""
+        return tuple(mode for mode in MODES if getattr(self, mode) is not None)
+
+    def offers(self, mode: Mode) -> bool:
+        return getattr(self, mode) is not None
+
+    # The sections of code paths that run only where the campaign has them (an order of a
+    # mode exists only if the mode is sold): a missing one there is a bug, said plainly.
+    @property
+    def presale_rules(self) -> Presale:
+        return _present(self.presale, "presale")
+
+    @property
+    def group_rules(self) -> GroupBuy:
+        return _present(self.group, "group")
+
+    @property
+    def offer_rules(self) -> DepositorGroup:
+        return _present(self.depositor_group, "depositor_group")
+
+    @property
+    def opens_at(self) -> datetime:
+        """When the first of its modes opens."""
+        return min(self.window(mode).opens_at for mode in self.modes)
+
+    @property
+    def after_sale_days(self) -> int:
+        """How long after delivery an order may still be returned (commission waits)."""
+        return self.distribution.after_sale_days if self.distribution else DEFAULT_AFTER_SALE_DAYS
+
     def window(self, mode: Mode) -> ModeRules:
-        rules: ModeRules = getattr(self, mode)  # each mode's section bears the mode's name
+        rules: ModeRules | None = getattr(self, mode)  # each mode's section bears its name
+        if rules is None:
+            raise ValueError(f"campaign {self.id!r} does not sell in mode {mode!r}")
         return rules
 
     def pool_for(self, mode: Mode) -> Pool:
@@ -174,6 +210,16 @@ class Campaign(_Section):
         if pool.returns_to is None:
             return None
         return pool.returns_at or max(self.window(m).closes_at for m in pool.modes)
+
+
+DEFAULT_AFTER_SALE_DAYS = 7
+Section = TypeVar("Section")
+
+
+def _present(section: Section | None, name: str) -> Section:
+    if section is None:
+        raise ValueError(f"the campaign has no {name} section")
+    return section
 
 
 def parse_campaign(text: str) -> Campaign:
@@ -214,38 +260,51 @@ def _rule_problems(c: Campaign) -> Iterator[FieldProblem]:
 
 
 def _window_problems(c: Campaign) -> Iterator[FieldProblem]:
-    for section in ("presale", "group", "direct"):
+    if not c.modes:
+        yield FieldProblem(None, "sell in at least one mode: presale, group or direct")
+    for section in c.modes:
         window = c.window(section)
         if window.closes_at <= window.opens_at:
             yield FieldProblem(f"{section}.closes_at", "must be after opens_at")
-    if c.presale.balance_closes_at <= c.presale.balance_opens_at:
-        yield FieldProblem("presale.balance_closes_at", "must be after balance_opens_at")
-    if c.presale.balance_opens_at < c.presale.opens_at:
-        yield FieldProblem("presale.balance_opens_at", "must not be before presale.opens_at")
+    if c.presale is not None:
+        if c.presale.balance_closes_at <= c.presale.balance_opens_at:
+            yield FieldProblem("presale.balance_closes_at", "must be after balance_opens_at")
+        if c.presale.balance_opens_at < c.presale.opens_at:
+            yield FieldProblem("presale.balance_opens_at", "must not be before presale.opens_at")
 
 
 def _price_problems(c: Campaign) -> Iterator[FieldProblem]:
     p = c.presale
-    if p.deposit_fen + p.balance_fen != p.price_fen:
+    if p is not None and p.deposit_fen + p.balance_fen != p.price_fen:
         yield FieldProblem("presale.price_fen", "must equal deposit_fen + balance_fen")
-    if c.depositor_group.price_fen < p.deposit_fen:
-        yield FieldProblem("depositor_group.price_fen", "must not be below presale.deposit_fen")
-    tiers = c.group.tiers
-    for i in range(1, len(tiers)):
-        if tiers[i].min_members <= tiers[i - 1].min_members:
-            yield FieldProblem(f"group.tiers[{i}].min_members", "must rise from tier to tier")
-        if tiers[i].price_fen >= tiers[i - 1].price_fen:
-            yield FieldProblem(f"group.tiers[{i}].price_fen", "must fall from tier to tier")
-    if tiers[-1].min_members > c.group.capacity:
-        yield FieldProblem("group.capacity", "must hold the largest tier's min_members")
+    if c.depositor_group is not None:
+        if p is None or c.group is None:
+            yield FieldProblem("depositor_group", "needs both presale and group")
+        elif c.depositor_group.price_fen < p.deposit_fen:
+            yield FieldProblem("depositor_group.price_fen", "must not be below presale.deposit_fen")
+    if c.group is not None:
+        yield from _tier_problems(c.group)
     member_ids = [m.id for m in c.members]
     for i, member_id in enumerate(member_ids):
         if member_id in member_ids[:i]:
             yield FieldProblem(f"members[{i}].id", f"duplicate member tier {member_id!r}")
 
 
+def _tier_problems(group: GroupBuy) -> Iterator[FieldProblem]:
+    tiers = group.tiers
+    for i in range(1, len(tiers)):
+        if tiers[i].min_members <= tiers[i - 1].min_members:
+            yield FieldProblem(f"group.tiers[{i}].min_members", "must rise from tier to tier")
+        if tiers[i].price_fen >= tiers[i - 1].price_fen:
+            yield FieldProblem(f"group.tiers[{i}].price_fen", "must fall from tier to tier")
+    if tiers[-1].min_members > group.capacity:
+        yield FieldProblem("group.capacity", "must hold the largest tier's min_members")
+
+
 def _rate_problems(c: Campaign) -> Iterator[FieldProblem]:
     d = c.distribution
+    if d is None:
+        return
     if d.level1_rate_bp + d.level2_rate_bp > 10_000:
         yield FieldProblem("distribution.level2_rate_bp", "level 1 + level 2 must not pass 100%")
     for i, tier in enumerate(d.volume_tiers):
@@ -258,12 +317,13 @@ def _pool_problems(c: Campaign) -> Iterator[FieldProblem]:
     names = [p.name for p in pools]
     if sum(p.share_pct for p in pools) != 100:
         yield FieldProblem("stock.pools", "share_pct must add up to 100")
-    for mode in MODES:
+    for mode in c.modes:
         owners = [p.name for p in pools if mode in p.modes]
         if len(owners) != 1:
             yield FieldProblem("stock.pools", f"mode {mode!r} must be in exactly one pool")
     for i, pool in enumerate(pools):
         at = f"stock.pools[{i}]"
+        yield from _unsold_modes(c, pool, at)
         if pool.name in names[:i]:
             yield FieldProblem(f"{at}.name", f"duplicate pool {pool.name!r}")
         for j, rule in enumerate(pool.borrow):
@@ -274,6 +334,12 @@ def _pool_problems(c: Campaign) -> Iterator[FieldProblem]:
         if pool.returns_at is not None and pool.returns_to is None:
             yield FieldProblem(f"{at}.returns_at", "needs returns_to")
     yield from _return_cycles(pools)
+
+
+def _unsold_modes(c: Campaign, pool: Pool, at: str) -> Iterator[FieldProblem]:
+    for j, mode in enumerate(pool.modes):
+        if not c.offers(mode):
+            yield FieldProblem(f"{at}.modes[{j}]", f"the campaign does not sell in {mode!r}")
 
 
 def _return_cycles(pools: list[Pool]) -> Iterator[FieldProblem]:

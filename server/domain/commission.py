@@ -57,8 +57,11 @@ class Line:
 
 def rates_for(campaign: Campaign, volume_units: int) -> tuple[int, int]:
     """Level-1 and level-2 rates for a distributor who has sold volume_units so far."""
-    rates = (campaign.distribution.level1_rate_bp, campaign.distribution.level2_rate_bp)
-    for tier in sorted(campaign.distribution.volume_tiers, key=lambda t: t.min_units):
+    rules = campaign.distribution
+    if rules is None:
+        return 0, 0
+    rates = (rules.level1_rate_bp, rules.level2_rate_bp)
+    for tier in sorted(rules.volume_tiers, key=lambda t: t.min_units):
         if volume_units >= tier.min_units:
             rates = (tier.level1_rate_bp, tier.level2_rate_bp)
     return rates
@@ -74,7 +77,7 @@ def attribute(
 ) -> Attribution:
     if link_kind == "community":
         return Attribution(channel="community")
-    if link_kind != "distributor":
+    if link_kind != "distributor" or campaign.distribution is None:  # no one earns here
         return Attribution()
     own_link = buyer_distributor_code == link_code
     if own_link and not campaign.distribution.self_purchase_commission:

@@ -11,7 +11,7 @@ Phase = Literal["upcoming", "presale", "group", "direct", "ended"]
 
 
 def open_modes(campaign: Campaign, now: datetime) -> list[Mode]:
-    return [mode for mode in MODES if campaign.window(mode).is_open(now)]
+    return [mode for mode in campaign.modes if campaign.window(mode).is_open(now)]
 
 
 def phase(campaign: Campaign, now: datetime) -> Phase:
@@ -20,9 +20,10 @@ def phase(campaign: Campaign, now: datetime) -> Phase:
     for mode in MODES:
         if mode in modes:
             return mode
-    first_open = min(campaign.window(m).opens_at for m in MODES)
+    first_open = min(campaign.window(m).opens_at for m in campaign.modes)
     return "upcoming" if now < first_open else "ended"
 
 
 def balance_window_open(campaign: Campaign, now: datetime) -> bool:
-    return campaign.presale.balance_opens_at <= now < campaign.presale.balance_closes_at
+    presale = campaign.presale
+    return presale is not None and presale.balance_opens_at <= now < presale.balance_closes_at

@@ -22,7 +22,7 @@ class SoldOutFlag:
     def sold_out(self, mode: Mode, qty: int) -> bool:
         """Known to be unable to serve qty units in this mode."""
         known = self._available
-        return known is not None and known[mode] < qty
+        return known is not None and known.get(mode, 0) < qty
 
     def hear_message(self, remaining: Mapping[str, int]) -> None:
         """A script's stock message: the pools' remaining units when it ran."""

@@ -19,6 +19,8 @@ from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, read_body, read_json
 from server.gateway.identity import identity_of
 from server.gateway.schemas import CAMPAIGN_ID_PATTERN, LINK_CODE_PATTERN, StrictBody
+from server.gateway.wording import effect_text, identity_line
+from server.i18n import t, yuan
 from server.ledger.consumer import backlog
 from server.ledger.queries import commissions_of
 
@@ -54,6 +56,8 @@ async def become_distributor(request: Request) -> Response:
         raise BadInput("say which campaign recruits you", "campaign_id")
     live = gw.runtime.live(body.campaign_id or next(iter(gw.runtime.campaigns)))
     rules = live.campaign.distribution
+    if rules is None:
+        raise Conflict("this campaign has no distributors", "campaign_id", "no_distribution")
     if rules.recruitment == "spend":
         spent = 0
         for other in gw.runtime.campaigns.values():
@@ -112,7 +116,10 @@ async def get_quote(request: Request) -> Response:
             },
             "options": [_option_view(o) for o in q.options],
             "applies": _option_view(q.applies) if q.applies else None,
-            "distributor_effect": q.distributor_effect,
+            "distributor_effect": effect_text(q.distributor_effect)
+            if q.distributor_effect
+            else None,
+            "identity_line": identity_line(q),
         }
     )
 
@@ -201,7 +208,7 @@ def _option_view(option: Option) -> dict[str, Any]:
         "unit_price_fen": option.unit_price_fen,
         "due_now_fen": option.due_now_fen,
         "open": option.open,
-        "effects": list(option.effects),
+        "effects": [effect_text(effect) for effect in option.effects],
     }
 
 
@@ -212,15 +219,14 @@ async def presale_to_group(request: Request) -> Response:
     await read_body(request)
     live = gw.runtime.live(request.path_params["cid"])
     campaign = live.campaign
+    if campaign.depositor_group is None:
+        raise Conflict("this campaign has no depositor offer", None, "no_offer")
     if gw.runtime.clock.now() < campaign.depositor_group.opens_at:
         raise Conflict("the depositor offer opens with the group-buy phase", None, "window_closed")
     depositors = await live.orders.depositors()
     price = campaign.depositor_group.price_fen
-    balance = price - campaign.presale.deposit_fen
-    text = (
-        f"预售定金用户专享团已开启: ¥{price / 100:g}/盒, 定金抵扣后尾款 ¥{balance / 100:g}; "
-        f"exclusive depositor group open at ¥{price / 100:g}, balance ¥{balance / 100:g}"
-    )
+    balance = price - campaign.presale_rules.deposit_fen
+    text = t("notice.depositor_offer", price=yuan(price), balance=yuan(balance))
     answer = await live.orders.open_depositor_offer(gw.runtime.clock.now_ms(), text, depositors)
     assert answer.record is not None
     return JSONResponse(

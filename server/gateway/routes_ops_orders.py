@@ -65,7 +65,7 @@ async def move_fulfilment(request: Request) -> Response:
     now = gw.runtime.clock.now_ms()
     aftersale = None
     if body.status == "delivered":
-        aftersale = now + live.campaign.distribution.after_sale_days * DAY_MS
+        aftersale = now + live.campaign.after_sale_days * DAY_MS
     answer = await live.orders.fulfil(
         now,
         order_id,

@@ -57,7 +57,7 @@ async def place_order(gw: Gateway, intake: OrderIntake) -> Response:
             raise Forbidden(
                 "the depositor offer is for depositors once it opens", "offer", "not_eligible"
             )
-        unit_price = campaign.depositor_group.price_fen
+        unit_price = campaign.offer_rules.price_fen
     now_ms = intake.now_ms
     action = intake.group_action
     base = OrderRequest(
@@ -91,7 +91,7 @@ async def place_order(gw: Gateway, intake: OrderIntake) -> Response:
 def _group_terms(campaign: Campaign, action: GroupAction, now_ms: int) -> dict[str, int]:
     if action != "open":
         return {}
-    group = campaign.group
+    group = campaign.group_rules
     expires = min(now_ms + group.validity_s * 1000, to_ms(group.closes_at))
     return {"group_capacity": group.capacity, "group_expires_ms": expires}
 

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.clock import to_ms
+from server.domain.campaign import Campaign
 from server.domain.lifecycle import next_stage, stage_amount_fen
 from server.domain.phases import balance_window_open
 from server.domain.pricing import ANONYMOUS
@@ -98,7 +99,7 @@ async def payment_webhook(request: Request) -> Response:
         notice.payment_id,
         notice.amount_fen,
         notice.status,
-        to_ms(campaign.presale.balance_closes_at),
+        _balance_due_ms(campaign),
     )
     if answer.code == "unknown":
         log.warning("webhook for unknown payment %s", notice.payment_id)
@@ -132,10 +133,15 @@ async def sandbox_succeed(request: Request) -> Response:
         payment_id,
         payment["amount_fen"],
         "succeeded",
-        to_ms(live.campaign.presale.balance_closes_at),
+        _balance_due_ms(live.campaign),
     )
     assert answer.record is not None
     return JSONResponse({"result": answer.code, "payment": payment_view(answer.record)})
+
+
+def _balance_due_ms(campaign: Campaign) -> int:
+    """When a paid deposit's balance is due (no presale: nothing is ever a deposit)."""
+    return to_ms(campaign.presale.balance_closes_at) if campaign.presale else 0
 
 
 def _check_order_id(order_id: str) -> None:

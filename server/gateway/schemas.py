@@ -185,6 +185,7 @@ class QuoteOut(TypedDict):
     options: list[OptionOut]
     applies: OptionOut | None
     distributor_effect: str | None
+    identity_line: list[str]  # each identity's effect, worded: "黑金会员95折", "分销员赚15%", ...
 
 
 class MyOrdersOut(TypedDict):

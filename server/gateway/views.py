@@ -76,7 +76,7 @@ def group_view(campaign: Campaign, group: dict[str, Any]) -> GroupOut:
         "capacity": group["capacity"],
         "expires_at": local_iso(group["expires_at_ms"], campaign.timezone),
         "tier_min_members": tier.min_members if tier else None,
-        "price_fen": tier.price_fen if tier else campaign.group.tiers[0].price_fen,
+        "price_fen": tier.price_fen if tier else campaign.group_rules.tiers[0].price_fen,
     }
 
 

@@ -127,6 +127,12 @@ class OrderStore:
         found = orjson.loads(raw) if raw else []
         return found if isinstance(found, list) else []
 
+    async def placed_by_mode(self) -> dict[str, int]:
+        """Orders ever placed in each mode (the scripts' counters)."""
+        modes = ("presale", "group", "direct")
+        counts = await self._redis.hmget(self.keys.counters, [f"orders.{m}" for m in modes])
+        return {mode: int(n or 0) for mode, n in zip(modes, counts, strict=True)}
+
     async def count(self, metric: str, by: int = 1) -> None:
         """Bump a live metric the scripts cannot see (e.g. a depositor converted)."""
         await self._redis.hincrby(self.keys.counters, metric, by)

@@ -192,3 +192,32 @@ async def test_a_refused_upload_never_installs_anything(serve: Serve) -> None:
         assert after.status_code == 200
         assert after.json()["version"] == before["version"]
         assert after.json()["stock"] == before["stock"]
+
+
+async def test_a_mode_with_orders_cannot_be_left_out(serve: Serve) -> None:
+    """One shared pool for group and direct: leaving direct out keeps the pools the same (so
+    the stock lock allows it), but direct has orders: refused, the running version stays."""
+    both = _one_shared_pool(campaign_text(100, 0, 0), '["group", "direct"]')
+    async with serve(both) as s:
+        await s.order(await s.login("alice"), mode="direct", qty=1)
+        without_direct = _one_shared_pool(campaign_text(100, 0, 0), '["group"]')
+        without_direct = (
+            without_direct.split("[direct]")[0]
+            + "[distribution]"
+            + without_direct.split("[distribution]")[1]
+        )
+        r = await s.client.put(
+            "/api/v1/ops/campaigns/mid-autumn", content=without_direct.encode(), headers=s.ops
+        )
+        assert r.status_code == 409 and r.json()["error"] == "mode_in_use", r.text
+        assert (await s.client.get("/api/v1/campaigns/mid-autumn")).json()["direct"] is not None
+
+
+def _one_shared_pool(text: str, modes: str) -> str:
+    head = text.split("[[stock.pools]]")[0]
+    return head + (
+        '[[stock.pools]]\nname = "presale"\nkind = "reserve"\nmodes = ["presale"]\n'
+        "share_pct = 20\n\n"
+        f'[[stock.pools]]\nname = "shared"\nkind = "shared"\nmodes = {modes}\n'
+        "share_pct = 80\n"
+    )

@@ -22,10 +22,14 @@ def test_canonical_campaign_matches_the_spec() -> None:
         "流心奶黄月礼盒",
     )
     assert c.sku.total_units == 10_000 and c.sku.daily_price_fen == 36_800
-    p = c.presale
+    p = c.presale_rules
     assert (p.deposit_fen, p.balance_fen, p.price_fen) == (5_000, 24_800, 29_800)
-    assert [(t.min_members, t.price_fen) for t in c.group.tiers] == [(3, 32_800), (10, 30_800)]
-    assert c.depositor_group.price_fen == 28_800
+    assert [(t.min_members, t.price_fen) for t in c.group_rules.tiers] == [
+        (3, 32_800),
+        (10, 30_800),
+    ]
+    assert c.offer_rules.price_fen == 28_800
+    assert c.distribution is not None
     assert (c.distribution.level1_rate_bp, c.distribution.level2_rate_bp) == (1500, 500)
     assert c.members[0].name == "黑金会员" and c.members[0].discount_bp == 500
     assert c.pool_units() == {"presale": 2000, "group": 5000, "distribution": 3000}
@@ -43,7 +47,7 @@ def test_presale_reserve_returns_when_presale_closes() -> None:
     c = parse_campaign(CANONICAL)
     presale_pool = c.stock.pools[0]
     assert presale_pool.returns_to == "group"
-    assert c.return_time(presale_pool) == c.presale.closes_at
+    assert c.return_time(presale_pool) == c.presale_rules.closes_at
 
 
 @pytest.mark.parametrize(
@@ -133,3 +137,33 @@ def test_returns_that_form_a_cycle_are_refused() -> None:
 def test_a_file_nested_thousands_deep_is_refused_not_crashed() -> None:
     problems = problems_of("id = " + "[" * 5000 + "]" * 5000 + "\n")
     assert problems == {None: "nested too deeply"}
+
+
+def test_any_mode_may_be_left_out_but_not_all() -> None:
+    """A group-buy-only campaign: no presale, no direct sales, no depositor offer, no
+    distribution; its one pool holds everything."""
+    text = (
+        CANONICAL.split("[presale]")[0]
+        + "[group]"
+        + CANONICAL.split("[group]")[1].split("[depositor_group]")[0]
+        + "[stock]\n[[stock.pools]]\n"
+        + 'name = "all"\nkind = "shared"\nmodes = ["group"]\nshare_pct = 100\n'
+    )
+    campaign = parse_campaign(text)
+    assert campaign.modes == ("group",)
+    assert campaign.presale is None and campaign.distribution is None
+    assert campaign.pool_units() == {"all": 10_000}
+    nothing = (
+        text.split("[group]")[0]
+        + "[stock]\n[[stock.pools]]\n"
+        + ('name = "all"\nkind = "shared"\nmodes = ["group"]\nshare_pct = 100\n')
+    )
+    problems = problems_of(nothing)
+    assert problems[None] == "sell in at least one mode: presale, group or direct"
+    assert "stock.pools[0].modes[0]" in problems  # a pool for a mode not sold
+
+
+def test_a_depositor_offer_needs_presale_and_group() -> None:
+    without_presale = CANONICAL.split("[presale]")[0] + "[group]" + CANONICAL.split("[group]", 1)[1]
+    without_presale = without_presale.replace('modes = ["presale"]', 'modes = ["direct"]', 1)
+    assert "depositor_group" in problems_of(without_presale)

@@ -53,7 +53,7 @@ def test_phases_follow_the_windows(iso: str, expected_phase: str, modes: list[st
 
 
 def test_balance_window_opens_when_presale_closes() -> None:
-    closes = CAMPAIGN.presale.closes_at
+    closes = CAMPAIGN.presale_rules.closes_at
     assert not balance_window_open(CAMPAIGN, closes - timedelta(seconds=1))
     assert balance_window_open(CAMPAIGN, closes)
 

@@ -28,14 +28,14 @@ def _codes_in_python() -> set[str]:
                         and any(isinstance(t, ast.Name) and t.id == "code" for t in item.targets)
                         and isinstance(item.value, ast.Constant)
                     ):
-                        codes.add(item.value.value)
+                        codes.add(str(item.value.value))
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in _ERRORS:
                 if len(node.args) >= 3 and isinstance(node.args[2], ast.Constant):
-                    codes.add(node.args[2].value)
+                    codes.add(str(node.args[2].value))
                 for keyword in node.keywords:
                     if keyword.arg == "code" and isinstance(keyword.value, ast.Constant):
-                        codes.add(keyword.value.value)
-    return {c for c in codes if isinstance(c, str) and _CODE.fullmatch(c)}
+                        codes.add(str(keyword.value.value))
+    return {c for c in codes if _CODE.fullmatch(c)}
 
 
 def _refusals() -> set[str]:

@@ -49,7 +49,7 @@ def test_member_price_times_qty_is_what_the_order_charges(price: int, bp: int, q
 def test_tier_is_the_lowest_price_whose_headcount_was_reached(paid: int) -> None:
     tier = reached_tier(CAMPAIGN, paid)
     model = None
-    for t in CAMPAIGN.group.tiers:
+    for t in CAMPAIGN.group_rules.tiers:
         if paid >= t.min_members and (model is None or t.price_fen < model.price_fen):
             model = t
     assert tier == model
