@@ -34,6 +34,7 @@
 
   let lastSeq = 0;
   function render(s) {
+    if (s.type !== "snapshot" && s.type !== "heartbeat") return;  // notices are the live rooms'
     lastSeq = s.seq;
     $("phase").textContent = phases[s.phase] || s.phase;
     $("campaign-time").textContent = s.campaign_time.replace("T", " ").slice(0, 19);

@@ -6,9 +6,11 @@
 -- KEYS[4] counters  KEYS[5] recruited (zset: code scored by the time it joined)
 -- ARGV[1] now (ms)  ARGV[2] user  ARGV[3] new code  ARGV[4] upline code or ""
 -- ARGV[5] status ("active", or "pending" when the campaign recruits by approval)
+-- ARGV[6] the campaign that recruits them (where their share link points first)
 -- Reply: {"created" | "existing", distributor JSON} | {"bad_upline" | "code_taken", ""}
 
 local now, user, code, upline, status = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local campaign = ARGV[6]
 local existing = redis.call("HGET", KEYS[2], user)
 if existing then return {"existing", redis.call("HGET", KEYS[1], existing)} end
 if redis.call("HEXISTS", KEYS[1], code) == 1 then return {"code_taken", ""} end
@@ -23,7 +25,8 @@ if upline ~= "" then
 end
 
 local distributor = {kind = "distributor", code = code, user = user, upline = upline,
-                     upline_user = upline_user, status = status, joined_at_ms = now}
+                     upline_user = upline_user, status = status, joined_at_ms = now,
+                     campaign_id = campaign}
 local encoded = cjson.encode(distributor)
 redis.call("HSET", KEYS[1], code, encoded)
 redis.call("HSET", KEYS[2], user, code)

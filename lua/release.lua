@@ -6,6 +6,7 @@
 --
 -- KEYS[1] pools  KEYS[2] orders  KEYS[3] holdings  KEYS[4] groups  KEYS[5] members
 -- KEYS[6] stream  KEYS[7] counters  KEYS[8] deadlines  KEYS[9] progress
+-- KEYS[10] leaders (zset: distributor code -> units paid through the link, net of refunds)
 -- (layouts as in reserve.lua)
 -- ARGV[1] now (ms)  ARGV[2] order id  ARGV[3] the order's new status (e.g. "expired")
 -- ARGV[4] statuses it may end from, comma-separated, or "*"
@@ -54,6 +55,12 @@ local function leave_group()
   redis.call("HSET", KEYS[4], order.group_code, cjson.encode(group))
   redis.call("HDEL", KEYS[5], order.group_code .. "|" .. order.user)
   redis.call("ZADD", KEYS[9], group.members, order.group_code)
+end
+
+-- Paid units come off their distributor's count when the order ends without goods kept.
+local attribution = order.attribution or {}
+if order.held == "sold" and attribution.level1 and attribution.level1 ~= "" then
+  redis.call("ZINCRBY", KEYS[10], -order.qty, attribution.level1)
 end
 
 if release and order.held ~= "none" then

@@ -85,6 +85,49 @@ def _rate(value: str, where: str) -> Rate:
 
 
 @dataclass(frozen=True)
+class HostLogin:
+    """How the host platform (the mini-program or app backend) vouches for a viewer: a JWT
+    signed with a shared secret (HS256) or a private key whose public half is here (RS256,
+    ES256), from `issuer`, for `audience`."""
+
+    secret: str = ""
+    public_key: str = ""  # PEM
+    issuer: str = ""
+    audience: str = "liveroom"
+
+    @property
+    def on(self) -> bool:
+        return bool(self.secret or self.public_key)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> HostLogin:
+        key_file = env.get("LIVEROOM_HOST_JWT_PUBLIC_KEY_FILE") or ""
+        try:
+            public_key = Path(key_file).read_text("utf-8") if key_file else ""
+        except OSError as exc:
+            where = "LIVEROOM_HOST_JWT_PUBLIC_KEY_FILE"
+            raise BadInput(f"cannot read {key_file}: {exc}", where) from None
+        login = cls(
+            secret=env.get("LIVEROOM_HOST_JWT_SECRET", ""),
+            public_key=public_key,
+            issuer=env.get("LIVEROOM_HOST_JWT_ISSUER", ""),
+            audience=env.get("LIVEROOM_HOST_JWT_AUDIENCE") or "liveroom",
+        )
+        login.validate()
+        return login
+
+    def validate(self) -> None:
+        if self.secret and self.public_key:
+            raise BadInput("set a secret or a public key, not both", "LIVEROOM_HOST_JWT_SECRET")
+        if self.secret and len(self.secret.encode()) < MIN_SECRET_BYTES:
+            raise BadInput(f"must be at least {MIN_SECRET_BYTES} bytes", "LIVEROOM_HOST_JWT_SECRET")
+        if self.public_key and "PUBLIC KEY" not in self.public_key:
+            raise BadInput("must be a PEM public key", "LIVEROOM_HOST_JWT_PUBLIC_KEY_FILE")
+        if self.on and not self.issuer:
+            raise BadInput("must name the host platform's issuer", "LIVEROOM_HOST_JWT_ISSUER")
+
+
+@dataclass(frozen=True)
 class Settings:
     redis_url: str | None = None
     database_url: str | None = None
@@ -104,6 +147,8 @@ class Settings:
     worker_name: str | None = None
     edge: EdgeLimits = EdgeLimits()
     rate_limits: Mapping[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    host_login: HostLogin = HostLogin()
+    public_url: str = ""  # where viewers reach the gateway (share links, QR codes)
 
     @property
     def simulated_clock(self) -> bool:
@@ -132,6 +177,8 @@ class Settings:
             worker_name=env.get("LIVEROOM_WORKER_NAME") or None,
             edge=EdgeLimits.from_env(env),
             rate_limits=parse_rate_limits(env.get("LIVEROOM_RATE_LIMITS", "")),
+            host_login=HostLogin.from_env(env),
+            public_url=_public_url(env.get("LIVEROOM_PUBLIC_URL", "")),
         )
         settings.validate(secrets=secrets)
         return settings
@@ -227,6 +274,12 @@ def _bounded(env: Mapping[str, str], name: str, default: float, most: float) -> 
     if not 0 < value <= most:
         raise BadInput(f"must be > 0 and <= {most:g}", name)
     return value
+
+
+def _public_url(value: str) -> str:
+    if value and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?", value):
+        raise BadInput("must be an http(s) URL without query", "LIVEROOM_PUBLIC_URL")
+    return value.rstrip("/")
 
 
 def _datetime(env: Mapping[str, str], name: str) -> datetime | None:

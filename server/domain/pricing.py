@@ -100,6 +100,11 @@ def reached_tier(campaign: Campaign, paid_members: int) -> GroupTier | None:
     return reached[-1] if reached else None
 
 
+def next_tier(campaign: Campaign, paid_members: int) -> GroupTier | None:
+    """The next cheaper tier a group has not reached yet, if any."""
+    return next((t for t in campaign.group_rules.tiers if paid_members < t.min_members), None)
+
+
 def quote(campaign: Campaign, who: Identity, now: datetime, depositor_offer_open: bool) -> Quote:
     options = [*_presale(campaign, who, now), *_group(campaign, who, now)]
     options += _direct(campaign, who, now)

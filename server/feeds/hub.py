@@ -231,13 +231,14 @@ class CampaignHub:
             pipe.hget(identity.counters, "distributors.recruited")
             pipe.zcount(identity.recruited, recent_since, "+inf")
             pipe.xinfo_stream(k.stream)
+            pipe.hget(k.meta, "notice")
             if watched:
                 pipe.hmget(k.groups, watched)
             results = await pipe.execute(raise_on_error=False)
-        counters, pools, leading, top, recruited, recent, info = results[:7]
+        counters, pools, leading, top, recruited, recent, info, notice = results[:8]
         groups = {}
-        if watched and isinstance(results[7], list):
-            for code, found in zip(watched, results[7], strict=True):
+        if watched and isinstance(results[8], list):
+            for code, found in zip(watched, results[8], strict=True):
                 if found:
                     group = decode(found)
                     groups[code] = {
@@ -257,6 +258,7 @@ class CampaignHub:
             recruited_last_10_min=int(recent or 0),
             notified=int(counters.get(b"depositors.notified", 0)),
             groups=groups,
+            notice=orjson.loads(notice) if isinstance(notice, bytes | str) else None,
         )
 
     async def _relay_notices(self) -> None:
@@ -268,7 +270,8 @@ class CampaignHub:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 if message is None:
                     continue
-                notice = _encode({"type": "notice", **orjson.loads(message["data"])})
+                # the notice's own fields ({"kind", "text", "at_ms"}) under type "notice"
+                notice = _encode({**orjson.loads(message["data"]), "type": "notice"})
                 self._deliver(list(self._subscribers), dict.fromkeys(KINDS, notice))
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]

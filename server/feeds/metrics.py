@@ -20,6 +20,7 @@ class Raw:
     notified: int = 0
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_id: str = "0-0"  # the order stream's newest entry: the hub waits for one past it
+    notice: dict[str, Any] | None = None  # the latest notice to the live rooms, if any
 
 
 def _rate(part: int, whole: int) -> float:
@@ -63,6 +64,7 @@ def dashboard(raw: Raw, orders_per_s: float) -> dict[str, Any]:
         "refunds_fen": c.get("refunds.fen", 0),
         "stock": stock(raw),
         "depositors": {"notified": raw.notified, "converted": c.get("depositors.converted", 0)},
+        "notice": raw.notice,
     }
 
 
@@ -79,5 +81,6 @@ def stock(raw: Raw) -> dict[str, Any]:
 
 
 def live(raw: Raw) -> dict[str, Any]:
-    """What every viewer may see: stock left and the groups someone is watching."""
-    return {"stock": stock(raw), "groups": raw.groups}
+    """What every viewer may see: stock left, the groups someone is watching, and the latest
+    notice (a viewer who opens the page after it still sees the banner)."""
+    return {"stock": stock(raw), "groups": raw.groups, "notice": raw.notice}

@@ -19,20 +19,26 @@ from starlette.staticfiles import StaticFiles
 
 from server.feeds.hub import Hubs
 from server.gateway import (
+    routes_broadcast,
     routes_campaigns,
     routes_distribution,
+    routes_groups,
     routes_health,
+    routes_inbox,
     routes_me,
+    routes_members,
     routes_ops,
     routes_ops_orders,
     routes_orders,
     routes_payments,
+    routes_quotes,
     routes_screens,
     routes_sessions,
 )
 from server.gateway.auth import ViewerTokens
 from server.gateway.context import Gateway
 from server.gateway.feed_lane import FeedsFirst
+from server.gateway.host_login import HostAssertions
 from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.openapi import openapi_document
@@ -128,6 +134,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
                 screen_tokens=ScreenTokens(settings.secret),
                 screens=screens,
                 rate_limits=RateLimits(settings.rate_limits),
+                host_assertions=HostAssertions(settings.host_login),
             )
             stack.push_async_callback(app.state.gateway.hubs.stop)
             if settings.embedded_worker:
@@ -142,7 +149,12 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         *routes_orders.routes,
         *routes_payments.routes,
         *routes_me.routes,
+        *routes_inbox.routes,
+        *routes_groups.routes,
+        *routes_quotes.routes,
         *routes_distribution.routes,
+        *routes_members.routes,
+        *routes_broadcast.routes,
         *routes_ops.routes,
         *routes_ops_orders.routes,
         *routes_screens.routes,

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 from server.feeds.hub import Hubs
 from server.gateway.auth import ViewerTokens, bearer, require_ops
 from server.gateway.bodies import BodyGate
+from server.gateway.host_login import HostAssertions
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.rate_limits import RateLimits
 from server.gateway.screen_tokens import ScreenTokens
@@ -33,6 +34,7 @@ class Gateway:
     screen_tokens: ScreenTokens
     screens: ScreenStore
     rate_limits: RateLimits
+    host_assertions: HostAssertions
     bodies: BodyGate = field(default_factory=BodyGate)
 
     def viewer(self, headers: Headers) -> str:

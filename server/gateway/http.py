@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -107,6 +108,12 @@ async def on_client_left(request: Request, exc: Exception) -> Response:
     return Response(status_code=400)
 
 
+async def on_ledger_down(request: Request, exc: Exception) -> Response:
+    log.warning("ledger unavailable on %s %s: %s", request.method, request.url.path, exc)
+    message = "the ledger is not available; nothing was changed, retry"
+    return JSONResponse(error_body("unavailable", message, None), status_code=503)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return JSONResponse(error_body("internal", "internal error", None), status_code=500)
@@ -128,5 +135,7 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitab
     RedisConnectionError: on_redis_down,
     RedisTimeoutError: on_redis_down,
     BusyLoadingError: on_redis_down,
+    OperationalError: on_ledger_down,  # SQL: the database is down or locked
+    DBAPIError: on_ledger_down,
     Exception: on_unexpected,
 }

@@ -23,12 +23,17 @@ async def identity_of(
 
 
 async def attribution_of(
-    identities: IdentityStore, campaign: Campaign, who: Identity, ref: str | None
+    identities: IdentityStore,
+    orders: OrderStore,
+    campaign: Campaign,
+    who: Identity,
+    ref: str | None,
 ) -> Attribution:
-    """Attribution follows the link the order came through; an unknown link is refused."""
+    """Attribution follows the link the order came through; an unknown link is refused. The
+    rate tier follows the units paid through the link in this campaign so far."""
     if ref is None:
         return Attribution()
-    link, volume = await identities.link_and_volume(ref)
+    link, volume = await identities.link_and_volume(ref, orders.keys.leaders)
     if link is None:
         raise BadInput("no share link with this code", "ref", "unknown_ref")
     if link["kind"] == "distributor" and link["status"] != "active":

@@ -15,7 +15,11 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from server.gateway import schemas as s
-from server.gateway.routes_distribution import CommunityIn, DistributorIn, MemberIn
+from server.gateway.routes_distribution import (
+    CommunityIn,
+    DistributorIn,
+)
+from server.gateway.routes_members import MemberIn
 from server.gateway.routes_ops_orders import OrderQuery
 from server.gateway.routes_payments import PaymentIn
 from server.gateway.routes_screens import ScreenTokenIn

@@ -1,4 +1,5 @@
-"""Distributors, share links, member tiers and quotes: the one user pool at the edge."""
+"""Distributors and community links: recruitment, the distributor's own view (earnings by
+state, downline, orders through their link, withdrawals), and ops' approvals and payouts."""
 
 from __future__ import annotations
 
@@ -7,24 +8,26 @@ import secrets
 from typing import Annotated, Any
 
 from pydantic import Field
-from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.domain.pricing import Option, quote
+from server.domain.privacy import mask_user
 from server.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
-from server.gateway.auth import USER_ID_RE
 from server.gateway.context import Gateway, gateway
-from server.gateway.http import JSONResponse, read_body, read_json
-from server.gateway.identity import identity_of
+from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
 from server.gateway.schemas import CAMPAIGN_ID_PATTERN, LINK_CODE_PATTERN, StrictBody
-from server.gateway.wording import effect_text, identity_line
-from server.i18n import t, yuan
 from server.ledger.consumer import backlog
-from server.ledger.queries import commissions_of
+from server.ledger.queries import (
+    commissions_of,
+    downline_of,
+    orders_via,
+    withdrawal,
+    withdrawals_of,
+)
+from server.runtime import LiveCampaign
 
-_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
 
 
 class DistributorIn(StrictBody):
@@ -34,10 +37,19 @@ class DistributorIn(StrictBody):
 
 class CommunityIn(StrictBody):
     name: Annotated[str, Field(min_length=1, max_length=60)]
+    campaign_id: Annotated[str, Field(pattern=CAMPAIGN_ID_PATTERN)] | None = None
 
 
-class MemberIn(StrictBody):
-    member_tier: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")] | None
+class CampaignChoice(StrictBody):
+    campaign_id: Annotated[str, Field(pattern=CAMPAIGN_ID_PATTERN)] | None = None
+
+
+class WithdrawalIn(StrictBody):
+    amount_fen: Annotated[int, Field(gt=0, le=100_000_000)]
+
+
+class DecisionIn(StrictBody):
+    reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
 def _code(prefix: str) -> str:
@@ -48,13 +60,21 @@ def share_link(campaign_id: str, code: str) -> str:
     return f"/live/{campaign_id}?ref={code}"
 
 
+def _chosen(gw: Gateway, campaign_id: str | None, fallback: str | None = None) -> LiveCampaign:
+    """The campaign asked for; else `fallback` (a link's own); else the only one running."""
+    chosen = campaign_id or fallback
+    if chosen is None:
+        if len(gw.runtime.campaigns) != 1:
+            raise BadInput("say which campaign", "campaign_id")
+        chosen = next(iter(gw.runtime.campaigns))
+    return gw.runtime.live(chosen)
+
+
 async def become_distributor(request: Request) -> Response:
     gw = gateway(request)
     user = gw.viewer(request.headers)
-    body = await read_json(request, DistributorIn)
-    if body.campaign_id is None and len(gw.runtime.campaigns) != 1:
-        raise BadInput("say which campaign recruits you", "campaign_id")
-    live = gw.runtime.live(body.campaign_id or next(iter(gw.runtime.campaigns)))
+    body = parse_json(await read_body(request), DistributorIn)
+    live = _chosen(gw, body.campaign_id)
     rules = live.campaign.distribution
     if rules is None:
         raise Conflict("this campaign has no distributors", "campaign_id", "no_distribution")
@@ -72,66 +92,86 @@ async def become_distributor(request: Request) -> Response:
             )
     status = "pending" if rules.recruitment == "approval" else "active"
     result, record = await gw.identities.register(
-        gw.runtime.clock.now_ms(), user, _code("D"), body.upline or "", status
+        gw.runtime.clock.now_ms(), user, _code("D"), body.upline or "", status, live.campaign.id
     )
     if result == "bad_upline":
         raise BadInput("no active distributor with this code", "upline", "bad_upline")
     if result == "code_taken":
         raise Conflict("could not find a free code; retry", None, "retry")
     assert record is not None
-    return JSONResponse(
-        _distributor_view(live.campaign.id, record), status_code=201 if result == "created" else 200
-    )
+    answer = _distributor_view(live.campaign.id, record)
+    return JSONResponse(answer, status_code=201 if result == "created" else 200)
 
 
-async def my_commissions(request: Request) -> Response:
+async def my_distribution(request: Request) -> Response:
+    """Everything a distributor sees of their own: link, earnings by state, withdrawable
+    balance, downline, orders through their link, withdrawals. Share links point at the
+    campaign asked for (default: the one that recruited them)."""
     gw = gateway(request)
     user = gw.viewer(request.headers)
-    code = await gw.identities.distributor_code(user)
-    record = await gw.identities.link(code) if code else None
-    if record is None:
-        raise NotFound("you are not a distributor", None, "not_a_distributor")
-    try:
-        summary = await commissions_of(gw.ledger, record["code"])
-    except (OperationalError, DBAPIError) as exc:
-        raise Unavailable(f"the ledger is not available: {exc.__class__.__name__}") from None
-    campaign_id = next(iter(gw.runtime.campaigns), "")
-    return JSONResponse({**_distributor_view(campaign_id, record), **summary})
-
-
-async def get_quote(request: Request) -> Response:
-    gw = gateway(request)
-    user = gw.viewer(request.headers)
-    live = gw.runtime.live(request.path_params["cid"])
-    who = await identity_of(gw.identities, live.orders, live.campaign, user)
-    offer_open = await live.orders.depositor_offer_open()
-    q = quote(live.campaign, who, gw.runtime.clock.now(), offer_open)
+    query = parse_params(dict(request.query_params), CampaignChoice)
+    record = await _own_record(gw, user)
+    live = _chosen(gw, query.campaign_id, record.get("campaign_id") or None)
+    code = record["code"]
+    summary = await commissions_of(gw.ledger, code)
+    downline = await downline_of(gw.ledger, code)
+    through = await orders_via(gw.ledger, code)
+    asked = await withdrawals_of(gw.ledger, code)
     return JSONResponse(
         {
-            "campaign_id": live.campaign.id,
-            "identities": {
-                "member_tier": who.member.id if who.member else None,
-                "distributor_code": who.distributor_code,
-                "depositor": who.depositor,
-            },
-            "options": [_option_view(o) for o in q.options],
-            "applies": _option_view(q.applies) if q.applies else None,
-            "distributor_effect": effect_text(q.distributor_effect)
-            if q.distributor_effect
-            else None,
-            "identity_line": identity_line(q),
+            **_distributor_view(live.campaign.id, record),
+            **summary,
+            "downline": [
+                {
+                    "code": d["code"],
+                    "user": mask_user(d["user_id"] or ""),
+                    "status": d["status"],
+                    "joined_at_ms": d["created_at_ms"],
+                }
+                for d in downline
+            ],
+            "orders": through,
+            "withdrawals": asked,
         }
     )
+
+
+async def request_withdrawal(request: Request) -> Response:
+    """Ask for (part of) the settled balance: a request in ops' payout queue."""
+    gw = gateway(request)
+    user = gw.viewer(request.headers)
+    body = parse_json(await read_body(request), WithdrawalIn)
+    code = (await _own_record(gw, user))["code"]
+    async with _one_at_a_time(gw, code):
+        summary = await commissions_of(gw.ledger, code)
+        if body.amount_fen > summary["withdrawable_fen"]:
+            raise Conflict(
+                f"at most {summary['withdrawable_fen']} fen can be withdrawn now",
+                "amount_fen",
+                "withdrawal_too_large",
+            )
+        asked = {
+            "id": "W" + secrets.token_hex(8),
+            "distributor": code,
+            "amount_fen": body.amount_fen,
+            "status": "requested",
+            "requested_at_ms": gw.runtime.clock.now_ms(),
+        }
+        await gw.identities.record_withdrawal(asked)
+        await _ledger_caught_up(gw)
+    return JSONResponse(asked, status_code=201)
 
 
 async def add_community(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
-    body = await read_json(request, CommunityIn)
-    record = await gw.identities.add_community(gw.runtime.clock.now_ms(), _code("C"), body.name)
-    campaign_id = next(iter(gw.runtime.campaigns), "")
+    body = parse_json(await read_body(request), CommunityIn)
+    live = _chosen(gw, body.campaign_id)
+    record = await gw.identities.add_community(
+        gw.runtime.clock.now_ms(), _code("C"), body.name, live.campaign.id
+    )
     return JSONResponse(
-        {**record, "share_link": share_link(campaign_id, record["code"])}, status_code=201
+        {**record, "share_link": share_link(live.campaign.id, record["code"])}, status_code=201
     )
 
 
@@ -142,7 +182,8 @@ async def approve_distributor(request: Request) -> Response:
     record = await gw.identities.approve(request.path_params["code"])
     if record is None:
         raise NotFound("no distributor with this code", "code")
-    return JSONResponse(_distributor_view(next(iter(gw.runtime.campaigns), ""), record))
+    live = _chosen(gw, None, record.get("campaign_id") or None)
+    return JSONResponse(_distributor_view(live.campaign.id, record))
 
 
 async def pay_out(request: Request) -> Response:
@@ -154,18 +195,77 @@ async def pay_out(request: Request) -> Response:
     record = await gw.identities.link(code)
     if record is None or record.get("kind") != "distributor":
         raise NotFound("no distributor with this code", "code")
-    if not await gw.identities.payout_lock(code):
-        raise Conflict("a payout for this distributor is in progress", None, "in_progress")
-    try:
-        await _ledger_caught_up(gw)
+    async with _one_at_a_time(gw, code):
         summary = await commissions_of(gw.ledger, code)
         amount = max(0, summary["balance_fen"])
         if amount:
             await gw.identities.record_payout(code, amount)
             await _ledger_caught_up(gw)
-    finally:
-        await gw.identities.payout_unlock(code)
     return JSONResponse({"code": code, "paid_out_fen": amount})
+
+
+async def decide_withdrawal(request: Request) -> Response:
+    """Ops pay a withdrawal request (a payout of its amount) or reject it with a reason."""
+    gw = gateway(request)
+    gw.require_ops(request)
+    body = parse_json(await read_body(request), DecisionIn)
+    decision = request.path_params["decision"]
+    asked = await withdrawal(gw.ledger, request.path_params["wid"])
+    if asked is None:
+        raise NotFound("no withdrawal with this id", "id")
+    code = asked["distributor"]
+    async with _one_at_a_time(gw, code):
+        asked = await withdrawal(gw.ledger, asked["withdrawal_id"])
+        assert asked is not None
+        if asked["status"] != "requested":
+            raise Conflict(f"this withdrawal is already {asked['status']}", None, "wrong_status")
+        decided = {
+            "id": asked["withdrawal_id"],
+            "distributor": code,
+            "amount_fen": asked["amount_fen"],
+            "requested_at_ms": asked["requested_at_ms"],
+            "status": "paid" if decision == "pay" else "rejected",
+            "decided_at_ms": gw.runtime.clock.now_ms(),
+            "decided_by": "ops",
+            "reason": body.reason,
+        }
+        if decision == "pay":
+            summary = await commissions_of(gw.ledger, code)
+            if asked["amount_fen"] > summary["balance_fen"]:
+                raise Conflict("the balance no longer covers it", None, "withdrawal_too_large")
+            await gw.identities.record_payout(code, asked["amount_fen"], settles=decided)
+        else:
+            await gw.identities.record_withdrawal(decided)
+        await _ledger_caught_up(gw)
+    return JSONResponse(decided)
+
+
+async def _own_record(gw: Gateway, user: str) -> dict[str, Any]:
+    code = await gw.identities.distributor_code(user)
+    record = await gw.identities.link(code) if code else None
+    if record is None:
+        raise NotFound("you are not a distributor", None, "not_a_distributor")
+    return record
+
+
+class _one_at_a_time:  # noqa: N801 - used as `async with _one_at_a_time(...)`
+    """One money movement per distributor at a time, on a ledger that has caught up: a
+    balance read from the ledger must include every entry before it is spent."""
+
+    def __init__(self, gw: Gateway, code: str) -> None:
+        self._gw, self._code = gw, code
+
+    async def __aenter__(self) -> None:
+        if not await self._gw.identities.payout_lock(self._code):
+            raise Conflict("a payout for this distributor is in progress", None, "in_progress")
+        try:
+            await _ledger_caught_up(self._gw)
+        except BaseException:
+            await self._gw.identities.payout_unlock(self._code)
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._gw.identities.payout_unlock(self._code)
 
 
 async def _ledger_caught_up(gw: Gateway, seconds: float = 5.0) -> None:
@@ -179,84 +279,22 @@ async def _ledger_caught_up(gw: Gateway, seconds: float = 5.0) -> None:
     raise Unavailable("the ledger is behind; retry the payout")
 
 
-async def set_member(request: Request) -> Response:
-    gw = gateway(request)
-    gw.require_ops(request)
-    user = request.path_params["uid"]
-    if not USER_ID_RE.fullmatch(user):
-        raise BadInput("1-64 letters, digits, '_', '.' or '-'", "user_id")
-    body = await read_json(request, MemberIn)
-    tiers = {m.id for live in gw.runtime.campaigns.values() for m in live.campaign.members}
-    if body.member_tier is not None and body.member_tier not in tiers:
-        raise BadInput(f"no member tier {body.member_tier!r}", "member_tier")
-    return JSONResponse(await gw.identities.set_member_tier(user, body.member_tier))
-
-
 def _distributor_view(campaign_id: str, record: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": record["code"],
         "status": record["status"],
         "upline": record["upline"] or None,
+        "campaign_id": campaign_id,
         "share_link": share_link(campaign_id, record["code"]),
     }
 
 
-def _option_view(option: Option) -> dict[str, Any]:
-    return {
-        "offer": option.offer,
-        "mode": option.mode,
-        "unit_price_fen": option.unit_price_fen,
-        "due_now_fen": option.due_now_fen,
-        "open": option.open,
-        "effects": [effect_text(effect) for effect in option.effects],
-    }
-
-
-async def presale_to_group(request: Request) -> Response:
-    """Open the exclusive depositor group offer and notify every depositor, once."""
-    gw = gateway(request)
-    gw.require_ops(request)
-    await read_body(request)
-    live = gw.runtime.live(request.path_params["cid"])
-    campaign = live.campaign
-    if campaign.depositor_group is None:
-        raise Conflict("this campaign has no depositor offer", None, "no_offer")
-    if gw.runtime.clock.now() < campaign.depositor_group.opens_at:
-        raise Conflict("the depositor offer opens with the group-buy phase", None, "window_closed")
-    depositors = await live.orders.depositors()
-    price = campaign.depositor_group.price_fen
-    balance = price - campaign.presale_rules.deposit_fen
-    text = t("notice.depositor_offer", price=yuan(price), balance=yuan(balance))
-    answer = await live.orders.open_depositor_offer(gw.runtime.clock.now_ms(), text, depositors)
-    assert answer.record is not None
-    return JSONResponse(
-        {
-            "result": answer.code,
-            "depositors_notified": answer.record["depositors"],
-            "price_fen": price,
-            "balance_fen": balance,
-        }
-    )
-
-
-async def my_notifications(request: Request) -> Response:
-    gw = gateway(request)
-    user = gw.viewer(request.headers)
-    found = []
-    for live in gw.runtime.campaigns.values():
-        for notice in await live.orders.notifications(user):
-            found.append({**notice, "campaign_id": live.campaign.id})
-    return JSONResponse({"notifications": found})
-
-
 routes = [
-    Route("/ops/campaigns/{cid}/presale-to-group", presale_to_group, methods=["POST"]),
-    Route("/me/notifications", my_notifications, methods=["GET"]),
     Route("/distributors", become_distributor, methods=["POST"]),
-    Route("/distributors/me", my_commissions, methods=["GET"]),
-    Route("/campaigns/{cid}/quote", get_quote, methods=["GET"]),
+    Route("/distributors/me", my_distribution, methods=["GET"]),
+    Route("/distributors/me/withdrawals", request_withdrawal, methods=["POST"]),
     Route("/ops/communities", add_community, methods=["POST"]),
     Route("/ops/distributors/{code}/approve", approve_distributor, methods=["POST"]),
     Route("/ops/distributors/{code}/payouts", pay_out, methods=["POST"]),
-    Route("/ops/users/{uid}", set_member, methods=["PUT"]),
+    Route("/ops/withdrawals/{wid}/{decision:pay|reject}", decide_withdrawal, methods=["POST"]),
 ]

@@ -8,11 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.errors import NotFound
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse
 from server.gateway.schemas import GROUP_CODE_PATTERN
-from server.gateway.views import group_view, order_view
+from server.gateway.views import order_view
 
 _GROUP_CODE_RE = re.compile(GROUP_CODE_PATTERN)
 
@@ -29,18 +28,6 @@ async def my_orders(request: Request) -> Response:
     return JSONResponse({"user_id": user, "orders": views})
 
 
-async def get_group(request: Request) -> Response:
-    code = request.path_params["code"]
-    if not _GROUP_CODE_RE.fullmatch(code):
-        raise NotFound("no group with this code", "code")
-    for live in gateway(request).runtime.campaigns.values():
-        group = await live.orders.group(code)
-        if group is not None:
-            return JSONResponse(group_view(live.campaign, group))
-    raise NotFound("no group with this code", "code")
-
-
 routes = [
     Route("/me/orders", my_orders, methods=["GET"]),
-    Route("/groups/{code}", get_group, methods=["GET"]),
 ]

@@ -50,7 +50,7 @@ async def place_order(gw: Gateway, intake: OrderIntake) -> Response:
     the script's refusal."""
     live, body, campaign = intake.live, intake.body, intake.live.campaign
     who = await identity_of(gw.identities, live.orders, campaign, intake.user)
-    attribution = await attribution_of(gw.identities, campaign, who, body.ref)
+    attribution = await attribution_of(gw.identities, live.orders, campaign, who, body.ref)
     unit_price = unit_price_due_fen(campaign, body.mode, who)
     if body.offer == "depositor_group":
         if not (who.depositor and await live.orders.depositor_offer_open()):
@@ -81,8 +81,6 @@ async def place_order(gw: Gateway, intake: OrderIntake) -> Response:
         if outcome.code != "group_code_taken":
             break
         outcome = await live.reserve.submit(_with_code(base, _new_code()))
-    if outcome.code == "ok" and attribution.level1:  # volume decides the rate tier
-        await gw.identities.add_volume(attribution.level1, body.qty)
     if outcome.code == "ok" and body.offer == "depositor_group":
         await live.orders.count("depositors.converted")
     return _answer(outcome, campaign)

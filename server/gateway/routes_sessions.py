@@ -1,17 +1,19 @@
-"""POST /sessions: the demo and test login, on only when configuration allows it."""
+"""Viewer sessions: POST /sessions, the demo and test login (on only when configuration
+allows it), and POST /sessions/host, a real viewer's, vouched for by the host platform."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from server.errors import Forbidden
 from server.gateway.context import gateway
-from server.gateway.http import parse_json, read_body
-from server.gateway.schemas import SessionIn, SessionOut
+from server.gateway.http import JSONResponse, parse_json, read_body
+from server.gateway.schemas import SessionIn, SessionOut, StrictBody
 
 
 async def create_session(request: Request) -> Response:
@@ -35,3 +37,22 @@ async def create_session(request: Request) -> Response:
 
 
 routes = [Route("/sessions", create_session, methods=["POST"])]
+
+
+class HostSessionIn(StrictBody):
+    assertion: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+async def create_host_session(request: Request) -> Response:
+    gw = gateway(request)
+    body = parse_json(await read_body(request), HostSessionIn)
+    address = request.client.host if request.client else None
+    gw.rate_limits.check("sessions", None, address)
+    user = gw.host_assertions.user(body.assertion)
+    gw.rate_limits.check("sessions", user, None)
+    token, expires = gw.tokens.issue(user)
+    session: SessionOut = {"token": token, "expires_at": expires.isoformat(), "user_id": user}
+    return JSONResponse(session, status_code=201)
+
+
+routes.append(Route("/sessions/host", create_host_session, methods=["POST"]))

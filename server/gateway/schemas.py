@@ -125,6 +125,13 @@ class GroupOut(TypedDict):
     expires_at: str
     tier_min_members: int | None
     price_fen: int
+    next_tier_min_members: int | None  # the next cheaper tier's headcount, if any
+    next_tier_price_fen: int | None
+    invite_link: str
+
+
+class GroupsOut(TypedDict):
+    groups: list[GroupOut]
 
 
 class PoolOut(TypedDict):
@@ -198,10 +205,12 @@ class NotificationOut(TypedDict):
     text: str
     at_ms: int
     campaign_id: str
+    read: bool
 
 
 class NotificationsOut(TypedDict):
     notifications: list[NotificationOut]
+    unread: int
 
 
 class WebhookOut(TypedDict):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from server.domain.campaign import Campaign
 from server.domain.phases import balance_window_open, open_modes, phase
-from server.domain.pricing import reached_tier
+from server.domain.pricing import next_tier, reached_tier
 from server.domain.privacy import mask_user
 from server.gateway.schemas import (
     CampaignOut,
@@ -66,6 +66,7 @@ def payment_view(payment: dict[str, Any]) -> PaymentOut:
 
 def group_view(campaign: Campaign, group: dict[str, Any]) -> GroupOut:
     tier = reached_tier(campaign, group["paid"])
+    following = next_tier(campaign, group["paid"])
     return {
         "code": group["code"],
         "campaign_id": campaign.id,
@@ -77,6 +78,9 @@ def group_view(campaign: Campaign, group: dict[str, Any]) -> GroupOut:
         "expires_at": local_iso(group["expires_at_ms"], campaign.timezone),
         "tier_min_members": tier.min_members if tier else None,
         "price_fen": tier.price_fen if tier else campaign.group_rules.tiers[0].price_fen,
+        "next_tier_min_members": following.min_members if following else None,
+        "next_tier_price_fen": following.price_fen if following else None,
+        "invite_link": f"/live/{campaign.id}?group={group['code']}",
     }
 
 

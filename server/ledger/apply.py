@@ -28,6 +28,7 @@ from server.ledger.schema import (
     pool_moves,
     refunds,
     users,
+    withdrawals,
 )
 
 Entry = tuple[str, Mapping[str, str]]
@@ -134,6 +135,7 @@ async def apply_identity_entries(conn: AsyncConnection, entries: Iterable[Entry]
     claimed = await _claim(conn, "_identity", by_id)
     user_rows: dict[str, dict[str, Any]] = {}
     link_rows: dict[str, dict[str, Any]] = {}
+    withdrawal_rows: dict[str, dict[str, Any]] = {}
     payout_rows = []
     for stream_id in sorted(claimed, key=stream_position):
         fields = by_id[stream_id]
@@ -144,8 +146,12 @@ async def apply_identity_entries(conn: AsyncConnection, entries: Iterable[Entry]
                     "distributor": fields["distributor"],
                     "amount_fen": int(fields["amount_fen"]),
                     "at_ms": stream_position(stream_id)[0],
+                    "withdrawal_id": fields.get("withdrawal_id") or None,
                 }
             )
+        if withdrawal := json_object(fields.get("withdrawal")):
+            withdrawal_rows[withdrawal["id"]] = _withdrawal_row(withdrawal, stream_id)
+        if fields["type"] in ("payout", "withdrawal"):
             continue
         if user := json_object(fields.get("user")):
             user_rows[user["user"]] = {
@@ -163,9 +169,11 @@ async def apply_identity_entries(conn: AsyncConnection, entries: Iterable[Entry]
                 "name": link.get("name"),
                 "status": link.get("status", "active"),
                 "created_at_ms": link.get("joined_at_ms") or link.get("created_at_ms") or 0,
+                "campaign_id": link.get("campaign_id") or None,
             }
     await _upsert(conn, users, ["user_id"], list(user_rows.values()))
     await _upsert(conn, links, ["code"], list(link_rows.values()))
+    await _upsert_newer(conn, withdrawals, ["withdrawal_id"], list(withdrawal_rows.values()))
     if payout_rows:
         await conn.execute(payouts.insert(), payout_rows)
     return len(claimed)
@@ -231,6 +239,22 @@ def _payment_row(payment: dict[str, Any], ms: int, seq: int) -> dict[str, Any]:
         "status": payment["status"],
         "opened_at_ms": payment["opened_at_ms"],
         "settled_at_ms": payment.get("settled_at_ms"),
+        "stream_ms": ms,
+        "stream_seq": seq,
+    }
+
+
+def _withdrawal_row(withdrawal: dict[str, Any], stream_id: str) -> dict[str, Any]:
+    ms, seq = stream_position(stream_id)
+    return {
+        "withdrawal_id": withdrawal["id"],
+        "distributor": withdrawal["distributor"],
+        "amount_fen": withdrawal["amount_fen"],
+        "status": withdrawal["status"],
+        "requested_at_ms": withdrawal["requested_at_ms"],
+        "decided_at_ms": withdrawal.get("decided_at_ms"),
+        "decided_by": withdrawal.get("decided_by"),
+        "reason": withdrawal.get("reason"),
         "stream_ms": ms,
         "stream_seq": seq,
     }

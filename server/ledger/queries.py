@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.commission import OWED
-from server.ledger.schema import commissions, links, orders, payouts
+from server.ledger.schema import commissions, links, orders, payouts, withdrawals
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,16 @@ async def commissions_of(engine: AsyncEngine, code: str) -> dict[str, Any]:
     paid_out = select(func.coalesce(func.sum(payouts.c.amount_fen), 0)).where(
         payouts.c.distributor == code
     )
+    requested = select(func.coalesce(func.sum(withdrawals.c.amount_fen), 0)).where(
+        withdrawals.c.distributor == code, withdrawals.c.status == "requested"
+    )
     async with engine.connect() as conn:
         states = {row[0]: (int(row[1]), int(row[2] or 0)) for row in await conn.execute(by_state)}
         # keys as plain str: column names are a str subclass that orjson refuses
         lines = [{str(k): v for k, v in row._mapping.items()} for row in await conn.execute(recent)]
         recruited = int((await conn.execute(recruits)).scalar_one())
         paid_out_fen = int((await conn.execute(paid_out)).scalar_one())
+        requested_fen = int((await conn.execute(requested)).scalar_one())
     totals = {
         state: {"lines": states.get(state, (0, 0))[0], "amount_fen": states.get(state, (0, 0))[1]}
         for state in ("pending", "frozen", "settled", "cancelled", "clawed_back")
@@ -74,6 +78,8 @@ async def commissions_of(engine: AsyncEngine, code: str) -> dict[str, Any]:
         "paid_out_fen": paid_out_fen,
         "balance_fen": balance,
         "debt_fen": max(0, -balance),
+        "requested_fen": requested_fen,  # asked for in withdrawals not yet decided
+        "withdrawable_fen": max(0, balance - requested_fen),
         "recruits": recruited,
         "lines": lines,
     }
@@ -120,3 +126,62 @@ async def finance_report(engine: AsyncEngine, campaign_id: str) -> dict[str, Any
         "merchant_net_fen": kept - owed,
         "distributors": sorted(distributors.values(), key=lambda d: -d["owed_fen"]),
     }
+
+
+async def downline_of(engine: AsyncEngine, code: str) -> list[dict[str, Any]]:
+    """The distributors recruited under this one, newest first."""
+    query = (
+        select(links.c.code, links.c.user_id, links.c.status, links.c.created_at_ms)
+        .where(links.c.upline == code)
+        .order_by(links.c.created_at_ms.desc())
+        .limit(200)
+    )
+    async with engine.connect() as conn:
+        return [dict(row._mapping) for row in await conn.execute(query)]
+
+
+async def orders_via(engine: AsyncEngine, code: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Orders that earn this distributor commission (either level), newest first, with the
+    line each one earns."""
+    query = (
+        select(
+            commissions.c.order_id,
+            commissions.c.level,
+            commissions.c.amount_fen,
+            commissions.c.state,
+            orders.c.campaign_id,
+            orders.c.mode,
+            orders.c.qty,
+            orders.c.status,
+            orders.c.created_at_ms,
+        )
+        .join(orders, orders.c.order_id == commissions.c.order_id)
+        .where(commissions.c.distributor == code)
+        .order_by(orders.c.created_at_ms.desc())
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return [dict(row._mapping) for row in await conn.execute(query)]
+
+
+async def withdrawals_of(engine: AsyncEngine, code: str) -> list[dict[str, Any]]:
+    query = (
+        select(withdrawals)
+        .where(withdrawals.c.distributor == code)
+        .order_by(withdrawals.c.requested_at_ms.desc())
+        .limit(50)
+    )
+    async with engine.connect() as conn:
+        return [_plain(row._mapping) for row in await conn.execute(query)]
+
+
+async def withdrawal(engine: AsyncEngine, withdrawal_id: str) -> dict[str, Any] | None:
+    query = select(withdrawals).where(withdrawals.c.withdrawal_id == withdrawal_id)
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return None if row is None else _plain(row._mapping)
+
+
+def _plain(mapping: Any) -> dict[str, Any]:
+    """A row as a dict with plain str keys (orjson refuses SQLAlchemy's key type)."""
+    return {str(k): v for k, v in mapping.items() if k not in ("stream_ms", "stream_seq")}

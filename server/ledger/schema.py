@@ -119,6 +119,7 @@ links = Table(
     Column("name", String(64)),
     Column("status", String(16), nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
+    Column("campaign_id", String(64)),  # a distributor: the campaign that recruited them
 )
 
 commissions = Table(
@@ -142,4 +143,20 @@ payouts = Table(
     Column("distributor", String(16), nullable=False, index=True),
     Column("amount_fen", BigInteger, nullable=False),
     Column("at_ms", BigInteger, nullable=False),
+    Column("withdrawal_id", String(32)),  # the request it settles, if any
+)
+
+withdrawals = Table(
+    "withdrawals",
+    metadata,
+    Column("withdrawal_id", String(32), primary_key=True),
+    Column("distributor", String(16), nullable=False, index=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # requested | paid | rejected
+    Column("requested_at_ms", BigInteger, nullable=False),
+    Column("decided_at_ms", BigInteger),
+    Column("decided_by", String(64)),
+    Column("reason", String(200)),
+    Column("stream_ms", BigInteger, nullable=False),
+    Column("stream_seq", BigInteger, nullable=False),
 )

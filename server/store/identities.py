@@ -1,4 +1,4 @@
-"""The user pool in Redis: member tiers, distributors, community links, sales volume."""
+"""The user pool in Redis: member tiers, distributors and community links."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from server.store.batching import Coalescer
 from server.store.keys import IdentityKeys
@@ -65,17 +66,23 @@ class IdentityStore:
         return record
 
     async def register(
-        self, now_ms: int, user: str, code: str, upline: str, status: str
+        self, now_ms: int, user: str, code: str, upline: str, status: str, campaign_id: str
     ) -> tuple[str, Record | None]:
         k = self.keys
         result, record = await self._scripts.register_distributor(
             keys=[k.refs, k.distributor_of, k.stream, k.counters, k.recruited],
-            args=[now_ms, user, code, upline, status],
+            args=[now_ms, user, code, upline, status, campaign_id],
         )
         return text(result), decode(record) if record else None
 
-    async def add_community(self, now_ms: int, code: str, name: str) -> Record:
-        record = {"kind": "community", "code": code, "name": name, "created_at_ms": now_ms}
+    async def add_community(self, now_ms: int, code: str, name: str, campaign_id: str) -> Record:
+        record = {
+            "kind": "community",
+            "code": code,
+            "name": name,
+            "created_at_ms": now_ms,
+            "campaign_id": campaign_id,
+        }
         encoded = orjson.dumps(record)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(self.keys.refs, code, encoded)
@@ -99,11 +106,26 @@ class IdentityStore:
                 await pipe.execute()
         return record
 
-    async def record_payout(self, code: str, amount_fen: int) -> None:
-        await self._redis.xadd(
-            self.keys.stream,
-            {"type": "payout", "distributor": code, "amount_fen": amount_fen},
-        )
+    async def record_payout(
+        self, code: str, amount_fen: int, settles: Record | None = None
+    ) -> None:
+        """A payout to a distributor (recorded; the transfer is outside), and the withdrawal
+        request it settles, both or neither."""
+        payout: dict[FieldT, EncodableT] = {
+            "type": "payout",
+            "distributor": code,
+            "amount_fen": amount_fen,
+        }
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if settles is not None:
+                payout["withdrawal_id"] = settles["id"]
+                pipe.xadd(self.keys.stream, _withdrawal_entry(settles))
+            pipe.xadd(self.keys.stream, payout)
+            await pipe.execute()
+
+    async def record_withdrawal(self, withdrawal: Record) -> None:
+        """A withdrawal request, or the decision on one (the newest entry wins)."""
+        await self._redis.xadd(self.keys.stream, _withdrawal_entry(withdrawal))
 
     async def payout_lock(self, code: str) -> bool:
         """One payout per distributor at a time (the balance is read from the ledger)."""
@@ -112,11 +134,12 @@ class IdentityStore:
     async def payout_unlock(self, code: str) -> None:
         await self._redis.delete(f"{self.keys.refs}:payout:{code}")
 
-    async def link_and_volume(self, code: str) -> tuple[Record | None, int]:
-        """A share link and the units sold through it so far, in one round trip."""
+    async def link_and_volume(self, code: str, leaders: str) -> tuple[Record | None, int]:
+        """A share link, and the units paid (net of refunds) through it in one campaign (its
+        `leaders` set, kept by the scripts), in one round trip."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hget(self.keys.refs, code)
-            pipe.hget(self.keys.volume, code)
+            pipe.zscore(leaders, code)
             raw, volume = await pipe.execute()
         return (decode(raw) if raw else None), int(volume or 0)
 
@@ -128,5 +151,6 @@ class IdentityStore:
         raw = await self._redis.hget(self.keys.distributor_of, user)
         return text(raw) if raw else None
 
-    async def add_volume(self, code: str, units: int) -> None:
-        await self._redis.hincrby(self.keys.volume, code, units)
+
+def _withdrawal_entry(withdrawal: Record) -> dict[FieldT, EncodableT]:
+    return {"type": "withdrawal", "withdrawal": orjson.dumps(withdrawal).decode()}

@@ -78,12 +78,19 @@ class CampaignKeys:
 
     @property
     def leaders(self) -> str:
-        """Distributors scored by units paid through their links."""
+        """Distributors scored by units paid through their links, net of refunds (the big
+        screen's leaderboard, and the volume that decides a distributor's rate tier)."""
         return self._key("leaders")
 
     @property
     def notifications(self) -> str:
+        """Each user's kept notifications (hash: user -> JSON list, newest last)."""
         return self._key("notifications")
+
+    @property
+    def notifications_read(self) -> str:
+        """Up to when each user has read their notifications (hash: user -> at_ms)."""
+        return self._key("notifications_read")
 
     @property
     def stock_channel(self) -> str:
@@ -150,10 +157,6 @@ class IdentityKeys:
     @property
     def distributor_of(self) -> str:
         return self._key("distributor_of")
-
-    @property
-    def volume(self) -> str:
-        return self._key("volume")
 
     @property
     def stream(self) -> str:

@@ -122,10 +122,29 @@ class OrderStore:
         )
         return Answer(text(code), {"depositors": int(count)})
 
-    async def notifications(self, user: str) -> list[dict[str, Any]]:
-        raw = await self._redis.hget(self.keys.notifications, user)
+    async def notifications(self, user: str) -> tuple[list[dict[str, Any]], int]:
+        """The user's notifications (newest last) and up to when they have read them."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self.keys.notifications, user)
+            pipe.hget(self.keys.notifications_read, user)
+            raw, read = await pipe.execute()
         found = orjson.loads(raw) if raw else []
-        return found if isinstance(found, list) else []
+        return (found if isinstance(found, list) else []), int(read or 0)
+
+    async def mark_read(self, user: str, up_to_ms: int) -> None:
+        await self._redis.hset(self.keys.notifications_read, user, up_to_ms)
+
+    async def push_notice(self, notice: dict[str, Any]) -> None:
+        """The live rooms' banner: kept as the latest notice and sent on the live feed. An
+        empty text takes the banner down."""
+        encoded = orjson.dumps(notice)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if notice["text"]:
+                pipe.hset(self.keys.meta, "notice", encoded)
+            else:
+                pipe.hdel(self.keys.meta, "notice")
+            pipe.publish(self.keys.feed_channel, encoded)
+            await pipe.execute()
 
     async def placed_by_mode(self) -> dict[str, int]:
         """Orders ever placed in each mode (the scripts' counters)."""
@@ -153,6 +172,15 @@ class OrderStore:
     async def group(self, code: str) -> dict[str, Any] | None:
         raw = await self._redis.hget(self.keys.groups, code)
         return None if raw is None else decode(raw)
+
+    async def open_groups(self, most: int = 50) -> list[dict[str, Any]]:
+        """Open groups, the fullest first (the progress set the scripts keep)."""
+        found = await self._redis.zrevrange(self.keys.progress, 0, most - 1)
+        codes = [text(c) for c in found if isinstance(c, bytes | str)]
+        if not codes:
+            return []
+        raws = await self._redis.hmget(self.keys.groups, codes)
+        return [decode(raw) for raw in raws if raw is not None]
 
     async def orders_of(self, user: str) -> list[Order]:
         ids = await self._redis.hget(self.keys.user_orders, user)

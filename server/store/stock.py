@@ -154,6 +154,7 @@ class StockStore:
                 k.counters,
                 k.deadlines,
                 k.progress,
+                k.leaders,
             ],
             args=[
                 now_ms,
