@@ -1,94 +1,301 @@
-// The viewers' live-room page: stock and phase from the public feed, orders through the API.
+// The live room: the viewer's price and every action open now with what it charges, groups
+// to open, join and watch, orders that follow the live feed, notices and the inbox.
 (() => {
   "use strict";
-  const campaign = location.pathname.split("/").filter(Boolean)[1] || "mid-autumn";
-  const params = new URLSearchParams(location.search);
-  const ref = params.get("ref");
+  const { page, campaign, t, yuan, el, button, clock, when, span, api, login, settle, toast, feed } = Viewer;
   const $ = (id) => document.getElementById(id);
-  const yuan = (fen) => "¥" + (fen / 100).toFixed(fen % 100 ? 2 : 0);
-  const statusText = { awaiting_payment: "待支付", awaiting_balance: "待付尾款", paid: "已支付",
-    expired: "已过期", forfeited: "定金不退", group_failed: "拼团失败已退款", refunded: "已退款",
-    allocated: "已配货", shipped: "已发货", delivered: "已签收", completed: "已完成", cancelled: "已取消" };
-  let headers = {};
+  const params = new URLSearchParams(location.search);
+  const state = {
+    quote: page.quote, orders: [], groups: [], qty: 1, phase: page.phase,
+    ref: params.get("ref"), invite: params.get("group"), myGroup: null, seq: 0, user: null,
+  };
 
-  async function api(method, path, body) {
-    const r = await fetch("/api/v1" + path, { method, headers: { "Content-Type": "application/json", ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body) });
-    const data = await r.json();
-    if (!r.ok) throw new Error(data.message || data.error);
-    return data;
+  // -- price and actions ---------------------------------------------------------------
+
+  function renderPrice() {
+    const q = state.quote;
+    const applies = q && q.applies;
+    $("price").textContent = "¥" + yuan(applies ? applies.unit_price_fen : campaign.sku.daily_price_fen);
+    $("applies-mode").textContent = applies ? t("mode." + applies.offer) : "";
+    // A group's low price is paid at the entry tier first and the difference refunded.
+    $("price-note").textContent = applies && applies.due_now_fen !== applies.unit_price_fen && applies.offer === "group"
+      ? t("live.group_refund_note", { due: yuan(applies.due_now_fen) }) : "";
+    $("identity").replaceChildren(...((q && q.identity_line) || []).map((text) => el("li", "", text)));
   }
 
-  async function login() {
-    // Demo login: a viewer id kept in this browser.
-    let user = localStorage.getItem("liveroom.user");
-    if (!user) { user = "viewer-" + Math.random().toString(36).slice(2, 10); localStorage.setItem("liveroom.user", user); }
-    const session = await api("POST", "/sessions", { user_id: user });
-    headers = { Authorization: "Bearer " + session.token };
+  const openOptions = () => ((state.quote && state.quote.options) || []).filter((o) => o.open);
+
+  function limitOf(mode) { return (campaign.limits || {})[mode] || 1; }
+
+  function renderActions() {
+    const options = openOptions();
+    const box = $("actions");
+    const most = Math.max(1, ...options.map((o) => limitOf(o.mode)));
+    state.qty = Math.min(state.qty, most);
+    $("qty").textContent = state.qty;
+    const applies = state.quote && state.quote.applies;
+    $("qty-limit").textContent = applies ? t("live.qty_limit", { n: limitOf(applies.mode) }) : "";
+    const seen = new Set();
+    const made = [];
+    for (const option of options) {
+      if (seen.has(option.offer)) continue;  // one "open a group" for all the tiers
+      seen.add(option.offer);
+      const amount = yuan(option.due_now_fen * state.qty);
+      const label = {
+        presale: t("live.pay_deposit", { amount }), group: t("live.open_group", { amount }),
+        depositor_group: t("live.depositor_offer_buy", { amount }), direct: t("live.buy_now", { amount }),
+      }[option.offer];
+      const body = option.offer === "group" ? { mode: "group", open_group: true }
+        : option.offer === "depositor_group" ? { mode: "group", offer: "depositor_group" }
+          : { mode: option.offer };
+      const action = button(label, () => place(body, action), option.offer === "presale" || option.offer === "direct" ? "primary" : "");
+      action.dataset.offer = option.offer;
+      action.disabled = !state.user || state.qty > limitOf(option.mode);
+      made.push(action);
+    }
+    if (!made.length) made.push(el("p", "dim", state.phase === "ended" ? t("live.ended") : t("live.upcoming")));
+    box.replaceChildren(...made);
+    $("groups-card").hidden = !options.some((o) => o.offer === "group");
   }
 
-  async function refreshQuote() {
-    const q = await api("GET", `/campaigns/${campaign}/quote`);
-    if (q.applies) $("price").textContent = yuan(q.applies.unit_price_fen);
-    $("effects").textContent = [q.applies ? q.applies.effects.join(" · ") : "", q.distributor_effect || ""].filter(Boolean).join(" · ");
-  }
-
-  async function refreshOrders() {
-    const mine = await api("GET", "/me/orders");
-    // Built as elements, text through textContent: never markup from data.
-    $("orders").replaceChildren(...mine.orders.map((o) => {
-      const item = document.createElement("li");
-      const text = document.createElement("span");
-      const group = o.group_code ? ` · 团 ${o.group_code}` : "";
-      const detail = document.createElement("small");
-      detail.textContent = `${statusText[o.status] || o.status} · 已付 ${yuan(o.paid_fen)}`;
-      text.append(`${o.mode === "presale" ? "预售" : o.mode === "group" ? "拼团" : "直购"} ×${o.qty}${group}`, document.createElement("br"), detail);
-      item.append(text);
-      if (["awaiting_payment", "awaiting_balance"].includes(o.status)) {
-        const pay = document.createElement("button");
-        pay.dataset.pay = o.order_id;
-        pay.textContent = "支付";
-        item.append(pay);
-      }
-      return item;
-    }));
-  }
-
-  async function order(body) {
+  async function place(body, source) {
+    if (source) source.disabled = true;
     try {
-      const placed = await api("POST", `/campaigns/${campaign}/orders`, ref ? { ...body, ref } : body);
-      $("message").textContent = `下单成功 ${placed.order_id}` + (placed.group_code ? ` · 团号 ${placed.group_code}` : "") + ` · 应付 ${yuan(placed.amount_due_fen)}`;
-      await refreshOrders();
-    } catch (e) { $("message").textContent = "下单失败: " + e.message; }
+      const order = await placeOrder({ ...body, qty: state.qty });
+      if (order.group_code && body.open_group) watchGroup(order.group_code);
+      toast(t("live.placed"));
+      await pay(order.order_id);
+    } catch (e) {
+      toast(t("live.failed", { reason: e.message }));
+    } finally {
+      if (source) source.disabled = false;
+      refreshAll();
+    }
+  }
+
+  async function placeOrder(body) {
+    try {
+      return await api("POST", `/campaigns/${campaign.id}/orders`, state.ref ? { ...body, ref: state.ref } : body);
+    } catch (e) {
+      if (e.code !== "unknown_ref") throw e;
+      state.ref = null;  // a bad link must not block buying
+      toast(t("live.bad_ref_dropped"));
+      return api("POST", `/campaigns/${campaign.id}/orders`, body);
+    }
   }
 
   async function pay(orderId) {
-    try {
-      const payment = await api("POST", `/orders/${orderId}/payments`);
-      await api("POST", `/sandbox/payments/${payment.payment_id}/succeed`);  // the demo's provider
-      $("message").textContent = `已支付 ${yuan(payment.amount_fen)}`;
-    } catch (e) { $("message").textContent = "支付失败: " + e.message; }
-    await refreshOrders();
+    const payment = await api("POST", `/orders/${orderId}/payments`, {});
+    await settle(payment);
+    toast(t("live.paid"));
   }
 
-  function feed() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/ws/live/${campaign}`);
-    ws.onmessage = (e) => {
-      const m = JSON.parse(e.data);
-      if (m.type === "notice") { $("notice").hidden = false; $("notice").textContent = m.text; return; }
-      $("phase").textContent = { presale: "预售中", group: "拼团中", direct: "热卖中", ended: "已结束", upcoming: "即将开始" }[m.phase] || m.phase;
-      if (m.stock) $("left").textContent = m.stock.remaining.toLocaleString();
-    };
-    ws.onclose = () => setTimeout(feed, 1000);
+  // -- orders ----------------------------------------------------------------------------
+
+  function renderOrders() {
+    const list = state.orders.filter((o) => o.campaign_id === campaign.id);
+    if (!list.length) { $("orders").replaceChildren(el("li", "dim", t("live.no_orders"))); return; }
+    $("orders").replaceChildren(...list.map(orderRow));
   }
 
-  $("deposit").onclick = () => order({ mode: "presale", qty: 1 });
-  $("open-group").onclick = () => order({ mode: "group", qty: 1, open_group: true });
-  $("join-group").onclick = () => order({ mode: "group", qty: 1, group_code: $("code").value.trim().toUpperCase() });
-  $("buy").onclick = () => order({ mode: "direct", qty: 1 });
-  $("orders").onclick = (e) => { if (e.target.dataset.pay) pay(e.target.dataset.pay); };
+  function orderRow(o) {
+    const title = el("div", "row-title", t("live.order_line", { mode: t("mode." + o.mode), qty: o.qty }),
+      o.group_code ? el("span", "code", " " + t("live.group_line", { code: o.group_code })) : null);
+    const facts = [t("status." + o.status), t("live.paid_amount", { amount: yuan(o.paid_fen) })];
+    if (o.refunded_fen) facts.push(t("live.refunded_amount", { amount: yuan(o.refunded_fen) }));
+    const detail = el("div", "dim", facts.join(" · "));
+    const row = el("li", "order", el("div", "", title, detail));
+    if (o.mode === "group" && o.refunded_fen && !["group_failed", "refunded", "cancelled", "expired"].includes(o.status)) {
+      row.firstChild.append(el("div", "good", t("live.refund_of_difference", { amount: yuan(o.refunded_fen) })));
+    }
+    const owed = o.next_payment;
+    if (owed && owed.payable_now) {
+      const key = owed.stage === "balance" ? "live.pay_balance" : owed.stage === "deposit" ? "live.pay_deposit" : "live.pay_now";
+      const payButton = button(t(key, { amount: yuan(owed.amount_fen) }), async () => {
+        payButton.disabled = true;
+        try { await pay(o.order_id); } catch (e) { toast(t("live.failed", { reason: e.message })); }
+        refreshAll();
+      }, "small primary");
+      payButton.dataset.pay = o.order_id;
+      row.append(el("div", "order-side", payButton, el("small", "dim", t("live.ends_at", { time: when(owed.due_before) }))));
+    } else if (owed && owed.opens_at) {
+      row.append(el("small", "dim order-side", t("live.balance_opens", { time: when(owed.opens_at) })));
+    }
+    return row;
+  }
 
-  login().then(() => Promise.all([refreshQuote(), refreshOrders()])).then(() => { document.body.dataset.ready = "1"; });
-  feed();
+  // -- groups ------------------------------------------------------------------------------
+
+  function groupFacts(g) {
+    if (g.status !== "open") {  // closed: formed at its price, or failed and refunded
+      return [t("group_status." + g.status), g.status === "formed" ? t("live.group_formed_price", { price: yuan(g.price_fen) }) : t("status.group_failed")];
+    }
+    const parts = [t("live.group_progress", { members: g.members, paid: g.paid })];
+    const short = (g.next_tier_min_members || 0) - g.paid;
+    parts.push(!g.next_tier_min_members ? t("live.group_top_tier", { price: yuan(g.price_fen) })
+      : g.tier_min_members === null ? t("live.group_to_form", { n: short })
+        : t("live.group_next_tier", { n: short, price: yuan(g.next_tier_price_fen) }));
+    parts.push(t("live.group_time_left", { time: span(Date.parse(g.expires_at) - clock.now()) }));
+    return parts;
+  }
+
+  const mine = (code) => state.orders.some((o) => o.group_code === code && !["expired", "cancelled"].includes(o.status));
+
+  function joinButton(code) {
+    const entry = openOptions().find((o) => o.offer === "group");
+    const join = button(t("live.join_group", { amount: yuan((entry ? entry.due_now_fen : 0) * state.qty) }),
+      () => place({ mode: "group", group_code: code }, join), "small primary");
+    join.disabled = !entry || !state.user;
+    join.dataset.join = code;
+    return join;
+  }
+
+  function renderGroups() {
+    const rows = state.groups.filter((g) => !mine(g.code)).map((g) =>
+      el("li", "order", el("div", "", el("div", "row-title code", t("live.group_line", { code: g.code })),
+        el("div", "dim", groupFacts(g).join(" · "))), joinButton(g.code)));
+    $("groups").replaceChildren(...(rows.length ? rows : [el("li", "dim", t("live.no_open_groups"))]));
+  }
+
+  function renderGroupCard(prefix, g) {
+    // how far to the next price: the next tier's headcount, full once the lowest is reached
+    const target = g.next_tier_min_members || g.paid;
+    $(prefix + "-progress").textContent = groupFacts(g).join(" · ");
+    $(prefix + "-bar").style.width = Math.min(100, (100 * g.paid) / Math.max(1, target)) + "%";
+    if (prefix === "my-group") document.querySelector("#my-group .invite").hidden = g.status !== "open";
+  }
+
+  async function showInvite() {
+    if (!state.invite) return;
+    let g;
+    try { g = await api("GET", `/groups/${encodeURIComponent(state.invite)}`); } catch (e) { return; }
+    $("invite-card").hidden = false;
+    $("invite-title").textContent = t("live.invited") + " · " + t("live.group_line", { code: g.code });
+    renderGroupCard("invite", g);
+    const open = g.status === "open" && Date.parse(g.expires_at) > clock.now();
+    $("invite-actions").replaceChildren(mine(g.code) ? el("span", "good", t("group_status." + g.status))
+      : open ? joinButton(g.code) : el("span", "dim", t("live.invite_closed")));
+  }
+
+  let feedHandle = null;
+  function watchGroup(code) {
+    if (!code || state.myGroup === code) return;
+    state.myGroup = code;
+    $("my-group").hidden = false;
+    $("my-group-code").textContent = code;
+    const link = `${location.origin}/live/${campaign.id}?group=${code}`;
+    $("my-group-link").value = link;
+    $("my-group-qr").src = `/api/v1/campaigns/${campaign.id}/qr.svg?group=${encodeURIComponent(code)}`;
+    api("GET", `/groups/${code}`).then((g) => renderGroupCard("my-group", g)).catch(() => {});
+    if (feedHandle) feedHandle.restart();
+  }
+
+  // -- inbox, banner, countdown -------------------------------------------------------------
+
+  async function refreshInbox() {
+    if (!state.user) return;
+    const inbox = await api("GET", "/me/notifications");
+    $("unread").hidden = !inbox.unread;
+    $("unread").textContent = inbox.unread;
+    const mineHere = inbox.notifications.filter((n) => n.campaign_id === campaign.id);
+    $("notices").replaceChildren(...(mineHere.length ? mineHere.map((n) =>
+      el("li", n.read ? "notice" : "notice unread", el("div", "", n.text), el("small", "dim", when(n.at_ms)))) : [el("li", "dim", t("live.inbox_empty"))]));
+  }
+
+  function showNotice(notice) {
+    const banner = $("banner");
+    banner.hidden = !notice || !notice.text;
+    banner.textContent = notice && notice.text ? notice.text : "";
+  }
+
+  function tick() {  // to the end of this phase, or to the next 开抢
+    const now = clock.now();
+    const windows = campaign.windows || {};
+    const current = windows[state.phase];
+    const upcoming = Object.values(windows).map(([a]) => a).filter((a) => a > now);
+    let label = null; let target = null;
+    if (current && current[0] <= now && now < current[1]) {
+      label = t("live.countdown_to_close", { phase: t("mode." + state.phase) }); target = current[1];
+    } else if (upcoming.length) { label = t("live.countdown_to_open"); target = Math.min(...upcoming); }
+    $("countdown").hidden = target === null;
+    if (target !== null) { $("countdown-label").textContent = label; $("countdown-time").textContent = span(target - now); }
+  }
+
+  // -- refreshing ---------------------------------------------------------------------------
+
+  async function refreshQuote() {
+    state.quote = await api("GET", `/campaigns/${campaign.id}/quote`);
+    renderPrice(); renderActions();
+  }
+
+  async function refreshOrders() {
+    state.orders = (await api("GET", "/me/orders")).orders;
+    renderOrders();
+    const open = state.orders.find((o) => o.campaign_id === campaign.id && o.group_code && !["group_failed", "expired", "cancelled", "refunded"].includes(o.status));
+    if (open) watchGroup(open.group_code);
+  }
+
+  async function refreshGroups() {
+    if ($("groups-card").hidden) return;
+    state.groups = (await api("GET", `/campaigns/${campaign.id}/groups`)).groups;
+    renderGroups();
+  }
+
+  async function refreshAll() {
+    if (!state.user) return;
+    await Promise.allSettled([refreshQuote(), refreshOrders(), refreshInbox()]);
+    await Promise.allSettled([refreshGroups(), showInvite()]);
+  }
+
+  let ordersDue = null;
+  function ordersSoon() {  // the feed says something changed: at most one refresh in 2 s
+    if (ordersDue || !state.user) return;
+    ordersDue = setTimeout(() => { ordersDue = null; refreshOrders().then(renderGroups).catch(() => {}); }, 2000);
+  }
+
+  function onFeed(m) {
+    if (m.campaign_time) clock.sync(m.campaign_time);
+    if (m.type === "notice") { showNotice(m.kind === "clear" ? null : m); refreshInbox().catch(() => {}); return; }
+    if (m.type !== "snapshot") return;
+    if (m.phase !== state.phase) {
+      state.phase = m.phase;
+      $("phase").textContent = t("phase." + m.phase);
+      tick();
+      refreshAll();
+    }
+    if (m.stock) $("stock").textContent = t("live.stock_left", { n: m.stock.remaining.toLocaleString("zh-CN") });
+    showNotice(m.notice && m.notice.kind !== "clear" ? m.notice : null);
+    const g = m.groups && state.myGroup && m.groups[state.myGroup];
+    if (g) api("GET", `/groups/${state.myGroup}`).then((full) => renderGroupCard("my-group", full)).catch(() => {});
+    if (state.seq && m.seq !== state.seq) ordersSoon();
+    state.seq = m.seq;
+  }
+
+  // -- wiring ------------------------------------------------------------------------------
+
+  $("qty-minus").addEventListener("click", () => { state.qty = Math.max(1, state.qty - 1); renderActions(); renderGroups(); });
+  $("qty-plus").addEventListener("click", () => { state.qty += 1; renderActions(); renderGroups(); });
+  $("join-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const code = $("join-code").value.trim().toUpperCase();
+    if (code) place({ mode: "group", group_code: code });
+  });
+  $("my-group-copy").addEventListener("click", () => {
+    navigator.clipboard.writeText($("my-group-link").value).then(() => toast(t("live.invite_copied")), () => $("my-group-link").select());
+  });
+  $("inbox-open").addEventListener("click", () => { $("inbox").showModal(); refreshInbox().catch(() => {}); });
+  $("inbox-close").addEventListener("click", () => $("inbox").close());
+  $("inbox-read").addEventListener("click", async () => { await api("POST", "/me/notifications/read", {}); refreshInbox(); });
+
+  renderPrice(); renderActions(); tick();
+  setInterval(tick, 1000);
+  setInterval(() => refreshGroups().catch(() => {}), 5000);
+  feedHandle = feed(() => `/ws/live/${campaign.id}` + (state.myGroup ? `?group=${state.myGroup}` : ""), {
+    onMessage: onFeed,
+    onUp: () => { if (!$("offline").hidden) { $("offline").hidden = true; toast(t("live.back_online")); refreshAll(); } },
+    onDown: () => { $("offline").hidden = false; },
+  });
+  login().then((user) => { state.user = user; return refreshAll(); })
+    .catch((e) => toast(e.code === "unauthorized" ? t("live.login_needed") : t("live.failed", { reason: e.message })))
+    .finally(() => { document.body.dataset.ready = "1"; });
 })();

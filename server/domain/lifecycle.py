@@ -15,8 +15,11 @@ statuses by these tables, so the rules live here once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
+from server.clock import from_ms, to_ms
 from server.domain.campaign import Campaign, Mode
 from server.domain.pricing import ANONYMOUS, Identity, balance_fen
 
@@ -67,6 +70,40 @@ def stage_amount_fen(
     if stage == "balance":
         return balance_fen(campaign, who, depositor_offer) * qty
     return amount_due_fen
+
+
+@dataclass(frozen=True)
+class NextPayment:
+    """What the buyer owes next on an order, and when: what a pay button must say."""
+
+    stage: Stage
+    amount_fen: int
+    payable_now: bool
+    opens_at: datetime | None  # the balance's window, when it has not opened yet
+    due_before: datetime
+
+
+def next_payment(
+    campaign: Campaign,
+    order: dict[str, Any],
+    now: datetime,
+    depositor_offer_open: bool = False,
+    who: Identity = ANONYMOUS,
+) -> NextPayment | None:
+    """The order's next payment (the same amounts stage_amount_fen charges), or None."""
+    stage = next_stage(order["mode"], order["status"])
+    if stage is None or order.get("ended"):
+        return None
+    amount = stage_amount_fen(
+        campaign, stage, order["qty"], order["amount_due_fen"], depositor_offer_open, who
+    )
+    if stage != "balance":
+        due = from_ms(order["pay_before_ms"])
+        return NextPayment(stage, amount, to_ms(now) < order["pay_before_ms"], None, due)
+    presale = campaign.presale_rules
+    window_open = presale.balance_opens_at <= now < presale.balance_closes_at
+    opens = presale.balance_opens_at if now < presale.balance_opens_at else None
+    return NextPayment(stage, amount, window_open, opens, presale.balance_closes_at)
 
 
 def expected_kept_fen(order: dict[str, Any]) -> int:

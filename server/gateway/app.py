@@ -7,13 +7,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -34,6 +33,7 @@ from server.gateway import (
     routes_quotes,
     routes_screens,
     routes_sessions,
+    routes_share,
 )
 from server.gateway.auth import ViewerTokens
 from server.gateway.context import Gateway
@@ -50,6 +50,8 @@ from server.heap import settle_after_start_up
 from server.ledger.engine import create_engine, ledger_url
 from server.ledger.migrate import upgrade
 from server.ledger.reconcile import reconcile
+from server.pages import viewer as viewer_pages
+from server.pages.templates import pages_dir
 from server.runtime import Runtime
 from server.settings import Settings
 from server.store.connection import connect
@@ -61,20 +63,9 @@ from server.worker import Worker, default_worker_name
 log = logging.getLogger("liveroom.gateway")
 
 
-def pages_dir() -> Path:
-    """dashboard/: packaged inside `server` in a wheel, at the top of a checkout."""
-    packaged = Path(__file__).resolve().parents[1] / "dashboard"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "dashboard"
-
-
 async def _to_big_screen(request: Request) -> Response:
     query = request.url.query
     return RedirectResponse("/dashboard/" + (f"?{query}" if query else ""))
-
-
-async def _live_room(request: Request) -> Response:
-    """Share links point here (/live/<campaign>?ref=<code>): the viewers' page."""
-    return FileResponse(pages_dir() / "live.html")
 
 
 async def openapi(request: Request) -> Response:
@@ -152,6 +143,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         *routes_inbox.routes,
         *routes_groups.routes,
         *routes_quotes.routes,
+        *routes_share.routes,
         *routes_distribution.routes,
         *routes_members.routes,
         *routes_broadcast.routes,
@@ -165,7 +157,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
             Route("/openapi.json", openapi),
             *routes_health.routes,
             Route("/", _to_big_screen),
-            Route("/live/{cid}", _live_room),
+            *viewer_pages.routes,
             Mount("/dashboard", StaticFiles(directory=pages_dir(), html=True)),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

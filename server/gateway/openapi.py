@@ -15,14 +15,21 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from server.gateway import schemas as s
+from server.gateway.routes_broadcast import NoticeIn
 from server.gateway.routes_distribution import (
+    CampaignChoice,
     CommunityIn,
+    DecisionIn,
     DistributorIn,
+    WithdrawalIn,
 )
+from server.gateway.routes_inbox import ReadIn
 from server.gateway.routes_members import MemberIn
 from server.gateway.routes_ops_orders import OrderQuery
 from server.gateway.routes_payments import PaymentIn
 from server.gateway.routes_screens import ScreenTokenIn
+from server.gateway.routes_sessions import HostSessionIn
+from server.gateway.routes_share import PosterQuery, ShareQuery
 
 _REF = "#/components/schemas/{model}"
 _KEY_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}
@@ -33,6 +40,7 @@ _PATH_PARAMETERS = {
     "code": s.GROUP_CODE_PATTERN,
     "uid": r"^[A-Za-z0-9_.-]{1,64}$",
     "id": r"^scr-[0-9a-f]{12}$",
+    "wid": r"^W[0-9a-f]{16}$",
 }
 _DESCRIPTIONS = {
     400: "the body is not valid JSON (`bad_json`)",
@@ -61,6 +69,7 @@ class Operation:
     idempotent_key: bool = False
     rate_limited: bool = False
     backed: bool = True  # reads Redis or the ledger (503 when it is down)
+    media_type: str = "application/json"
 
 
 OPERATIONS = [
@@ -74,6 +83,17 @@ OPERATIONS = [
         errors=(403,),
         idempotent_key=True,
         rate_limited=True,
+    ),
+    Operation(
+        "post",
+        "/api/v1/sessions/host",
+        "A viewer vouched for by the host platform: its signed JWT for a viewer token",
+        body=HostSessionIn,
+        response=s.SessionOut,
+        status=201,
+        errors=(401, 403),
+        rate_limited=True,
+        backed=False,
     ),
     Operation("get", "/api/v1/clock", "Campaign time now", response=s.ClockOut, backed=False),
     Operation("get", "/api/v1/campaigns/{cid}", "The campaign as configured, phase and prices"),
@@ -142,7 +162,35 @@ OPERATIONS = [
         auth="viewer",
         response=s.NotificationsOut,
     ),
+    Operation(
+        "post",
+        "/api/v1/me/notifications/read",
+        "Mark every notification read",
+        auth="viewer",
+        body=ReadIn,
+        response=s.UnreadOut,
+    ),
     Operation("get", "/api/v1/groups/{code}", "A group's progress", response=s.GroupOut),
+    Operation(
+        "get",
+        "/api/v1/campaigns/{cid}/groups",
+        "Open groups to join, those closest to their next tier first",
+        response=s.GroupsOut,
+    ),
+    Operation(
+        "get",
+        "/api/v1/campaigns/{cid}/qr.svg",
+        "A QR code of a share link (ref) or a group's invite (group), as SVG",
+        query=ShareQuery,
+        media_type="image/svg+xml",
+    ),
+    Operation(
+        "get",
+        "/api/v1/campaigns/{cid}/poster.png",
+        "A distributor's share poster: product, price, QR code (PNG)",
+        query=PosterQuery,
+        media_type="image/png",
+    ),
     Operation(
         "post",
         "/api/v1/distributors",
@@ -156,10 +204,21 @@ OPERATIONS = [
     Operation(
         "get",
         "/api/v1/distributors/me",
-        "The caller's commission by state, balance and recent lines",
+        "The caller's share link, commission by state, balance, downline, orders, withdrawals",
         auth="viewer",
+        query=CampaignChoice,
         response=s.MyCommissionsOut,
         errors=(404,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/distributors/me/withdrawals",
+        "Ask for (part of) the settled balance: a request in ops' payout queue",
+        auth="viewer",
+        body=WithdrawalIn,
+        response=s.WithdrawalRecordOut,
+        status=201,
+        errors=(404, 409),
     ),
     Operation(
         "put",
@@ -176,6 +235,40 @@ OPERATIONS = [
         auth="ops",
         body=PaymentIn,
         response=s.PresaleToGroupOut,
+        errors=(409,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/campaigns/{cid}/notices",
+        "A notice to every live room (the host's words): a banner kept as the latest",
+        auth="ops",
+        body=NoticeIn,
+        response=s.NoticeOut,
+        status=201,
+    ),
+    Operation(
+        "delete",
+        "/api/v1/ops/campaigns/{cid}/notices",
+        "Take the live rooms' banner down",
+        auth="ops",
+        response=s.NoticeOut,
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/withdrawals/{wid}/pay",
+        "Pay a withdrawal request (a payout of its amount)",
+        auth="ops",
+        body=DecisionIn,
+        response=s.WithdrawalRecordOut,
+        errors=(409,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/withdrawals/{wid}/reject",
+        "Reject a withdrawal request, with a reason",
+        auth="ops",
+        body=DecisionIn,
+        response=s.WithdrawalRecordOut,
         errors=(409,),
     ),
     Operation(
@@ -325,6 +418,9 @@ def openapi_document() -> dict[str, Any]:
 def error_statuses(op: Operation) -> list[int]:
     """Every error status the operation can answer."""
     found = set(op.errors)
+    for model in (op.body, op.query):  # a campaign named in the body or query may not exist
+        if "campaign_id" in getattr(model, "model_fields", {}):
+            found.add(404)
     if op.body is not None:
         found |= {413, 422} | ({400} if op.body != "toml" else set())
     if "{" in op.path:
@@ -358,7 +454,9 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
             "content": {"application/json": {"schema": _schema(op.body, schemas)}},
         }
     ok: dict[str, Any] = {"description": "success"}
-    if op.response is not None:
+    if op.media_type != "application/json":
+        ok["content"] = {op.media_type: {"schema": {"type": "string", "format": "binary"}}}
+    elif op.response is not None:
         ok["content"] = {"application/json": {"schema": _schema(op.response, schemas)}}
     elif "/campaigns/" in op.path:
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}

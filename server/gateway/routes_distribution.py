@@ -209,7 +209,7 @@ async def decide_withdrawal(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
     body = parse_json(await read_body(request), DecisionIn)
-    decision = request.path_params["decision"]
+    decision = request.url.path.rsplit("/", 1)[1]  # pay | reject
     asked = await withdrawal(gw.ledger, request.path_params["wid"])
     if asked is None:
         raise NotFound("no withdrawal with this id", "id")
@@ -296,5 +296,6 @@ routes = [
     Route("/ops/communities", add_community, methods=["POST"]),
     Route("/ops/distributors/{code}/approve", approve_distributor, methods=["POST"]),
     Route("/ops/distributors/{code}/payouts", pay_out, methods=["POST"]),
-    Route("/ops/withdrawals/{wid}/{decision:pay|reject}", decide_withdrawal, methods=["POST"]),
+    Route("/ops/withdrawals/{wid}/pay", decide_withdrawal, methods=["POST"]),
+    Route("/ops/withdrawals/{wid}/reject", decide_withdrawal, methods=["POST"]),
 ]

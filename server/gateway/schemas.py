@@ -106,6 +106,18 @@ class OrderOut(TypedDict):
     history: list[StatusChange]
 
 
+class NextPaymentOut(TypedDict):
+    stage: Literal["deposit", "balance", "full"]
+    amount_fen: int
+    payable_now: bool
+    opens_at: str | None
+    due_before: str
+
+
+class MyOrderOut(OrderOut):
+    next_payment: NextPaymentOut | None  # what a pay button must say, or nothing to pay
+
+
 class PaymentOut(TypedDict):
     payment_id: str
     order_id: str
@@ -197,7 +209,7 @@ class QuoteOut(TypedDict):
 
 class MyOrdersOut(TypedDict):
     user_id: str
-    orders: list[OrderOut]
+    orders: list[MyOrderOut]
 
 
 class NotificationOut(TypedDict):
@@ -222,6 +234,7 @@ class DistributorOut(TypedDict):
     code: str
     status: str
     upline: str | None
+    campaign_id: str  # the campaign the share link points at
     share_link: str
 
 
@@ -242,13 +255,69 @@ class CommissionLineOut(TypedDict):
     updated_at_ms: int
 
 
+class DownlineOut(TypedDict):
+    code: str
+    user: str  # masked
+    status: str
+    joined_at_ms: int
+
+
+class OrderThroughLinkOut(TypedDict):
+    order_id: str
+    level: int
+    amount_fen: int
+    state: str
+    campaign_id: str
+    mode: str
+    qty: int
+    status: str
+    created_at_ms: int
+
+
+class WithdrawalOut(TypedDict):
+    withdrawal_id: str
+    distributor: str
+    amount_fen: int
+    status: Literal["requested", "paid", "rejected"]
+    requested_at_ms: int
+    decided_at_ms: int | None
+    decided_by: str | None
+    reason: str | None
+
+
+class WithdrawalRecordOut(TypedDict):
+    id: str
+    distributor: str
+    amount_fen: int
+    status: Literal["requested", "paid", "rejected"]
+    requested_at_ms: int
+    decided_at_ms: NotRequired[int]
+    decided_by: NotRequired[str]
+    reason: NotRequired[str | None]
+
+
 class MyCommissionsOut(DistributorOut):
     commissions: dict[str, CommissionTotalOut]
     paid_out_fen: int
     balance_fen: int
     debt_fen: int
+    requested_fen: int
+    withdrawable_fen: int
     recruits: int
     lines: list[CommissionLineOut]
+    downline: list[DownlineOut]
+    orders: list[OrderThroughLinkOut]
+    withdrawals: list[WithdrawalOut]
+
+
+class NoticeOut(TypedDict):
+    kind: Literal["host", "clear"]
+    text: str
+    at_ms: int
+
+
+class UnreadOut(TypedDict):
+    unread: int
 
 
 class CommunityOut(TypedDict):
@@ -256,6 +325,7 @@ class CommunityOut(TypedDict):
     code: str
     name: str
     created_at_ms: int
+    campaign_id: str
     share_link: str
 
 

@@ -137,7 +137,7 @@ async def downline_of(engine: AsyncEngine, code: str) -> list[dict[str, Any]]:
         .limit(200)
     )
     async with engine.connect() as conn:
-        return [dict(row._mapping) for row in await conn.execute(query)]
+        return [_plain(row._mapping) for row in await conn.execute(query)]
 
 
 async def orders_via(engine: AsyncEngine, code: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -161,7 +161,7 @@ async def orders_via(engine: AsyncEngine, code: str, limit: int = 50) -> list[di
         .limit(limit)
     )
     async with engine.connect() as conn:
-        return [dict(row._mapping) for row in await conn.execute(query)]
+        return [_plain(row._mapping) for row in await conn.execute(query)]
 
 
 async def withdrawals_of(engine: AsyncEngine, code: str) -> list[dict[str, Any]]:

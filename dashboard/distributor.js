@@ -1,0 +1,79 @@
+// The distributor center: join, share (link, QR code, poster), earnings by state, withdraw,
+// orders through the link, the downline. Earnings refresh as orders move on.
+(() => {
+  "use strict";
+  const { campaign, t, yuan, el, when, api, login, toast } = Viewer;
+  const $ = (id) => document.getElementById(id);
+  let shown = null;
+
+  function showJoin() {
+    $("join-card").hidden = false;
+    $("join-hint").textContent = campaign.recruitment === "spend"
+      ? t("distributor.join_spend", { amount: yuan(campaign.recruitment_min_spend_fen) })
+      : campaign.recruitment === "approval" ? t("distributor.join_approval") : t("distributor.join_open");
+  }
+
+  function render(me) {
+    $("join-card").hidden = true;
+    $("pending-card").hidden = me.status === "active";
+    $("center").hidden = me.status !== "active";
+    if (me.status !== "active") return;
+    const link = `${location.origin}${me.share_link}`;
+    if (shown !== me.code) {  // images once: they are cached by the server anyway
+      shown = me.code;
+      $("code").textContent = me.code;
+      $("link").value = link;
+      $("qr").src = `/api/v1/campaigns/${campaign.id}/qr.svg?ref=${me.code}`;
+      $("poster").src = `/api/v1/campaigns/${campaign.id}/poster.png?ref=${me.code}`;
+    }
+    const c = me.commissions;
+    $("pending").textContent = "¥" + yuan(c.pending.amount_fen);
+    $("frozen").textContent = "¥" + yuan(c.frozen.amount_fen);
+    $("settled").textContent = "¥" + yuan(c.settled.amount_fen);
+    $("clawed").textContent = "¥" + yuan(c.clawed_back.amount_fen);
+    $("debt").textContent = "¥" + yuan(me.debt_fen);
+    $("withdrawable").textContent = "¥" + yuan(me.withdrawable_fen);
+    $("orders").replaceChildren(...(me.orders.length ? me.orders.map((o) => el("li", "order",
+      el("div", "", el("div", "row-title", t("distributor.order_line", { mode: t("mode." + o.mode), qty: o.qty, amount: yuan(o.amount_fen) })),
+        el("div", "dim", `${t("status." + o.status)} · ${when(o.created_at_ms)}`)),
+      el("span", o.state === "settled" ? "good" : "dim", t("commission." + o.state)))) : [el("li", "dim", t("distributor.orders_empty"))]));
+    $("downline").replaceChildren(...(me.downline.length ? me.downline.map((d) =>
+      el("li", "order", el("span", "code", d.code), el("span", "dim", `${d.user} · ${when(d.joined_at_ms)}`))) : [el("li", "dim", t("distributor.downline_empty"))]));
+    $("withdrawals").replaceChildren(...me.withdrawals.map((w) =>
+      el("li", "order", el("span", "", "¥" + yuan(w.amount_fen)), el("span", "dim", `${t("withdrawal_status." + w.status)} · ${when(w.requested_at_ms)}`))));
+  }
+
+  async function refresh() {
+    try {
+      render(await api("GET", `/distributors/me?campaign_id=${campaign.id}`));
+    } catch (e) {
+      if (e.code === "not_a_distributor") showJoin(); else toast(t("live.failed", { reason: e.message }));
+    }
+  }
+
+  $("join").addEventListener("click", async () => {
+    try {
+      const upline = new URLSearchParams(location.search).get("ref");
+      await api("POST", "/distributors", { campaign_id: campaign.id, ...(upline && upline.startsWith("D") ? { upline } : {}) });
+    } catch (e) { toast(t("live.failed", { reason: e.message })); }
+    refresh();
+  });
+  $("copy").addEventListener("click", () => {
+    navigator.clipboard.writeText($("link").value).then(() => toast(t("live.invite_copied")), () => $("link").select());
+  });
+  $("withdraw-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const value = $("withdraw-amount").value.trim();
+    if (!/^\d+(\.\d{1,2})?$/.test(value)) { toast(t("errors.invalid")); return; }
+    const [whole, cents = ""] = value.split(".");
+    try {
+      await api("POST", "/distributors/me/withdrawals", { amount_fen: Number(whole) * 100 + Number(cents.padEnd(2, "0")) });
+      $("withdraw-amount").value = "";
+      toast(t("distributor.withdraw_requested"));
+    } catch (err) { toast(t("live.failed", { reason: err.message })); }
+    refresh();
+  });
+
+  login().then(refresh).catch((e) => toast(e.code === "unauthorized" ? t("live.login_needed") : t("live.failed", { reason: e.message })))
+    .finally(() => { document.body.dataset.ready = "1"; setInterval(refresh, 10000); });
+})();
