@@ -215,7 +215,7 @@ class Runtime:
             try:
                 await pubsub.psubscribe(pattern)
                 while not self._stopping.is_set():
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
                     if message is not None:
                         self._heard_stock(text(message["channel"]), message["data"])
             except RedisError as exc:

@@ -22,6 +22,10 @@ _SCAN = """() => {
       seen.push(e.getAttribute(name) || "");
   return seen.join("\\n");
 }"""
+# Bytes the page took before images: the document, its styles and scripts, its API calls.
+_WEIGHT = """() => [performance.getEntriesByType("navigation")[0],
+  ...performance.getEntriesByType("resource").filter((r) => r.initiatorType !== "img")]
+  .reduce((sum, r) => sum + (r.decodedBodySize || 0), 0)"""
 _CODE = re.compile(r"[A-Z2-9]{8}")  # a group's or a share link's code, read aloud
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
@@ -56,6 +60,8 @@ async def test_a_depositor_pays_the_deposit_then_the_offers_balance(
         page = await phone(browser)
         await ready(page, f"{s.base_url}/live/mid-autumn")
         await no_english(page, "presale, before buying")
+        weight = await page.evaluate(_WEIGHT)
+        assert weight < 150 * 1024, f"the live room weighs {weight} bytes before images"
         await wait_until(page, enabled("button[data-offer=presale]"))
         assert "付定金 ¥50" in await page.inner_text("button[data-offer=presale]")
         await shot(page, "live-presale")

@@ -187,7 +187,8 @@ async def test_presale_to_group_in_one_action(serve_with_ledger: Serve) -> None:
         notes = (await s.client.get("/api/v1/me/notifications", headers=dep)).json()
         assert len(notes["notifications"]) == 1 and "¥288" in notes["notifications"][0]["text"]
         assert (await s.client.get("/api/v1/me/notifications", headers=late)).json() == {
-            "notifications": []
+            "notifications": [],
+            "unread": 0,
         }
 
         balance = await s.pay(dep, deposit["order_id"])

@@ -272,3 +272,18 @@ async def test_host_login_is_off_unless_configured(serve_with_ledger: Serve) -> 
     async with serve_with_ledger() as s:
         r = await s.client.post("/api/v1/sessions/host", json={"assertion": "x.y.z"})
         assert r.status_code == 403 and r.json()["error"] == "host_login_disabled"
+
+
+async def test_the_first_paint_needs_one_request(serve_with_ledger: Serve) -> None:
+    """The live room's HTML alone shows the product, the phase, the price a new viewer pays
+    and the stock left (the script then personalises it); an unknown campaign is a 404
+    page in Chinese, never the mooncake page."""
+    async with serve_with_ledger() as s:
+        page = await s.client.get("/live/mid-autumn")
+        assert page.status_code == 200
+        for shown in ("流心奶黄月礼盒", "预售中", "¥298", "剩余 100 盒", "日常价 ¥368"):
+            assert shown in page.text, shown
+        assert page.headers["content-security-policy"].startswith("default-src 'self'")
+        missing = await s.client.get("/live/nope")
+        assert missing.status_code == 404 and "没有这场直播" in missing.text
+        assert "流心奶黄月礼盒" not in missing.text

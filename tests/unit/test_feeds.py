@@ -141,4 +141,4 @@ def test_dashboard_snapshot_from_raw_counters() -> None:
 
 
 def test_live_snapshot_shows_only_public_numbers() -> None:
-    assert set(live(RAW)) == {"stock", "groups"}
+    assert set(live(RAW)) == {"stock", "groups", "notice"}
