@@ -55,6 +55,7 @@ class LiveCampaign:
     orders: OrderStore
     reserve: Coalescer[OrderRequest, Outcome]
     plans: dict[Mode, Plan] = field(init=False)  # each mode's plan, worked out per version
+    paused: frozenset[str] = frozenset()  # modes ops paused (refreshed with the campaign)
     sold_out_flag: SoldOutFlag = field(init=False)
     _windows_ms: dict[Mode, tuple[int, int]] = field(init=False)
 
@@ -152,6 +153,21 @@ class Runtime:
             )
         return self._activate(campaign, version)
 
+    async def pause(self, campaign_id: str, mode: str, paused: bool) -> list[str]:
+        """Pause or resume a mode; this process knows at once, the others at their next
+        refresh (within REFRESH_INTERVAL_S)."""
+        live = self.live(campaign_id)
+        key = live.stock.keys.paused
+        await (self.redis.sadd(key, mode) if paused else self.redis.srem(key, mode))
+        live.paused = frozenset(text(m) for m in await self.redis.smembers(key))
+        return sorted(live.paused)
+
+    async def campaign_version(self, campaign_id: str, version: int) -> str | None:
+        return await self._campaign_store.version_text(campaign_id, version)
+
+    async def campaign_versions(self, campaign_id: str) -> list[int]:
+        return await self._campaign_store.versions(campaign_id)
+
     async def move_clock(
         self, *, advance_ms: int | None, set_ms: int | None, speed: float | None
     ) -> SimulatedClock:
@@ -191,6 +207,10 @@ class Runtime:
             if known is None or known.version != await self._campaign_store.version(campaign_id):
                 await self._load(campaign_id)
         await self.return_due_pools()
+        for live in list(self.campaigns.values()):
+            live.paused = frozenset(
+                text(m) for m in await self.redis.smembers(live.stock.keys.paused)
+            )
         for live in list(self.campaigns.values()):  # a backstop for a missed message
             flag = live.sold_out_flag
             heard = flag.messages

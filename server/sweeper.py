@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 
 from server.domain.lifecycle import AWAITING_BALANCE, AWAITING_PAYMENT, PAID
+from server.ops.audit import Actor, Audit
+from server.ops.broadcast import OFFER_DEADLINE, open_offer
 from server.runtime import LiveCampaign, Runtime
 from server.store.stock import EndTerms
 
@@ -15,9 +17,13 @@ log = logging.getLogger("liveroom.sweeper")
 _GROUP_MEMBER_STATUSES = ",".join((AWAITING_PAYMENT, PAID, "allocated"))
 
 
+SCHEDULE = Actor("schedule", "admin")  # what ops set to happen at a time
+
+
 class Sweeper:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        self._audit = Audit(runtime.redis, runtime.settings.key_prefix)
 
     async def sweep(self) -> int:
         """Fire every deadline that has come; returns how many fired."""
@@ -54,6 +60,12 @@ class Sweeper:
             await live.stock.end_order(now, ident, "group_failed", terms)
         elif kind == "aftersale":
             await live.orders.fulfil(now, ident, "completed", "delivered", deadline=member)
+        elif member == OFFER_DEADLINE:  # the presale -> group move ops scheduled
+            await live.orders.drop_deadline(member)
+            opened = await open_offer(live, now)
+            await self._audit.record(
+                SCHEDULE, "desk.presale_to_group", live.campaign.id, None, opened
+            )
         else:
             log.error("%s: unknown deadline %r dropped", live.campaign.id, member)
             await live.orders.drop_deadline(member)

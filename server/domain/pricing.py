@@ -10,7 +10,7 @@ the API word them from the message catalogue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -105,7 +105,14 @@ def next_tier(campaign: Campaign, paid_members: int) -> GroupTier | None:
     return next((t for t in campaign.group_rules.tiers if paid_members < t.min_members), None)
 
 
-def quote(campaign: Campaign, who: Identity, now: datetime, depositor_offer_open: bool) -> Quote:
+def quote(
+    campaign: Campaign,
+    who: Identity,
+    now: datetime,
+    depositor_offer_open: bool,
+    paused: frozenset[str] = frozenset(),
+) -> Quote:
+    """Every option for this buyer now; a mode ops paused is offered but not open."""
     options = [*_presale(campaign, who, now), *_group(campaign, who, now)]
     options += _direct(campaign, who, now)
     offer = campaign.depositor_group
@@ -122,6 +129,7 @@ def quote(campaign: Campaign, who: Identity, now: datetime, depositor_offer_open
                 (Effect("depositors_only"),),
             )
         )
+    options = [replace(o, open=False) if o.mode in paused else o for o in options]
     open_options = [o for o in options if o.open]
     cheapest = min(open_options, key=lambda o: o.unit_price_fen) if open_options else None
     return Quote(tuple(options), cheapest, _distributor_effect(campaign, who))

@@ -232,13 +232,14 @@ class CampaignHub:
             pipe.zcount(identity.recruited, recent_since, "+inf")
             pipe.xinfo_stream(k.stream)
             pipe.hget(k.meta, "notice")
+            pipe.smembers(k.paused)
             if watched:
                 pipe.hmget(k.groups, watched)
             results = await pipe.execute(raise_on_error=False)
-        counters, pools, leading, top, recruited, recent, info, notice = results[:8]
+        counters, pools, leading, top, recruited, recent, info, notice, paused = results[:9]
         groups = {}
-        if watched and isinstance(results[8], list):
-            for code, found in zip(watched, results[8], strict=True):
+        if watched and isinstance(results[9], list):
+            for code, found in zip(watched, results[9], strict=True):
                 if found:
                     group = decode(found)
                     groups[code] = {
@@ -259,6 +260,7 @@ class CampaignHub:
             notified=int(counters.get(b"depositors.notified", 0)),
             groups=groups,
             notice=orjson.loads(notice) if isinstance(notice, bytes | str) else None,
+            paused=sorted(text(m) for m in paused) if isinstance(paused, set) else [],
         )
 
     async def _relay_notices(self) -> None:

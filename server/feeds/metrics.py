@@ -21,6 +21,7 @@ class Raw:
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_id: str = "0-0"  # the order stream's newest entry: the hub waits for one past it
     notice: dict[str, Any] | None = None  # the latest notice to the live rooms, if any
+    paused: list[str] = field(default_factory=list)  # modes ops paused
 
 
 def _rate(part: int, whole: int) -> float:
@@ -65,6 +66,7 @@ def dashboard(raw: Raw, orders_per_s: float) -> dict[str, Any]:
         "stock": stock(raw),
         "depositors": {"notified": raw.notified, "converted": c.get("depositors.converted", 0)},
         "notice": raw.notice,
+        "paused": raw.paused,
     }
 
 
@@ -83,4 +85,4 @@ def stock(raw: Raw) -> dict[str, Any]:
 def live(raw: Raw) -> dict[str, Any]:
     """What every viewer may see: stock left, the groups someone is watching, and the latest
     notice (a viewer who opens the page after it still sees the banner)."""
-    return {"stock": stock(raw), "groups": raw.groups, "notice": raw.notice}
+    return {"stock": stock(raw), "groups": raw.groups, "notice": raw.notice, "paused": raw.paused}

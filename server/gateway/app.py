@@ -16,6 +16,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from server.console.accounts import Accounts
+from server.console.sessions import Sessions
 from server.feeds.hub import Hubs
 from server.gateway import (
     routes_broadcast,
@@ -50,6 +52,7 @@ from server.heap import settle_after_start_up
 from server.ledger.engine import create_engine, ledger_url
 from server.ledger.migrate import upgrade
 from server.ledger.reconcile import reconcile
+from server.ops.audit import Audit
 from server.pages import viewer as viewer_pages
 from server.pages.templates import pages_dir
 from server.runtime import Runtime
@@ -126,6 +129,9 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
                 screens=screens,
                 rate_limits=RateLimits(settings.rate_limits),
                 host_assertions=HostAssertions(settings.host_login),
+                audit=Audit(redis, settings.key_prefix),
+                accounts=Accounts(ledger),
+                sessions=Sessions(redis, settings.key_prefix),
             )
             stack.push_async_callback(app.state.gateway.hubs.stop)
             if settings.embedded_worker:

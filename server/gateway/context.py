@@ -9,6 +9,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from server.console.accounts import Accounts
+from server.console.sessions import Sessions
 from server.feeds.hub import Hubs
 from server.gateway.auth import ViewerTokens, bearer, require_ops
 from server.gateway.bodies import BodyGate
@@ -16,6 +18,7 @@ from server.gateway.host_login import HostAssertions
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.rate_limits import RateLimits
 from server.gateway.screen_tokens import ScreenTokens
+from server.ops.audit import Audit
 from server.runtime import Runtime
 from server.settings import Settings
 from server.store.identities import IdentityStore
@@ -35,6 +38,9 @@ class Gateway:
     screens: ScreenStore
     rate_limits: RateLimits
     host_assertions: HostAssertions
+    audit: Audit
+    accounts: Accounts
+    sessions: Sessions
     bodies: BodyGate = field(default_factory=BodyGate)
 
     def viewer(self, headers: Headers) -> str:

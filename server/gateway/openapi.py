@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from server.gateway import schemas as s
-from server.gateway.routes_broadcast import NoticeIn
+from server.gateway.routes_broadcast import MoveIn, NoticeIn
 from server.gateway.routes_distribution import (
     CampaignChoice,
     CommunityIn,
@@ -23,10 +23,8 @@ from server.gateway.routes_distribution import (
     DistributorIn,
     WithdrawalIn,
 )
-from server.gateway.routes_inbox import ReadIn
 from server.gateway.routes_members import MemberIn
 from server.gateway.routes_ops_orders import OrderQuery
-from server.gateway.routes_payments import PaymentIn
 from server.gateway.routes_screens import ScreenTokenIn
 from server.gateway.routes_sessions import HostSessionIn
 from server.gateway.routes_share import PosterQuery, ShareQuery
@@ -41,6 +39,7 @@ _PATH_PARAMETERS = {
     "uid": r"^[A-Za-z0-9_.-]{1,64}$",
     "id": r"^scr-[0-9a-f]{12}$",
     "wid": r"^W[0-9a-f]{16}$",
+    "mode": r"^(presale|group|direct)$",
 }
 _DESCRIPTIONS = {
     400: "the body is not valid JSON (`bad_json`)",
@@ -70,6 +69,7 @@ class Operation:
     rate_limited: bool = False
     backed: bool = True  # reads Redis or the ledger (503 when it is down)
     media_type: str = "application/json"
+    also: tuple[int, ...] = ()  # other success statuses, with the same or no answer
 
 
 OPERATIONS = [
@@ -124,7 +124,7 @@ OPERATIONS = [
         "/api/v1/orders/{oid}/payments",
         "Open the order's next payment stage (deposit, balance or full)",
         auth="viewer",
-        body=PaymentIn,
+        body=s.NoFields,
         response=s.PaymentOut,
         status=201,
         errors=(409,),
@@ -145,7 +145,7 @@ OPERATIONS = [
         "/api/v1/sandbox/payments/{pid}/succeed",
         "The demo's payment provider: settle one of the caller's payments (demo only)",
         auth="viewer",
-        body=PaymentIn,
+        body=s.NoFields,
         response=s.WebhookOut,
     ),
     Operation(
@@ -167,7 +167,7 @@ OPERATIONS = [
         "/api/v1/me/notifications/read",
         "Mark every notification read",
         auth="viewer",
-        body=ReadIn,
+        body=s.NoFields,
         response=s.UnreadOut,
     ),
     Operation("get", "/api/v1/groups/{code}", "A group's progress", response=s.GroupOut),
@@ -231,11 +231,42 @@ OPERATIONS = [
     Operation(
         "post",
         "/api/v1/ops/campaigns/{cid}/presale-to-group",
-        "Open the depositors' exclusive group offer and notify them, once",
+        "Open the depositors' exclusive group offer and notify them, once (with `at`: then)",
         auth="ops",
-        body=PaymentIn,
+        body=MoveIn,
         response=s.PresaleToGroupOut,
         errors=(409,),
+        also=(202,),
+    ),
+    *(
+        Operation(
+            "post",
+            f"/api/v1/ops/campaigns/{{cid}}/modes/{{mode}}/{verb}",
+            summary,
+            auth="ops",
+            body=s.NoFields,
+            response=s.PausedOut,
+            errors=(409,),
+        )
+        for verb, summary in (
+            ("pause", "Pause a mode at once: its orders are refused mode_paused"),
+            ("resume", "Resume a paused mode"),
+        )
+    ),
+    *(
+        Operation(
+            "post",
+            f"/api/v1/ops/campaigns/{{cid}}/modes/{{mode}}/{verb}",
+            summary,
+            auth="ops",
+            body=s.NoFields,
+            response=s.VersionOut,
+            errors=(409,),
+        )
+        for verb, summary in (
+            ("open", "Open a mode's window now (a new version of the campaign)"),
+            ("close", "Close a mode's window now (a new version of the campaign)"),
+        )
     ),
     Operation(
         "post",
@@ -329,7 +360,7 @@ OPERATIONS = [
         "/api/v1/ops/distributors/{code}/approve",
         "Approve a distributor recruited by approval",
         auth="ops",
-        body=PaymentIn,
+        body=s.NoFields,
         response=s.DistributorOut,
     ),
     Operation(
@@ -337,7 +368,7 @@ OPERATIONS = [
         "/api/v1/ops/distributors/{code}/payouts",
         "Pay a distributor their whole positive balance",
         auth="ops",
-        body=PaymentIn,
+        body=s.NoFields,
         response=s.PayoutOut,
         errors=(409,),
     ),
@@ -463,6 +494,11 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     spec["responses"][str(op.status)] = ok
     if op.path == "/api/v1/distributors":
         spec["responses"]["200"] = ok  # already a distributor: the same answer
+    for status in op.also:
+        spec["responses"][str(status)] = {
+            "description": "accepted",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
     for status in error_statuses(op):
         spec["responses"][str(status)] = {
             "description": _DESCRIPTIONS[status],

@@ -105,6 +105,8 @@ def take_in(
     now_ms = gw.runtime.clock.now_ms()
     if not live.is_open(body.mode, now_ms):
         raise Conflict(f"{body.mode} orders are not open now", "mode", "window_closed")
+    if body.mode in live.paused:
+        raise Conflict(f"{body.mode} orders are paused", "mode", "mode_paused")
     rules = live.campaign.window(body.mode)
     return OrderIntake(user, live, body, action, code, key, rules, live.plans[body.mode], now_ms)
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.domain.campaign import parse_campaign
 from server.errors import BadInput
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, read_body
 from server.gateway.views import campaign_view, stock_view
+from server.ops import campaigns
+from server.ops.audit import AUTOMATION
 
 MAX_CAMPAIGN_BYTES = 256 * 1024
 
@@ -37,16 +37,8 @@ async def put_campaign(request: Request) -> Response:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadInput("the campaign file must be UTF-8 TOML", None) from None
-    cid = request.path_params["cid"]
-    campaign = parse_campaign(text)
-    if campaign.id != cid:
-        raise BadInput(f"the file's id must be {cid!r}, the campaign in the URL", "id")
-    # Everything that could fail is done before anything is stored: the answer is built
-    # (and encoded) first, so no campaign goes live unless the request is answered 2xx.
-    answer = campaign_view(campaign, 0, gw.runtime.clock.now())
-    orjson.dumps(answer)
-    live = await gw.runtime.install(campaign, text)
-    return JSONResponse({**answer, "version": live.version})
+    live = await campaigns.publish(gw, AUTOMATION, text, request.path_params["cid"])
+    return JSONResponse(campaign_view(live.campaign, live.version, gw.runtime.clock.now()))
 
 
 routes = [

@@ -3,7 +3,6 @@ state, downline, orders through their link, withdrawals), and ops' approvals and
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import Annotated, Any
 
@@ -13,21 +12,24 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.domain.privacy import mask_user
-from server.errors import BadInput, Conflict, Forbidden, NotFound, Unavailable
+from server.errors import BadInput, Conflict, Forbidden, NotFound
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
-from server.gateway.schemas import CAMPAIGN_ID_PATTERN, LINK_CODE_PATTERN, StrictBody
-from server.ledger.consumer import backlog
+from server.gateway.schemas import (
+    CAMPAIGN_ID_PATTERN,
+    LINK_CODE_PATTERN,
+    NoFields,
+    StrictBody,
+)
 from server.ledger.queries import (
     commissions_of,
     downline_of,
     orders_via,
-    withdrawal,
     withdrawals_of,
 )
+from server.ops import distribution
+from server.ops.audit import AUTOMATION
 from server.runtime import LiveCampaign
-
-_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
 
 
 class DistributorIn(StrictBody):
@@ -50,10 +52,6 @@ class WithdrawalIn(StrictBody):
 
 class DecisionIn(StrictBody):
     reason: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-
-
-def _code(prefix: str) -> str:
-    return prefix + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(7))
 
 
 def share_link(campaign_id: str, code: str) -> str:
@@ -92,7 +90,12 @@ async def become_distributor(request: Request) -> Response:
             )
     status = "pending" if rules.recruitment == "approval" else "active"
     result, record = await gw.identities.register(
-        gw.runtime.clock.now_ms(), user, _code("D"), body.upline or "", status, live.campaign.id
+        gw.runtime.clock.now_ms(),
+        user,
+        distribution.new_code("D"),
+        body.upline or "",
+        status,
+        live.campaign.id,
     )
     if result == "bad_upline":
         raise BadInput("no active distributor with this code", "upline", "bad_upline")
@@ -142,7 +145,7 @@ async def request_withdrawal(request: Request) -> Response:
     user = gw.viewer(request.headers)
     body = parse_json(await read_body(request), WithdrawalIn)
     code = (await _own_record(gw, user))["code"]
-    async with _one_at_a_time(gw, code):
+    async with distribution.one_at_a_time(gw, code):
         summary = await commissions_of(gw.ledger, code)
         if body.amount_fen > summary["withdrawable_fen"]:
             raise Conflict(
@@ -158,7 +161,7 @@ async def request_withdrawal(request: Request) -> Response:
             "requested_at_ms": gw.runtime.clock.now_ms(),
         }
         await gw.identities.record_withdrawal(asked)
-        await _ledger_caught_up(gw)
+        await distribution.ledger_caught_up(gw)
     return JSONResponse(asked, status_code=201)
 
 
@@ -167,9 +170,7 @@ async def add_community(request: Request) -> Response:
     gw.require_ops(request)
     body = parse_json(await read_body(request), CommunityIn)
     live = _chosen(gw, body.campaign_id)
-    record = await gw.identities.add_community(
-        gw.runtime.clock.now_ms(), _code("C"), body.name, live.campaign.id
-    )
+    record = await distribution.add_community(gw, AUTOMATION, live.campaign.id, body.name)
     return JSONResponse(
         {**record, "share_link": share_link(live.campaign.id, record["code"])}, status_code=201
     )
@@ -178,10 +179,8 @@ async def add_community(request: Request) -> Response:
 async def approve_distributor(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
-    await read_body(request)
-    record = await gw.identities.approve(request.path_params["code"])
-    if record is None:
-        raise NotFound("no distributor with this code", "code")
+    parse_json(await read_body(request), NoFields)
+    record = await distribution.approve(gw, AUTOMATION, request.path_params["code"])
     live = _chosen(gw, None, record.get("campaign_id") or None)
     return JSONResponse(_distributor_view(live.campaign.id, record))
 
@@ -190,18 +189,11 @@ async def pay_out(request: Request) -> Response:
     """Pay a distributor their whole positive balance (recorded; the transfer is outside)."""
     gw = gateway(request)
     gw.require_ops(request)
-    await read_body(request)
+    parse_json(await read_body(request), CampaignChoice)
     code = request.path_params["code"]
-    record = await gw.identities.link(code)
-    if record is None or record.get("kind") != "distributor":
-        raise NotFound("no distributor with this code", "code")
-    async with _one_at_a_time(gw, code):
-        summary = await commissions_of(gw.ledger, code)
-        amount = max(0, summary["balance_fen"])
-        if amount:
-            await gw.identities.record_payout(code, amount)
-            await _ledger_caught_up(gw)
-    return JSONResponse({"code": code, "paid_out_fen": amount})
+    return JSONResponse(
+        {"code": code, "paid_out_fen": await distribution.pay_out(gw, AUTOMATION, code)}
+    )
 
 
 async def decide_withdrawal(request: Request) -> Response:
@@ -209,34 +201,10 @@ async def decide_withdrawal(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
     body = parse_json(await read_body(request), DecisionIn)
-    decision = request.url.path.rsplit("/", 1)[1]  # pay | reject
-    asked = await withdrawal(gw.ledger, request.path_params["wid"])
-    if asked is None:
-        raise NotFound("no withdrawal with this id", "id")
-    code = asked["distributor"]
-    async with _one_at_a_time(gw, code):
-        asked = await withdrawal(gw.ledger, asked["withdrawal_id"])
-        assert asked is not None
-        if asked["status"] != "requested":
-            raise Conflict(f"this withdrawal is already {asked['status']}", None, "wrong_status")
-        decided = {
-            "id": asked["withdrawal_id"],
-            "distributor": code,
-            "amount_fen": asked["amount_fen"],
-            "requested_at_ms": asked["requested_at_ms"],
-            "status": "paid" if decision == "pay" else "rejected",
-            "decided_at_ms": gw.runtime.clock.now_ms(),
-            "decided_by": "ops",
-            "reason": body.reason,
-        }
-        if decision == "pay":
-            summary = await commissions_of(gw.ledger, code)
-            if asked["amount_fen"] > summary["balance_fen"]:
-                raise Conflict("the balance no longer covers it", None, "withdrawal_too_large")
-            await gw.identities.record_payout(code, asked["amount_fen"], settles=decided)
-        else:
-            await gw.identities.record_withdrawal(decided)
-        await _ledger_caught_up(gw)
+    pay = request.url.path.endswith("/pay")
+    decided = await distribution.decide_withdrawal(
+        gw, AUTOMATION, request.path_params["wid"], pay, body.reason
+    )
     return JSONResponse(decided)
 
 
@@ -246,37 +214,6 @@ async def _own_record(gw: Gateway, user: str) -> dict[str, Any]:
     if record is None:
         raise NotFound("you are not a distributor", None, "not_a_distributor")
     return record
-
-
-class _one_at_a_time:  # noqa: N801 - used as `async with _one_at_a_time(...)`
-    """One money movement per distributor at a time, on a ledger that has caught up: a
-    balance read from the ledger must include every entry before it is spent."""
-
-    def __init__(self, gw: Gateway, code: str) -> None:
-        self._gw, self._code = gw, code
-
-    async def __aenter__(self) -> None:
-        if not await self._gw.identities.payout_lock(self._code):
-            raise Conflict("a payout for this distributor is in progress", None, "in_progress")
-        try:
-            await _ledger_caught_up(self._gw)
-        except BaseException:
-            await self._gw.identities.payout_unlock(self._code)
-            raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._gw.identities.payout_unlock(self._code)
-
-
-async def _ledger_caught_up(gw: Gateway, seconds: float = 5.0) -> None:
-    """Payouts read balances from the ledger: wait (bounded) for the worker to catch up."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    campaigns = list(gw.runtime.campaigns)
-    while asyncio.get_running_loop().time() < deadline:
-        if await backlog(gw.runtime.redis, gw.settings.key_prefix, campaigns) == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise Unavailable("the ledger is behind; retry the payout")
 
 
 def _distributor_view(campaign_id: str, record: dict[str, Any]) -> dict[str, Any]:

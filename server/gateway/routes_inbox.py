@@ -9,11 +9,7 @@ from starlette.routing import Route
 
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
-from server.gateway.schemas import NotificationOut, NotificationsOut, StrictBody
-
-
-class ReadIn(StrictBody):
-    """Marking read takes no fields: everything up to now is read."""
+from server.gateway.schemas import NoFields, NotificationOut, NotificationsOut
 
 
 async def my_notifications(request: Request) -> Response:
@@ -43,7 +39,7 @@ async def my_notifications(request: Request) -> Response:
 async def mark_read(request: Request) -> Response:
     gw = gateway(request)
     user = gw.viewer(request.headers)
-    parse_json(await read_body(request), ReadIn)
+    parse_json(await read_body(request), NoFields)
     now = gw.runtime.clock.now_ms()
     for live in gw.runtime.campaigns.values():
         await live.orders.mark_read(user, now)

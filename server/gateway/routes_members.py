@@ -14,6 +14,8 @@ from server.gateway.auth import USER_ID_RE
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
 from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody
+from server.ops import people
+from server.ops.audit import AUTOMATION
 
 
 class MemberIn(StrictBody):
@@ -27,10 +29,7 @@ async def set_member(request: Request) -> Response:
     if not USER_ID_RE.fullmatch(user):
         raise BadInput("1-64 letters, digits, '_', '.' or '-'", "user_id")
     body = parse_json(await read_body(request), MemberIn)
-    tiers = {m.id for live in gw.runtime.campaigns.values() for m in live.campaign.members}
-    if body.member_tier is not None and body.member_tier not in tiers:
-        raise BadInput(f"no member tier {body.member_tier!r}", "member_tier")
-    return JSONResponse(await gw.identities.set_member_tier(user, body.member_tier))
+    return JSONResponse(await people.set_member(gw, AUTOMATION, user, body.member_tier))
 
 
 routes = [Route("/ops/users/{uid}", set_member, methods=["PUT"])]

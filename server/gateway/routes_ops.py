@@ -13,6 +13,7 @@ from server.errors import BadInput, Conflict
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
 from server.gateway.schemas import ClockIn, ClockOut
+from server.ops.audit import AUTOMATION
 
 
 async def move_clock(request: Request) -> Response:
@@ -33,6 +34,7 @@ async def move_clock(request: Request) -> Response:
         except ClockMovedBackwards as exc:
             message = f"campaign time cannot go back: {exc}"
             raise Conflict(message, "set", "clock_backwards") from None
+        await gw.audit.record(AUTOMATION, "clock.move", "clock", None, clock_view(clock))
         return 200, clock_view(clock)
 
     return await gw.idempotency.run(request, "clock", "ops", raw, move)

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 from pydantic import Field
-from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from server.domain.campaign import Mode
-from server.domain.lifecycle import (
-    AWAITING_PAYMENT,
-    NEXT_FULFILMENT,
-    NOT_SHIPPED,
-    SHIPPED,
-)
-from server.errors import Conflict, NotFound, Unavailable
 from server.gateway.context import gateway
-from server.gateway.http import JSONResponse, parse_params, read_json
+from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
 from server.gateway.schemas import (
     CAMPAIGN_ID_PATTERN,
     CampaignQuery,
@@ -28,9 +20,8 @@ from server.gateway.schemas import (
 from server.gateway.views import order_view
 from server.ledger.queries import OrderFilter, finance_report, list_orders
 from server.ledger.reconcile import reconcile
-from server.store.stock import EndTerms
-
-DAY_MS = 86_400_000
+from server.ops import orders
+from server.ops.audit import AUTOMATION
 
 
 async def refund_order(request: Request) -> Response:
@@ -38,51 +29,18 @@ async def refund_order(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
     order_id = request.path_params["oid"]
-    await read_json(request, RefundIn)
-    live = gw.runtime.live_for_order(order_id)
-    for _ in range(3):  # the order may move on between the read and the script: read again
-        order = await live.stock.order(order_id)
-        if order is None:
-            raise NotFound("no such order", "order_id")
-        if order["ended"]:
-            raise Conflict(f"the order already ended ({order['status']})", None, "order_ended")
-        shipped = order["status"] in SHIPPED
-        allowed = SHIPPED if shipped else (AWAITING_PAYMENT, *NOT_SHIPPED)
-        status = "refunded" if order["paid_fen"] else "cancelled"
-        terms = EndTerms(allowed=",".join(allowed), refund=True, release=not shipped)
-        outcome = await live.stock.end_order(gw.runtime.clock.now_ms(), order_id, status, terms)
-        if outcome.code == "ended" and outcome.order is not None:
-            return JSONResponse(order_view(outcome.order, live.campaign.timezone))
-    raise Conflict("the order keeps changing; retry", None, "retry")
+    body = parse_json(await read_body(request), RefundIn)
+    order = await orders.refund(gw, AUTOMATION, order_id, body.reason)
+    return JSONResponse(order_view(order, gw.runtime.live_for_order(order_id).campaign.timezone))
 
 
 async def move_fulfilment(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
     order_id = request.path_params["oid"]
-    body = await read_json(request, FulfilmentIn)
-    live = gw.runtime.live_for_order(order_id)
-    now = gw.runtime.clock.now_ms()
-    aftersale = None
-    if body.status == "delivered":
-        aftersale = now + live.campaign.after_sale_days * DAY_MS
-    answer = await live.orders.fulfil(
-        now,
-        order_id,
-        body.status,
-        NEXT_FULFILMENT[body.status],
-        aftersale_due_ms=aftersale,
-        warehouse=body.warehouse or "",
-    )
-    if answer.code == "not_found":
-        raise NotFound("no such order", "order_id")
-    if answer.code == "not_allowed":
-        assert answer.record is not None
-        current = answer.record["status"]
-        message = f"cannot move a {current} order to {body.status}"
-        raise Conflict(message, "status", "wrong_status")
-    assert answer.record is not None
-    return JSONResponse(order_view(answer.record, live.campaign.timezone))
+    body = parse_json(await read_body(request), FulfilmentIn)
+    order = await orders.fulfil(gw, AUTOMATION, order_id, body.status, body.warehouse)
+    return JSONResponse(order_view(order, gw.runtime.live_for_order(order_id).campaign.timezone))
 
 
 class OrderQuery(StrictBody):
@@ -98,10 +56,7 @@ async def list_ops_orders(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
     query = parse_params(dict(request.query_params), OrderQuery)
-    try:
-        found = await list_orders(gw.ledger, OrderFilter(**query.model_dump()))
-    except (OperationalError, DBAPIError) as exc:
-        raise Unavailable(f"the ledger is not available: {exc.__class__.__name__}") from None
+    found = await list_orders(gw.ledger, OrderFilter(**query.model_dump()))
     views = []
     for order in found:
         live = gw.runtime.campaigns.get(order["campaign_id"])
@@ -114,10 +69,7 @@ async def finance(request: Request) -> Response:
     gw.require_ops(request)
     query = parse_params(dict(request.query_params), CampaignQuery)
     live = gw.runtime.live(query.campaign_id)
-    try:
-        report = await finance_report(gw.ledger, live.campaign.id)
-    except (OperationalError, DBAPIError) as exc:
-        raise Unavailable(f"the ledger is not available: {exc.__class__.__name__}") from None
+    report = await finance_report(gw.ledger, live.campaign.id)
     return JSONResponse(report)
 
 
@@ -126,10 +78,7 @@ async def reconcile_now(request: Request) -> Response:
     gw.require_ops(request)
     query = parse_params(dict(request.query_params), CampaignQuery)
     live = gw.runtime.live(query.campaign_id)
-    try:
-        report = await reconcile(gw.runtime.redis, gw.ledger, live.stock.keys)
-    except (OperationalError, DBAPIError) as exc:
-        raise Unavailable(f"the ledger is not available: {exc.__class__.__name__}") from None
+    report = await reconcile(gw.runtime.redis, gw.ledger, live.stock.keys)
     return JSONResponse(
         {
             "clean": not report.problems,

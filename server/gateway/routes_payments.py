@@ -20,7 +20,7 @@ from server.errors import BadInput, Conflict, LiveroomError, NotFound, Unauthori
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
 from server.gateway.identity import identity_of
-from server.gateway.schemas import ORDER_ID_PATTERN, StrictBody, WebhookIn
+from server.gateway.schemas import ORDER_ID_PATTERN, NoFields, WebhookIn
 from server.gateway.views import payment_view
 from server.payments.signature import BadSignature, verify
 
@@ -34,10 +34,6 @@ _OPEN_REFUSALS: dict[str, tuple[type[LiveroomError], str | None, str, str]] = {
 _ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
 
 
-class PaymentIn(StrictBody):
-    """Opening a payment takes no fields: the stage and amount follow from the order."""
-
-
 async def open_payment(request: Request) -> Response:
     gw = gateway(request)
     user = gw.viewer(request.headers)
@@ -45,7 +41,7 @@ async def open_payment(request: Request) -> Response:
     order_id = request.path_params["oid"]
     _check_order_id(order_id)
     raw = await read_body(request)
-    parse_json(raw, PaymentIn)
+    parse_json(raw, NoFields)
     live = gw.runtime.live_for_order(order_id)
     order = await live.stock.order(order_id)
     if order is None or order["user"] != user:
@@ -121,7 +117,7 @@ async def sandbox_succeed(request: Request) -> Response:
     gw = gateway(request)
     if not gw.settings.demo_login:
         raise NotFound("no such endpoint", None)
-    parse_json(await read_body(request), PaymentIn)
+    parse_json(await read_body(request), NoFields)
     user = gw.viewer(request.headers)
     payment_id = request.path_params["pid"]
     live = gw.runtime.campaigns.get(payment_id.partition("~")[0])

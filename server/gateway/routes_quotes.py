@@ -21,7 +21,7 @@ async def get_quote(request: Request) -> Response:
     live = gw.runtime.live(request.path_params["cid"])
     who = await identity_of(gw.identities, live.orders, live.campaign, user)
     offer_open = await live.orders.depositor_offer_open()
-    q = quote(live.campaign, who, gw.runtime.clock.now(), offer_open)
+    q = quote(live.campaign, who, gw.runtime.clock.now(), offer_open, live.paused)
     return JSONResponse(quote_view(live.campaign.id, who, q))
 
 

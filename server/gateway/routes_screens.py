@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -17,6 +16,8 @@ from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
 from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody
 from server.gateway.screen_tokens import MAX_TTL_S
+from server.ops import people
+from server.ops.audit import AUTOMATION
 
 
 class ScreenTokenIn(StrictBody):
@@ -33,13 +34,11 @@ async def mint_screen_token(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
     body = parse_json(await read_body(request), ScreenTokenIn)
-    gw.runtime.live(body.campaign_id)  # 404 for a campaign that does not exist
-    token, grant = gw.screen_tokens.mint(body.campaign_id, body.ttl_s)
-    record = await gw.screens.record(
-        grant.id, grant.campaign_id, grant.expires, body.label, int(time.time() * 1000)
+    token, record = await people.mint_screen(
+        gw, AUTOMATION, body.campaign_id, body.ttl_s, body.label
     )
     return JSONResponse(
-        {**_view(record), "token": token, "url": screen_url(grant.campaign_id, token)},
+        {**_view(record), "token": token, "url": screen_url(body.campaign_id, token)},
         status_code=201,
     )
 
@@ -54,7 +53,7 @@ async def revoke_screen_token(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
     grant_id = request.path_params["id"]
-    if not await gw.screens.revoke(grant_id):
+    if not await people.revoke_screen(gw, AUTOMATION, grant_id):
         raise NotFound("no screen token with this id", "id")
     return JSONResponse({"id": grant_id, "revoked": True})
 

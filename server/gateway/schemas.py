@@ -27,6 +27,10 @@ class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class NoFields(StrictBody):
+    """A call that takes no fields (an empty body or {})."""
+
+
 class SessionIn(StrictBody):
     user_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
@@ -405,3 +409,11 @@ class RevokedOut(TypedDict):
 
 class StatusOut(TypedDict):
     status: str
+
+
+class PausedOut(TypedDict):
+    paused: list[str]
+
+
+class VersionOut(TypedDict):
+    version: int

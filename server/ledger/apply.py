@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.commission import Line, next_lines
 from server.ledger.schema import (
+    audit_log,
     commissions,
     groups,
     links,
@@ -176,6 +177,30 @@ async def apply_identity_entries(conn: AsyncConnection, entries: Iterable[Entry]
     await _upsert_newer(conn, withdrawals, ["withdrawal_id"], list(withdrawal_rows.values()))
     if payout_rows:
         await conn.execute(payouts.insert(), payout_rows)
+    return len(claimed)
+
+
+async def apply_audit_entries(conn: AsyncConnection, entries: Iterable[Entry]) -> int:
+    """The ops team's audit stream: one audit_log row per action, exactly once."""
+    by_id = {stream_id: fields for stream_id, fields in entries if "type" in fields}
+    if not by_id:
+        return 0
+    claimed = await _claim(conn, "_ops", by_id)
+    rows = [
+        {
+            "stream_id": stream_id,
+            "at_ms": int(by_id[stream_id]["at_ms"]),
+            "actor": by_id[stream_id]["actor"],
+            "role": by_id[stream_id]["role"],
+            "action": by_id[stream_id]["action"],
+            "target": by_id[stream_id]["target"],
+            "before": by_id[stream_id].get("before") or None,
+            "after": by_id[stream_id].get("after") or None,
+        }
+        for stream_id in sorted(claimed, key=stream_position)
+    ]
+    if rows:
+        await conn.execute(audit_log.insert(), rows)
     return len(claimed)
 
 

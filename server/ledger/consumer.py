@@ -17,14 +17,21 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.ledger.apply import Entry, apply_entries, apply_identity_entries, stream_position
-from server.store.keys import CampaignKeys, IdentityKeys
+from server.ledger.apply import (
+    Entry,
+    apply_audit_entries,
+    apply_entries,
+    apply_identity_entries,
+    stream_position,
+)
+from server.store.keys import CampaignKeys, IdentityKeys, OpsKeys
 from server.store.stock import text
 
 log = logging.getLogger("liveroom.worker")
 
 GROUP = "ledger"
 IDENTITY = "_identity"  # the user pool's stream, applied beside the campaigns' streams
+OPS = "_ops"  # the ops team's audit stream, likewise
 
 
 class LedgerConsumer:
@@ -50,6 +57,7 @@ class LedgerConsumer:
         """One round: own pending entries first, then others' stale ones, then new ones."""
         streams = {CampaignKeys(self._prefix, cid).stream: cid for cid in campaign_ids}
         streams[IdentityKeys(self._prefix).stream] = IDENTITY
+        streams[OpsKeys(self._prefix).audit] = OPS
         for stream in streams.keys() - self._known:
             await self._ensure_group(stream)
         applied = 0
@@ -67,8 +75,9 @@ class LedgerConsumer:
 
     async def trim(self, campaign_ids: Sequence[str]) -> None:
         """Drop entries every consumer group has acknowledged; never an unacknowledged one."""
-        for cid in campaign_ids:
-            stream = CampaignKeys(self._prefix, cid).stream
+        streams = [CampaignKeys(self._prefix, cid).stream for cid in campaign_ids]
+        streams += [IdentityKeys(self._prefix).stream, OpsKeys(self._prefix).audit]
+        for stream in streams:
             floor = await self._lowest_unacknowledged(stream)
             if floor is not None:
                 await self._redis.xtrim(stream, minid=floor, approximate=False)
@@ -115,6 +124,8 @@ class LedgerConsumer:
         async with self._engine.begin() as conn:
             if campaign_id == IDENTITY:
                 applied = await apply_identity_entries(conn, entries)
+            elif campaign_id == OPS:
+                applied = await apply_audit_entries(conn, entries)
             else:
                 applied = await apply_entries(conn, campaign_id, entries)
         # Acknowledge only after the commit: a crash before this line redelivers the batch,
@@ -132,7 +143,8 @@ class LedgerConsumer:
 async def backlog(redis: Redis, prefix: str, campaign_ids: Sequence[str]) -> int:
     """Entries the ledger has not applied yet: undelivered plus delivered-but-unacknowledged,
     over the user pool's stream and every campaign's."""
-    streams = [IdentityKeys(prefix).stream] + [CampaignKeys(prefix, c).stream for c in campaign_ids]
+    streams = [IdentityKeys(prefix).stream, OpsKeys(prefix).audit]
+    streams += [CampaignKeys(prefix, c).stream for c in campaign_ids]
     behind = 0
     for stream in streams:
         with contextlib.suppress(ResponseError):  # no stream yet: nothing behind

@@ -7,7 +7,7 @@ overwrites a newer one.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, Text, false
 
 metadata = MetaData()
 
@@ -159,4 +159,34 @@ withdrawals = Table(
     Column("reason", String(200)),
     Column("stream_ms", BigInteger, nullable=False),
     Column("stream_seq", BigInteger, nullable=False),
+)
+
+# The ops console's people. Written by the gateway (an account is not an order event), read
+# at every sign-in; passwords as argon2 hashes only.
+ops_users = Table(
+    "ops_users",
+    metadata,
+    Column("username", String(32), primary_key=True),
+    Column("display_name", String(60), nullable=False),
+    Column("role", String(16), nullable=False),  # admin | operator | finance | screen
+    Column("password_hash", String(200), nullable=False),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until_ms", BigInteger, nullable=False, server_default="0"),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+
+# Every ops action, from the ops stream (the worker writes it, exactly once).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("stream_id", String(40), primary_key=True),
+    Column("at_ms", BigInteger, nullable=False, index=True),
+    Column("actor", String(32), nullable=False, index=True),
+    Column("role", String(16), nullable=False),
+    Column("action", String(48), nullable=False, index=True),
+    Column("target", String(128), nullable=False),
+    Column("before", Text),
+    Column("after", Text),
 )

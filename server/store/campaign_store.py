@@ -23,9 +23,22 @@ class CampaignStore:
         key = CampaignKeys(self._prefix, campaign_id).config
         if not await self._redis.hsetnx(key, "toml", text):
             return False
-        await self._redis.hincrby(key, "version", 1)
+        version = await self._redis.hincrby(key, "version", 1)
+        await self._redis.hset(key, f"toml:{version}", text)
         await self._redis.sadd(self._global.campaigns, campaign_id)
         return True
+
+    async def version_text(self, campaign_id: str, version: int) -> str | None:
+        """The file of one version (every version is kept)."""
+        raw = await self._redis.hget(
+            CampaignKeys(self._prefix, campaign_id).config, f"toml:{version}"
+        )
+        return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
+
+    async def versions(self, campaign_id: str) -> list[int]:
+        fields = await self._redis.hkeys(CampaignKeys(self._prefix, campaign_id).config)
+        names = [f.decode() if isinstance(f, bytes) else str(f) for f in fields]
+        return sorted(int(n[5:]) for n in names if n.startswith("toml:"))
 
     async def ids(self) -> list[str]:
         members = await self._redis.smembers(self._global.campaigns)

@@ -99,6 +99,11 @@ class CampaignKeys:
         return f"{self.pools}:stock"
 
     @property
+    def paused(self) -> str:
+        """Modes paused by ops (set): their orders are refused until resumed."""
+        return self._key("paused")
+
+    @property
     def feed_channel(self) -> str:
         """Pub/sub channel of the campaign's live feed."""
         return self._key("feed")
@@ -169,3 +174,22 @@ class IdentityKeys:
     @property
     def recruited(self) -> str:
         return self._key("recruited")
+
+
+@dataclass(frozen=True)
+class OpsKeys:
+    """The ops team's: console sessions and the audit stream, under one hash tag."""
+
+    prefix: str
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}:{{ops}}:{name}"
+
+    def session(self, digest: str) -> str:
+        """A console session, by the SHA-256 of its cookie (the cookie itself is never kept)."""
+        return self._key(f"session:{digest}")
+
+    @property
+    def audit(self) -> str:
+        """Every ops action, in order; the worker writes them to the ledger's audit_log."""
+        return self._key("audit")

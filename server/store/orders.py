@@ -162,6 +162,10 @@ class OrderStore:
     async def depositor_offer_open(self) -> bool:
         return bool(await self._redis.hget(self.keys.meta, "depositor_offer"))
 
+    async def schedule(self, member: str, at_ms: int) -> None:
+        """Something to do at a moment of campaign time, made by the worker's sweep."""
+        await self._redis.zadd(self.keys.deadlines, {member: at_ms})
+
     async def drop_deadline(self, member: str) -> None:
         await self._redis.zrem(self.keys.deadlines, member)
 

@@ -124,6 +124,7 @@ async def _seed(s: LiveServer, viewer: dict[str, str]) -> dict[str, str]:
         "link": code,
         "uid": "fuzz-viewer",
         "id": minted.json()["id"],
+        "mode": "group",
         "wid": "W" + "0" * 16,  # no withdrawal yet: its calls answer 404
     }
 

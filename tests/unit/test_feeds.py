@@ -117,6 +117,7 @@ RAW = Raw(
     top_distributors=[("DAAAAAAA", 5)],
     recruited=40,
     recruited_last_10_min=3,
+    paused=["group"],
 )
 
 
@@ -141,4 +142,6 @@ def test_dashboard_snapshot_from_raw_counters() -> None:
 
 
 def test_live_snapshot_shows_only_public_numbers() -> None:
-    assert set(live(RAW)) == {"stock", "groups", "notice"}
+    snap = live(RAW)
+    assert set(snap) == {"stock", "groups", "notice", "paused"}
+    assert snap["paused"] == ["group"]  # the room greys out what ops paused
