@@ -1,10 +1,11 @@
 """`liveroom`: serve | worker | demo | simulate | reconcile | report | migrate | secrets |
-campaign check."""
+ops add-user | ops set-password | campaign check."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import signal
 import subprocess
@@ -19,7 +20,9 @@ import orjson
 import uvicorn
 
 from server import demo_secrets, logs
+from server.console.accounts import Accounts
 from server.domain.campaign import parse_campaign
+from server.domain.roles import ROLES
 from server.embedded import EmbeddedValkey, running_url
 from server.errors import BadInput, InvalidCampaign
 from server.gateway.routes_screens import screen_url
@@ -56,6 +59,9 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "ws_per_message_deflate": False,
     "access_log": False,  # see logs.py
 }
+
+
+DEMO_ADMIN = "admin"  # the demo console's account; its password is the demo's own
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -127,6 +133,21 @@ def _parser() -> argparse.ArgumentParser:
     fresh = commands.add_parser("secrets", help="print fresh secrets for the environment")
     fresh.set_defaults(run=_secrets)
 
+    ops = commands.add_parser("ops", help="the ops console's accounts")
+    ops_commands = ops.add_subparsers(required=True, metavar="ACTION")
+    add_user = ops_commands.add_parser(
+        "add-user", help="create a console account (the password is asked for, or read from stdin)"
+    )
+    add_user.add_argument("username")
+    add_user.add_argument("--role", required=True, choices=ROLES)
+    add_user.add_argument("--name", help="the name the console shows (default: the username)")
+    add_user.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    add_user.set_defaults(run=_ops_add_user)
+    password = ops_commands.add_parser("set-password", help="a new password; lifts a lock-out")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+    password.set_defaults(run=_ops_set_password)
+
     campaign = commands.add_parser("campaign", help="campaign files")
     campaign_commands = campaign.add_subparsers(required=True, metavar="ACTION")
     check = campaign_commands.add_parser("check", help="validate a campaign file")
@@ -184,6 +205,7 @@ def _demo(args: argparse.Namespace) -> int:
     # The demo's own secrets (made on its first run in this data dir); a value set in the
     # environment wins, and is never printed.
     own = demo_secrets.for_demo(args.data_dir)
+    admin_password = own.pop(demo_secrets.ADMIN_PASSWORD)
     for name, value in demo_defaults(args.data_dir, own).items():
         os.environ.setdefault(name, value)
     base = f"http://{args.host}:{args.port}"
@@ -191,8 +213,10 @@ def _demo(args: argparse.Namespace) -> int:
     def announce(settings: Settings, redis_url: str) -> None:
         campaign_id = parse_campaign(startup_campaign_text(settings)).id
         token = asyncio.run(_mint_demo_screen(settings, redis_url, campaign_id))
+        asyncio.run(_demo_admin(settings, admin_password))
         print(f"liveroom demo: big screen {base}{screen_url(campaign_id, token)}")
         print(f"               live room  {base}/live/{campaign_id}")
+        print(f"               console    {base}/console/  ({DEMO_ADMIN} / {admin_password})")
         print(f"               secrets    {args.data_dir / demo_secrets.FILE} (this demo's own)")
 
     if not args.no_sim:  # the broadcast talks to the server like any outside client
@@ -342,6 +366,66 @@ def _redis_url(settings: Settings) -> str:
 def _secrets(args: argparse.Namespace) -> int:
     print(demo_secrets.as_env(demo_secrets.fresh()), end="")
     return 0
+
+
+def _ops_add_user(args: argparse.Namespace) -> int:
+    password = _new_password(args.password_stdin)
+
+    async def add(accounts: Accounts) -> None:
+        await accounts.add(args.username, args.name or args.username, args.role, password)
+
+    _with_accounts(add)
+    print(f"console account {args.username!r} ({args.role}) created")
+    return 0
+
+
+def _ops_set_password(args: argparse.Namespace) -> int:
+    password = _new_password(args.password_stdin)
+
+    async def change(accounts: Accounts) -> None:
+        if await accounts.get(args.username) is None:
+            raise BadInput(f"no console account {args.username!r}", "username")
+        await accounts.change(args.username, password=password)
+
+    _with_accounts(change)
+    print(f"console account {args.username!r}: password changed")
+    return 0
+
+
+def _new_password(from_stdin: bool) -> str:
+    """Never from the command line, where `ps` and shell history would keep it."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password (12+ characters): ")
+    if getpass.getpass("again: ") != first:
+        raise BadInput("the two passwords differ", "password")
+    return first
+
+
+def _with_accounts(action: Callable[[Accounts], Any]) -> None:
+    settings = Settings.from_env(secrets=False)
+
+    async def run() -> None:
+        engine = create_engine(ledger_url(settings.database_url, settings.data_dir))
+        try:
+            await upgrade(engine)
+            await action(Accounts(engine))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+async def _demo_admin(settings: Settings, password: str) -> None:
+    """The demo console's admin account, made once per data directory."""
+    engine = create_engine(ledger_url(settings.database_url, settings.data_dir))
+    try:
+        await upgrade(engine)
+        accounts = Accounts(engine)
+        if await accounts.get(DEMO_ADMIN) is None:
+            await accounts.add(DEMO_ADMIN, "演示管理员", "admin", password)
+    finally:
+        await engine.dispose()
 
 
 def _campaign_check(args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 NAMES = ("LIVEROOM_OPS_TOKEN", "LIVEROOM_SECRET", "LIVEROOM_PAYMENT_SECRET")
+# The demo console's `admin` password: made with the demo's data, printed when it starts.
+ADMIN_PASSWORD = "LIVEROOM_DEMO_ADMIN_PASSWORD"
 FILE = "secrets.env"
 
 
@@ -45,9 +47,9 @@ def load(data_dir: Path) -> dict[str, str] | None:
     found = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         name, _, value = line.partition("=")
-        if name in NAMES and value:
+        if name in (*NAMES, ADMIN_PASSWORD) and value:
             found[name] = value
-    return found if set(found) == set(NAMES) else None
+    return found if set(found) == {*NAMES, ADMIN_PASSWORD} else None
 
 
 def for_demo(data_dir: Path) -> dict[str, str]:
@@ -55,6 +57,6 @@ def for_demo(data_dir: Path) -> dict[str, str]:
     kept = load(data_dir)
     if kept is not None:
         return kept
-    made = fresh()
+    made = {**fresh(), ADMIN_PASSWORD: secrets.token_urlsafe(12)}
     write_private(private_dir(data_dir) / FILE, as_env(made))
     return made

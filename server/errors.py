@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """One bad input: the field's path (None: the input as a whole) and why."""
+    """One bad input: the field's path (None: the input as a whole) and why, in English for
+    the API; `code` and `params` let a page word it in Chinese (the catalogue's
+    [campaign_problems], pydantic's error types among them)."""
 
     field: str | None
     message: str
+    code: str = ""
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class LiveroomError(Exception):

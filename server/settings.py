@@ -52,6 +52,7 @@ DEFAULT_RATE_LIMITS: dict[str, Rate] = {
     "orders.address": Rate(500, 2000),
     "payments.viewer": Rate(5, 10),
     "payments.address": Rate(500, 2000),
+    "console_login.address": Rate(1, 10),  # password guesses, on top of the account lock-out
 }
 
 

@@ -227,9 +227,9 @@ def parse_campaign(text: str) -> Campaign:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidCampaign([FieldProblem(None, f"not valid TOML: {exc}")]) from exc
+        raise InvalidCampaign([FieldProblem(None, f"not valid TOML: {exc}", "toml")]) from exc
     except RecursionError:  # arrays or tables nested thousands deep
-        raise InvalidCampaign([FieldProblem(None, "nested too deeply")]) from None
+        raise InvalidCampaign([FieldProblem(None, "nested too deeply", "toml")]) from None
     try:
         campaign = Campaign.model_validate(raw)
     except ValidationError as exc:
@@ -245,14 +245,15 @@ def _from_pydantic(error: object) -> FieldProblem:
     path = ""
     for part in error["loc"]:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return FieldProblem(path or None, str(error["msg"]))
+    params = {k: v for k, v in error.get("ctx", {}).items() if isinstance(v, (int, float, str))}
+    return FieldProblem(path or None, str(error["msg"]), str(error["type"]), params)
 
 
 def _rule_problems(c: Campaign) -> Iterator[FieldProblem]:
     try:
         ZoneInfo(c.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        yield FieldProblem("timezone", f"unknown time zone {c.timezone!r}")
+        yield FieldProblem("timezone", f"unknown time zone {c.timezone!r}", "unknown_timezone")
     yield from _window_problems(c)
     yield from _price_problems(c)
     yield from _rate_problems(c)
@@ -261,44 +262,64 @@ def _rule_problems(c: Campaign) -> Iterator[FieldProblem]:
 
 def _window_problems(c: Campaign) -> Iterator[FieldProblem]:
     if not c.modes:
-        yield FieldProblem(None, "sell in at least one mode: presale, group or direct")
+        yield FieldProblem(None, "sell in at least one mode: presale, group or direct", "no_mode")
     for section in c.modes:
         window = c.window(section)
         if window.closes_at <= window.opens_at:
-            yield FieldProblem(f"{section}.closes_at", "must be after opens_at")
+            yield FieldProblem(f"{section}.closes_at", "must be after opens_at", "after_opens")
     if c.presale is not None:
         if c.presale.balance_closes_at <= c.presale.balance_opens_at:
-            yield FieldProblem("presale.balance_closes_at", "must be after balance_opens_at")
+            yield FieldProblem(
+                "presale.balance_closes_at", "must be after balance_opens_at", "after_opens"
+            )
         if c.presale.balance_opens_at < c.presale.opens_at:
-            yield FieldProblem("presale.balance_opens_at", "must not be before presale.opens_at")
+            yield FieldProblem(
+                "presale.balance_opens_at", "must not be before presale.opens_at", "balance_early"
+            )
 
 
 def _price_problems(c: Campaign) -> Iterator[FieldProblem]:
     p = c.presale
     if p is not None and p.deposit_fen + p.balance_fen != p.price_fen:
-        yield FieldProblem("presale.price_fen", "must equal deposit_fen + balance_fen")
+        yield FieldProblem(
+            "presale.price_fen", "must equal deposit_fen + balance_fen", "deposit_plus_balance"
+        )
     if c.depositor_group is not None:
         if p is None or c.group is None:
-            yield FieldProblem("depositor_group", "needs both presale and group")
+            yield FieldProblem(
+                "depositor_group", "needs both presale and group", "offer_needs_modes"
+            )
         elif c.depositor_group.price_fen < p.deposit_fen:
-            yield FieldProblem("depositor_group.price_fen", "must not be below presale.deposit_fen")
+            yield FieldProblem(
+                "depositor_group.price_fen",
+                "must not be below presale.deposit_fen",
+                "below_deposit",
+            )
     if c.group is not None:
         yield from _tier_problems(c.group)
     member_ids = [m.id for m in c.members]
     for i, member_id in enumerate(member_ids):
         if member_id in member_ids[:i]:
-            yield FieldProblem(f"members[{i}].id", f"duplicate member tier {member_id!r}")
+            yield FieldProblem(
+                f"members[{i}].id", f"duplicate member tier {member_id!r}", "duplicate"
+            )
 
 
 def _tier_problems(group: GroupBuy) -> Iterator[FieldProblem]:
     tiers = group.tiers
     for i in range(1, len(tiers)):
         if tiers[i].min_members <= tiers[i - 1].min_members:
-            yield FieldProblem(f"group.tiers[{i}].min_members", "must rise from tier to tier")
+            yield FieldProblem(
+                f"group.tiers[{i}].min_members", "must rise from tier to tier", "tiers_rise"
+            )
         if tiers[i].price_fen >= tiers[i - 1].price_fen:
-            yield FieldProblem(f"group.tiers[{i}].price_fen", "must fall from tier to tier")
+            yield FieldProblem(
+                f"group.tiers[{i}].price_fen", "must fall from tier to tier", "tiers_fall"
+            )
     if tiers[-1].min_members > group.capacity:
-        yield FieldProblem("group.capacity", "must hold the largest tier's min_members")
+        yield FieldProblem(
+            "group.capacity", "must hold the largest tier's min_members", "capacity_small"
+        )
 
 
 def _rate_problems(c: Campaign) -> Iterator[FieldProblem]:
@@ -306,40 +327,58 @@ def _rate_problems(c: Campaign) -> Iterator[FieldProblem]:
     if d is None:
         return
     if d.level1_rate_bp + d.level2_rate_bp > 10_000:
-        yield FieldProblem("distribution.level2_rate_bp", "level 1 + level 2 must not pass 100%")
+        yield FieldProblem(
+            "distribution.level2_rate_bp", "level 1 + level 2 must not pass 100%", "rates_over"
+        )
     for i, tier in enumerate(d.volume_tiers):
         if tier.level1_rate_bp + tier.level2_rate_bp > 10_000:
-            yield FieldProblem(f"distribution.volume_tiers[{i}]", "rates must not pass 100%")
+            yield FieldProblem(
+                f"distribution.volume_tiers[{i}].level2_rate_bp",
+                "rates must not pass 100%",
+                "rates_over",
+            )
 
 
 def _pool_problems(c: Campaign) -> Iterator[FieldProblem]:
     pools = c.stock.pools
     names = [p.name for p in pools]
-    if sum(p.share_pct for p in pools) != 100:
-        yield FieldProblem("stock.pools", "share_pct must add up to 100")
+    total = sum(p.share_pct for p in pools)
+    if total != 100:
+        yield FieldProblem(
+            "stock.pools", "share_pct must add up to 100", "shares_sum", {"sum": total}
+        )
     for mode in c.modes:
         owners = [p.name for p in pools if mode in p.modes]
         if len(owners) != 1:
-            yield FieldProblem("stock.pools", f"mode {mode!r} must be in exactly one pool")
+            yield FieldProblem(
+                "stock.pools",
+                f"mode {mode!r} must be in exactly one pool",
+                "one_pool",
+                {"mode": mode},
+            )
     for i, pool in enumerate(pools):
         at = f"stock.pools[{i}]"
         yield from _unsold_modes(c, pool, at)
         if pool.name in names[:i]:
-            yield FieldProblem(f"{at}.name", f"duplicate pool {pool.name!r}")
+            yield FieldProblem(f"{at}.name", f"duplicate pool {pool.name!r}", "duplicate")
         for j, rule in enumerate(pool.borrow):
             if rule.lender not in names or rule.lender == pool.name:
-                yield FieldProblem(f"{at}.borrow[{j}].from", "must name another pool")
+                yield FieldProblem(
+                    f"{at}.borrow[{j}].from", "must name another pool", "another_pool"
+                )
         if pool.returns_to is not None and pool.returns_to not in set(names) - {pool.name}:
-            yield FieldProblem(f"{at}.returns_to", "must name another pool")
+            yield FieldProblem(f"{at}.returns_to", "must name another pool", "another_pool")
         if pool.returns_at is not None and pool.returns_to is None:
-            yield FieldProblem(f"{at}.returns_at", "needs returns_to")
+            yield FieldProblem(f"{at}.returns_at", "needs returns_to", "needs_returns_to")
     yield from _return_cycles(pools)
 
 
 def _unsold_modes(c: Campaign, pool: Pool, at: str) -> Iterator[FieldProblem]:
     for j, mode in enumerate(pool.modes):
         if not c.offers(mode):
-            yield FieldProblem(f"{at}.modes[{j}]", f"the campaign does not sell in {mode!r}")
+            yield FieldProblem(
+                f"{at}.modes[{j}]", f"the campaign does not sell in {mode!r}", "mode_not_sold"
+            )
 
 
 def _return_cycles(pools: list[Pool]) -> Iterator[FieldProblem]:
@@ -352,4 +391,6 @@ def _return_cycles(pools: list[Pool]) -> Iterator[FieldProblem]:
             seen.add(at)
             at = returns.get(at)
         if at == pool.name:
-            yield FieldProblem(f"stock.pools[{i}].returns_to", "returns form a cycle")
+            yield FieldProblem(
+                f"stock.pools[{i}].returns_to", "returns form a cycle", "returns_cycle"
+            )

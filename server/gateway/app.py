@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.console.accounts import Accounts
+from server.console.routes import routes as console_routes
 from server.console.sessions import Sessions
 from server.feeds.hub import Hubs
 from server.gateway import (
@@ -164,6 +165,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
             *routes_health.routes,
             Route("/", _to_big_screen),
             *viewer_pages.routes,
+            *console_routes,
             Mount("/dashboard", StaticFiles(directory=pages_dir(), html=True)),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.templating import Jinja2Templates
 
-from server.i18n import sections, t, yuan
+from server.i18n import has, sections, t, yuan
 
 
 def pages_dir() -> Path:
@@ -25,10 +25,17 @@ def local_time(ms: int, timezone: str, pattern: str = "%m月%d日 %H:%M") -> str
     return datetime.fromtimestamp(ms / 1000, tz=ZoneInfo(timezone)).strftime(pattern)
 
 
+def zoned(moment: datetime, timezone: str, pattern: str = "%m月%d日 %H:%M") -> str:
+    """A moment as a person in the campaign's zone reads it."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime(pattern)
+
+
 @cache
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
-    found.env.globals.update(t=t, yuan=yuan, messages=sections, local_time=local_time)
+    found.env.globals.update(
+        t=t, has=has, yuan=yuan, messages=sections, local_time=local_time, zoned=zoned
+    )
     return found
 
 

@@ -74,6 +74,7 @@ def test_the_demo_keeps_its_own_secrets_private(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
     first = demo_secrets.for_demo(data_dir)
     assert demo_secrets.for_demo(data_dir) == first  # kept, not remade
+    assert len(first[demo_secrets.ADMIN_PASSWORD]) >= 16  # the console's admin, its own too
     assert stat.S_IMODE((data_dir / demo_secrets.FILE).stat().st_mode) == 0o600
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert demo_secrets.for_demo(tmp_path / "other") != first
