@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from server.console.sessions import COOKIE, Session
 from server.domain.roles import Permission, allowed
 from server.errors import LiveroomError
+from server.gateway.bodies import declared_length
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import read_body
 from server.i18n import has, t
@@ -92,6 +93,8 @@ Handler = Callable[[Visit], Awaitable[Response]]
 def page(permission: Permission) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
+            if request.method not in SAFE:  # a body too large is refused before anything else
+                declared_length(request.headers, MAX_FORM_BYTES)
             gw = gateway(request)
             session = await gw.sessions.get(request.cookies.get(COOKIE))
             if session is None:

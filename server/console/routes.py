@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
-from server.console import routes_auth, routes_campaigns
+from server.console import (
+    routes_auth,
+    routes_campaigns,
+    routes_desk,
+    routes_distributors,
+    routes_finance,
+    routes_orders,
+    routes_people,
+)
 
-routes = [*routes_auth.routes, *routes_campaigns.routes]
+routes = [
+    *routes_auth.routes,
+    *routes_campaigns.routes,
+    *routes_desk.routes,
+    *routes_orders.routes,
+    *routes_distributors.routes,
+    *routes_finance.routes,
+    *routes_people.routes,
+]

@@ -1,7 +1,7 @@
 """Console sessions: a random cookie (HttpOnly, SameSite=Strict, Secure over HTTPS) naming a
 session kept in Redis by the cookie's SHA-256, with its own CSRF token that every form and
 htmx request must carry. A session lasts 8 hours from sign-in and 2 idle ones; sign-out
-ends it at once."""
+ends it at once, and a change to the account ends all of its sessions."""
 
 from __future__ import annotations
 
@@ -41,7 +41,12 @@ class Sessions:
     async def open(self, username: str, display_name: str, role: str) -> tuple[str, Session]:
         cookie = secrets.token_urlsafe(32)
         session = Session(username, display_name, role, secrets.token_urlsafe(24), time.time())
-        await self._redis.set(self._key(cookie), orjson.dumps(asdict(session)), ex=IDLE_S)
+        key, held = self._key(cookie), self._keys.sessions_of(username)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(key, orjson.dumps(asdict(session)), ex=IDLE_S)
+            pipe.sadd(held, key)
+            pipe.expire(held, LIFETIME_S)
+            await pipe.execute()
         return cookie, session
 
     async def get(self, cookie: str | None) -> Session | None:
@@ -61,6 +66,12 @@ class Sessions:
     async def close(self, cookie: str | None) -> None:
         if cookie:
             await self._redis.delete(self._key(cookie))
+
+    async def end_all(self, username: str) -> None:
+        """Sign someone out everywhere (disabled, a new role or password)."""
+        held = self._keys.sessions_of(username)
+        keys = await self._redis.smembers(held)
+        await self._redis.delete(held, *keys)
 
     def _key(self, cookie: str) -> str:
         return self._keys.session(hashlib.sha256(cookie.encode()).hexdigest())

@@ -105,6 +105,10 @@ class CampaignHub:
             raise
         return subscriber
 
+    async def figures(self) -> dict[str, Any]:
+        """The big screen's figures read now (for the console's desk; starts no feed)."""
+        return dashboard(await self._read(), self._rate)
+
     def leave(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
         self._screens.discard(subscriber)

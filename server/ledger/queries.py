@@ -19,7 +19,11 @@ class OrderFilter:
     status: str | None = None
     mode: str | None = None
     user_id: str | None = None
-    limit: int = 100
+    ref: str | None = None  # the distributor's link the order came through
+    group_code: str | None = None
+    since_ms: int | None = None  # created at or after (campaign time)
+    until_ms: int | None = None  # created before
+    limit: int | None = 100  # None: every order that matches (a CSV export)
     offset: int = 0
 
 
@@ -30,16 +34,24 @@ async def list_orders(engine: AsyncEngine, wanted: OrderFilter) -> list[dict[str
         (orders.c.status, wanted.status),
         (orders.c.mode, wanted.mode),
         (orders.c.user_id, wanted.user_id),
+        (orders.c.ref, wanted.ref),
+        (orders.c.group_code, wanted.group_code),
     ):
         if value is not None:
             query = query.where(column == value)
+    if wanted.since_ms is not None:
+        query = query.where(orders.c.created_at_ms >= wanted.since_ms)
+    if wanted.until_ms is not None:
+        query = query.where(orders.c.created_at_ms < wanted.until_ms)
     query = query.limit(wanted.limit).offset(wanted.offset)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [orjson.loads(row.snapshot) for row in rows]
 
 
-async def commissions_of(engine: AsyncEngine, code: str) -> dict[str, Any]:
+async def commissions_of(
+    engine: AsyncEngine, code: str, lines_limit: int | None = 50
+) -> dict[str, Any]:
     """A distributor's commission by state, balance, recruits, and recent lines."""
     by_state = (
         select(commissions.c.state, func.count(), func.sum(commissions.c.amount_fen))
@@ -50,7 +62,7 @@ async def commissions_of(engine: AsyncEngine, code: str) -> dict[str, Any]:
         select(commissions)
         .where(commissions.c.distributor == code)
         .order_by(commissions.c.updated_at_ms.desc())
-        .limit(50)
+        .limit(lines_limit)
     )
     recruits = select(func.count()).select_from(links).where(links.c.upline == code)
     paid_out = select(func.coalesce(func.sum(payouts.c.amount_fen), 0)).where(

@@ -189,6 +189,10 @@ class OpsKeys:
         """A console session, by the SHA-256 of its cookie (the cookie itself is never kept)."""
         return self._key(f"session:{digest}")
 
+    def sessions_of(self, username: str) -> str:
+        """The session keys one person holds: ended together when their account changes."""
+        return self._key(f"sessions-of:{username}")
+
     @property
     def audit(self) -> str:
         """Every ops action, in order; the worker writes them to the ledger's audit_log."""

@@ -159,6 +159,14 @@ class OrderStore:
     async def depositors(self) -> list[str]:
         return sorted(text(u) for u in await self._redis.smembers(self.keys.depositors))
 
+    async def depositor_count(self) -> int:
+        return int(await self._redis.scard(self.keys.depositors))
+
+    async def deadline(self, member: str) -> int | None:
+        """When something scheduled is due (campaign ms), if it is."""
+        at = await self._redis.zscore(self.keys.deadlines, member)
+        return None if at is None else int(at)
+
     async def depositor_offer_open(self) -> bool:
         return bool(await self._redis.hget(self.keys.meta, "depositor_offer"))
 

@@ -1,0 +1,136 @@
+"""Distributors: the approval queue, each one's place in the recruitment tree (upline and
+downline), commission lines by state, payouts with a statement, and the withdrawal queue."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.clock import from_ms
+from server.console.csv_export import csv_response, money
+from server.console.guard import Visit, page, render, see_other
+from server.errors import BadInput, NotFound
+from server.i18n import t
+from server.ledger.console_queries import distributors, requested_withdrawals
+from server.ledger.queries import commissions_of, downline_of, orders_via, withdrawals_of
+from server.ops import distribution
+
+CODE = re.compile(r"[A-Z0-9]{1,16}")
+STATUSES = ("pending", "active")
+
+
+def _code(visit: Visit) -> str:
+    code: str = visit.request.path_params["code"]
+    if not CODE.fullmatch(code):
+        raise BadInput("a distributor code: capital letters and digits", "code")
+    return code
+
+
+def _zone(visit: Visit) -> str:
+    live = next(iter(visit.gw.runtime.campaigns.values()), None)
+    return live.campaign.timezone if live else "UTC"
+
+
+@page("distributors.view")
+async def distributor_list(visit: Visit) -> Response:
+    status = visit.request.query_params.get("status", "")
+    if status and status not in STATUSES:
+        raise BadInput(f"one of {', '.join(STATUSES)}", "status")
+    return render(
+        visit,
+        "console/distributors.html",
+        wanted=status,
+        queue=await distributors(visit.gw.ledger, "pending", 100),
+        found=await distributors(visit.gw.ledger, status or None),
+        withdrawals=await requested_withdrawals(visit.gw.ledger),
+        zone=_zone(visit),
+    )
+
+
+@page("distributors.view")
+async def distributor_detail(visit: Visit) -> Response:
+    code = _code(visit)
+    link = await visit.gw.identities.link(code)
+    if link is None or link.get("kind") != "distributor":
+        raise NotFound("no distributor with this code", "code")
+    upline = await visit.gw.identities.link(link["upline"]) if link.get("upline") else None
+    return render(
+        visit,
+        "console/distributor.html",
+        link=link,
+        upline=upline,
+        summary=await commissions_of(visit.gw.ledger, code),
+        downline=await downline_of(visit.gw.ledger, code),
+        orders=await orders_via(visit.gw.ledger, code, 100),
+        withdrawals=await withdrawals_of(visit.gw.ledger, code),
+        zone=_zone(visit),
+    )
+
+
+@page("distributors.approve")
+async def approve(visit: Visit) -> Response:
+    code = _code(visit)
+    await distribution.approve(visit.gw, visit.actor, code)
+    back = visit.text("back", 100)
+    return see_other(back if back.startswith("/console/") else "/console/distributors", "approved")
+
+
+@page("payouts.decide")
+async def pay_out(visit: Visit) -> Response:
+    code = _code(visit)
+    amount = await distribution.pay_out(visit.gw, visit.actor, code)
+    return see_other(f"/console/distributors/{code}", "paid_out" if amount else "nothing_to_pay")
+
+
+@page("payouts.decide")
+async def decide(visit: Visit) -> Response:
+    wid = visit.request.path_params["wid"]
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", wid):
+        raise BadInput("no such withdrawal", "id")
+    pay = visit.request.url.path.endswith("/pay")
+    reason = visit.text("reason", 200) or None
+    if not pay and not reason:
+        raise BadInput("say why it is rejected", "reason")
+    await distribution.decide_withdrawal(visit.gw, visit.actor, wid, pay, reason)
+    return see_other("/console/distributors", "withdrawal_paid" if pay else "withdrawal_rejected")
+
+
+@page("distributors.view")
+async def statement(visit: Visit) -> Response:
+    """A distributor's statement: every commission line and payout, with the balance."""
+    code = _code(visit)
+    summary = await commissions_of(visit.gw.ledger, code, lines_limit=None)
+    zone = _zone(visit)
+    rows: list[list[object]] = [
+        [
+            line["order_id"],
+            t("console.level", n=line["level"]),
+            money(line["base_fen"]),
+            f"{line['rate_bp'] / 100:.2f}%",
+            money(line["amount_fen"]),
+            t(f"commission.{line['state']}"),
+            from_ms(line["updated_at_ms"]).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M"),
+        ]
+        for line in summary["lines"]
+    ]
+    for state, total in summary["commissions"].items():
+        rows.append(
+            [t("csv.total"), t(f"commission.{state}"), "", "", money(total["amount_fen"]), "", ""]
+        )
+    rows.append([t("csv.paid_out"), "", "", "", money(summary["paid_out_fen"]), "", ""])
+    rows.append([t("csv.balance"), "", "", "", money(summary["balance_fen"]), "", ""])
+    return csv_response(f"statement-{code}", t("csv.statement").split("|"), rows)
+
+
+routes = [
+    Route("/console/distributors", distributor_list, methods=["GET"]),
+    Route("/console/distributors/{code}", distributor_detail, methods=["GET"]),
+    Route("/console/distributors/{code}/approve", approve, methods=["POST"]),
+    Route("/console/distributors/{code}/payout", pay_out, methods=["POST"]),
+    Route("/console/distributors/{code}/statement.csv", statement, methods=["GET"]),
+    Route("/console/withdrawals/{wid}/pay", decide, methods=["POST"]),
+    Route("/console/withdrawals/{wid}/reject", decide, methods=["POST"]),
+]

@@ -1,0 +1,195 @@
+"""Finance: the report by day, mode and distributor; reconcile run from the console with its
+verdict and every mismatch; CSV exports whose totals are the ledger's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.clock import from_ms
+from server.console.csv_export import csv_response, money
+from server.console.guard import Visit, page, render
+from server.errors import NotFound
+from server.i18n import t
+from server.ledger.console_queries import money_by_day, money_by_mode
+from server.ledger.queries import OrderFilter, finance_report, list_orders
+from server.ledger.reconcile import reconcile
+from server.runtime import LiveCampaign
+
+MAX_PROBLEMS_SHOWN = 200
+
+
+def chosen(visit: Visit) -> LiveCampaign:
+    """The campaign named by ?campaign=, else the first one running."""
+    campaigns = visit.gw.runtime.campaigns
+    wanted = visit.request.query_params.get("campaign", "")
+    if wanted:
+        return visit.gw.runtime.live(wanted)
+    if not campaigns:
+        raise NotFound("no campaign yet", "campaign")
+    return next(iter(campaigns.values()))
+
+
+def _offset_ms(live: LiveCampaign) -> int:
+    zone = ZoneInfo(live.campaign.timezone)
+    offset = live.campaign.opens_at.astimezone(zone).utcoffset()
+    return int(offset.total_seconds() * 1000) if offset else 0
+
+
+async def _report(visit: Visit, live: LiveCampaign) -> dict[str, Any]:
+    engine = visit.gw.ledger
+    cid = live.campaign.id
+    days = await money_by_day(engine, cid, _offset_ms(live))
+    zone = ZoneInfo(live.campaign.timezone)
+    labels = [from_ms(d["day_ms"]).astimezone(zone).strftime("%m-%d") for d in days]
+    chart = {
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0, "data": [t("console.paid_in"), t("console.refunded_out")]},
+        "grid": {"left": 60, "right": 20, "top": 40, "bottom": 30},
+        "xAxis": {"type": "category", "data": labels},
+        "yAxis": {"type": "value", "name": t("console.yuan_axis")},
+        "series": [
+            {
+                "name": t("console.paid_in"),
+                "type": "bar",
+                "data": [d["paid_fen"] / 100 for d in days],
+                "itemStyle": {"color": "#c8261c"},
+            },
+            {
+                "name": t("console.refunded_out"),
+                "type": "bar",
+                "data": [d["refunded_fen"] / 100 for d in days],
+                "itemStyle": {"color": "#8c959f"},
+            },
+        ],
+    }
+    return {
+        "live": live,
+        "campaigns": list(visit.gw.runtime.campaigns.values()),
+        "report": await finance_report(engine, cid),
+        "by_mode": await money_by_mode(engine, cid),
+        "by_day": list(zip(labels, days, strict=True)),
+        "chart": chart,
+    }
+
+
+@page("finance.view")
+async def finance(visit: Visit) -> Response:
+    live = chosen(visit)
+    return render(visit, "console/finance.html", **await _report(visit, live), verdict=None)
+
+
+@page("reconcile.run")
+async def run_reconcile(visit: Visit) -> Response:
+    live = chosen(visit)
+    result = await reconcile(visit.gw.runtime.redis, visit.gw.ledger, live.stock.keys)
+    await visit.gw.audit.record(
+        visit.actor,
+        "finance.reconcile",
+        live.campaign.id,
+        None,
+        {"clean": not result.problems, "problems": len(result.problems)},
+    )
+    verdict = {
+        "clean": not result.problems,
+        "report": result,
+        "problems": result.problems[:MAX_PROBLEMS_SHOWN],
+        "more": max(0, len(result.problems) - MAX_PROBLEMS_SHOWN),
+        "at": datetime.now(ZoneInfo(live.campaign.timezone)),
+    }
+    return render(visit, "console/finance.html", **await _report(visit, live), verdict=verdict)
+
+
+@page("finance.view")
+async def orders_csv(visit: Visit) -> Response:
+    """Every order of the campaign with its money; the last row totals the ledger's."""
+    live = chosen(visit)
+    found = await list_orders(
+        visit.gw.ledger, OrderFilter(campaign_id=live.campaign.id, limit=None)
+    )
+    zone = ZoneInfo(live.campaign.timezone)
+    rows: list[list[object]] = []
+    paid = refunded = 0
+    for o in found:
+        paid += o["paid_fen"]
+        refunded += o["refunded_fen"]
+        rows.append(
+            [
+                o["id"],
+                from_ms(o["created_at_ms"]).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+                t(f"mode.{o['mode']}"),
+                t(f"status.{o['status']}"),
+                o["user"],
+                o["qty"],
+                money(o["paid_fen"]),
+                money(o["refunded_fen"]),
+                money(o["paid_fen"] - o["refunded_fen"]),
+                o["ref"] or "",
+                o["group_code"] or "",
+            ]
+        )
+    rows.append(
+        [
+            t("csv.total"),
+            "",
+            "",
+            "",
+            "",
+            len(found),
+            money(paid),
+            money(refunded),
+            money(paid - refunded),
+            "",
+            "",
+        ]
+    )
+    return csv_response(f"{live.campaign.id}-orders", t("csv.orders").split("|"), rows)
+
+
+@page("finance.view")
+async def distributors_csv(visit: Visit) -> Response:
+    live = chosen(visit)
+    report = await finance_report(visit.gw.ledger, live.campaign.id)
+    rows: list[list[object]] = []
+    for d in report["distributors"]:
+        states = d["states"]
+        rows.append(
+            [d["distributor"]]
+            + [money(states.get(s, {}).get("amount_fen", 0)) for s in STATES]
+            + [money(d["owed_fen"])]
+        )
+    rows.append([t("csv.total"), *([""] * len(STATES)), money(report["commission_fen"])])
+    return csv_response(f"{live.campaign.id}-commission", t("csv.distributors").split("|"), rows)
+
+
+STATES = ("pending", "frozen", "settled", "cancelled", "clawed_back")
+
+
+@page("finance.view")
+async def days_csv(visit: Visit) -> Response:
+    live = chosen(visit)
+    report = await _report(visit, live)
+    rows: list[list[object]] = [
+        [label, money(d["paid_fen"]), money(d["refunded_fen"])] for label, d in report["by_day"]
+    ]
+    rows.append(
+        [
+            t("csv.total"),
+            money(sum(d["paid_fen"] for _, d in report["by_day"])),
+            money(sum(d["refunded_fen"] for _, d in report["by_day"])),
+        ]
+    )
+    return csv_response(f"{live.campaign.id}-days", t("csv.days").split("|"), rows)
+
+
+routes = [
+    Route("/console/finance", finance, methods=["GET"]),
+    Route("/console/finance/reconcile", run_reconcile, methods=["POST"]),
+    Route("/console/finance/orders.csv", orders_csv, methods=["GET"]),
+    Route("/console/finance/commission.csv", distributors_csv, methods=["GET"]),
+    Route("/console/finance/days.csv", days_csv, methods=["GET"]),
+]
