@@ -115,6 +115,7 @@ def page(permission: Permission) -> Callable[[Handler], Callable[[Request], Awai
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__
+        endpoint.permission = permission  # type: ignore[attr-defined]  # what a role needs here
         return endpoint
 
     return wrap

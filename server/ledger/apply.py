@@ -71,7 +71,7 @@ async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterab
                     "order_id": fields["order_id"],
                     "amount_fen": int(fields["refund_fen"]),
                     "reason": fields.get("reason", ""),
-                    "at_ms": ms,
+                    "at_ms": _campaign_ms(order, payment, ms),
                 }
             )
         if fields["type"] == "pool_returned":
@@ -226,6 +226,16 @@ async def _claim(
         _insert(conn, order_events).on_conflict_do_nothing().returning(order_events.c.stream_id)
     )
     return set((await conn.execute(statement, rows)).scalars())
+
+
+def _campaign_ms(order: dict[str, Any] | None, payment: dict[str, Any] | None, ms: int) -> int:
+    """When a refund happened on the campaign clock (a payment returned as it settled, or the
+    order's last step); the stream's own time only if the entry carries neither."""
+    if payment and payment.get("settled_at_ms"):
+        return int(payment["settled_at_ms"])
+    if order and order.get("history"):
+        return int(order["history"][-1][1])
+    return ms
 
 
 def _order_row(order: dict[str, Any], ms: int, seq: int) -> dict[str, Any]:

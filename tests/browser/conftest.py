@@ -37,7 +37,9 @@ def chromium() -> Iterator[str]:
     """One headless chromium for every browser test; its devtools address."""
     if not shutil.which(CHROMIUM):
         missing_service(f"no chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)")
-    with tempfile.TemporaryDirectory(prefix="liveroom-chromium-") as profile:
+    with tempfile.TemporaryDirectory(
+        prefix="liveroom-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = subprocess.Popen(
             [
                 CHROMIUM,
