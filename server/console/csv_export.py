@@ -7,8 +7,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.responses import Response
+
+from server.clock import from_ms
+from server.i18n import t
 
 
 def money(fen: int) -> str:
@@ -28,3 +33,29 @@ def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence[objec
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}.csv"'},
     )
+
+
+def orders_csv(name: str, found: list[dict[str, Any]], zone: ZoneInfo) -> Response:
+    """Orders as the ledger has them, one a row, then their total."""
+    rows: list[list[object]] = [_order_row(o, zone) for o in found]
+    paid = sum(o["paid_fen"] for o in found)
+    refunded = sum(o["refunded_fen"] for o in found)
+    total: list[object] = [t("csv.total"), "", "", "", "", sum(o["qty"] for o in found)]
+    rows.append([*total, money(paid), money(refunded), money(paid - refunded), "", ""])
+    return csv_response(name, t("csv.orders").split("|"), rows)
+
+
+def _order_row(o: dict[str, Any], zone: ZoneInfo) -> list[object]:
+    return [
+        o["id"],
+        from_ms(o["created_at_ms"]).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+        t(f"mode.{o['mode']}"),
+        t(f"status.{o['status']}"),
+        o["user"],
+        o["qty"],
+        money(o["paid_fen"]),
+        money(o["refunded_fen"]),
+        money(o["paid_fen"] - o["refunded_fen"]),
+        o["ref"] or "",
+        o["group_code"] or "",
+    ]

@@ -112,6 +112,8 @@ def page(permission: Permission) -> Callable[[Handler], Callable[[Request], Awai
                 return await handler(visit)
             except LiveroomError as exc:
                 return refusal(visit, exc.code, exc.status, exc.field)
+            finally:
+                await visit.form.close()  # an uploaded file's temporary file
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__

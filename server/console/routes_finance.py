@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.clock import from_ms
-from server.console.csv_export import csv_response, money
+from server.console.csv_export import csv_response, money, orders_csv
 from server.console.guard import Visit, page, render
 from server.errors import NotFound
 from server.i18n import t
@@ -105,49 +105,13 @@ async def run_reconcile(visit: Visit) -> Response:
 
 
 @page("finance.view")
-async def orders_csv(visit: Visit) -> Response:
+async def all_orders_csv(visit: Visit) -> Response:
     """Every order of the campaign with its money; the last row totals the ledger's."""
     live = chosen(visit)
     found = await list_orders(
         visit.gw.ledger, OrderFilter(campaign_id=live.campaign.id, limit=None)
     )
-    zone = ZoneInfo(live.campaign.timezone)
-    rows: list[list[object]] = []
-    paid = refunded = 0
-    for o in found:
-        paid += o["paid_fen"]
-        refunded += o["refunded_fen"]
-        rows.append(
-            [
-                o["id"],
-                from_ms(o["created_at_ms"]).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-                t(f"mode.{o['mode']}"),
-                t(f"status.{o['status']}"),
-                o["user"],
-                o["qty"],
-                money(o["paid_fen"]),
-                money(o["refunded_fen"]),
-                money(o["paid_fen"] - o["refunded_fen"]),
-                o["ref"] or "",
-                o["group_code"] or "",
-            ]
-        )
-    rows.append(
-        [
-            t("csv.total"),
-            "",
-            "",
-            "",
-            "",
-            len(found),
-            money(paid),
-            money(refunded),
-            money(paid - refunded),
-            "",
-            "",
-        ]
-    )
-    return csv_response(f"{live.campaign.id}-orders", t("csv.orders").split("|"), rows)
+    return orders_csv(f"{live.campaign.id}-orders", found, ZoneInfo(live.campaign.timezone))
 
 
 @page("finance.view")
@@ -189,7 +153,7 @@ async def days_csv(visit: Visit) -> Response:
 routes = [
     Route("/console/finance", finance, methods=["GET"]),
     Route("/console/finance/reconcile", run_reconcile, methods=["POST"]),
-    Route("/console/finance/orders.csv", orders_csv, methods=["GET"]),
+    Route("/console/finance/orders.csv", all_orders_csv, methods=["GET"]),
     Route("/console/finance/commission.csv", distributors_csv, methods=["GET"]),
     Route("/console/finance/days.csv", days_csv, methods=["GET"]),
 ]

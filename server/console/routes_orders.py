@@ -5,22 +5,20 @@ fulfilment, and the CSV of any filtered list."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.clock import from_ms, to_ms
-from server.console.csv_export import csv_response, money
+from server.clock import to_ms
+from server.console.csv_export import orders_csv
 from server.console.guard import Visit, page, render, see_other
 from server.domain.campaign import Mode
 from server.domain.lifecycle import NEXT_FULFILMENT
 from server.errors import BadInput, NotFound
 from server.gateway.http import parse_params
 from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody
-from server.i18n import t
 from server.ledger.console_queries import order_story
 from server.ledger.queries import OrderFilter, list_orders
 from server.ops import orders as order_ops
@@ -111,33 +109,11 @@ STATUSES = (
 
 
 @page("orders.view")
-async def orders_csv(visit: Visit) -> Response:
+async def export(visit: Visit) -> Response:
     """The filtered list, every row of it, with a total row."""
     search = _search(visit)
     found = await list_orders(visit.gw.ledger, _filter(visit, search, EXPORT_LIMIT, 0))
-    zone = _zone(visit, search.campaign)
-    rows: list[list[object]] = [_csv_row(o, zone) for o in found]
-    paid = sum(o["paid_fen"] for o in found)
-    refunded = sum(o["refunded_fen"] for o in found)
-    total: list[object] = [t("csv.total"), "", "", "", "", sum(o["qty"] for o in found)]
-    rows.append([*total, money(paid), money(refunded), money(paid - refunded), "", ""])
-    return csv_response("orders", t("csv.orders").split("|"), rows)
-
-
-def _csv_row(o: dict[str, Any], zone: ZoneInfo) -> list[object]:
-    return [
-        o["id"],
-        from_ms(o["created_at_ms"]).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-        t(f"mode.{o['mode']}"),
-        t(f"status.{o['status']}"),
-        o["user"],
-        o["qty"],
-        money(o["paid_fen"]),
-        money(o["refunded_fen"]),
-        money(o["paid_fen"] - o["refunded_fen"]),
-        o["ref"] or "",
-        o["group_code"] or "",
-    ]
+    return orders_csv("orders", found, _zone(visit, search.campaign))
 
 
 def _order_id(visit: Visit) -> str:
@@ -193,7 +169,7 @@ async def fulfil(visit: Visit) -> Response:
 
 routes = [
     Route("/console/orders", order_list, methods=["GET"]),
-    Route("/console/orders.csv", orders_csv, methods=["GET"]),
+    Route("/console/orders.csv", export, methods=["GET"]),
     Route("/console/orders/{oid}", order_detail, methods=["GET"]),
     Route("/console/orders/{oid}/refund", refund, methods=["POST"]),
     Route("/console/orders/{oid}/fulfil", fulfil, methods=["POST"]),
