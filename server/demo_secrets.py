@@ -40,23 +40,28 @@ def write_private(path: Path, text: str) -> None:
 
 
 def load(data_dir: Path) -> dict[str, str] | None:
-    """The demo's secrets kept in data_dir, if it has run there."""
+    """The demo's secrets kept in data_dir, if it has run there (all of them)."""
+    found = _kept(data_dir)
+    return found if set(found) == {*NAMES, ADMIN_PASSWORD} else None
+
+
+def _kept(data_dir: Path) -> dict[str, str]:
     path = data_dir / FILE
     if not path.exists():
-        return None
+        return {}
     found = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         name, _, value = line.partition("=")
         if name in (*NAMES, ADMIN_PASSWORD) and value:
             found[name] = value
-    return found if set(found) == {*NAMES, ADMIN_PASSWORD} else None
+    return found
 
 
 def for_demo(data_dir: Path) -> dict[str, str]:
-    """The demo's secrets for data_dir: those kept there, or fresh ones, kept now."""
-    kept = load(data_dir)
-    if kept is not None:
-        return kept
-    made = {**fresh(), ADMIN_PASSWORD: secrets.token_urlsafe(12)}
-    write_private(private_dir(data_dir) / FILE, as_env(made))
+    """The demo's secrets for data_dir: those kept there, any missing one (a data directory
+    from before the console had no admin password) made fresh and kept now."""
+    kept = _kept(data_dir)
+    made = {**fresh(), ADMIN_PASSWORD: secrets.token_urlsafe(12), **kept}
+    if made != kept:
+        write_private(private_dir(data_dir) / FILE, as_env(made))
     return made

@@ -80,6 +80,19 @@ def test_the_demo_keeps_its_own_secrets_private(tmp_path: Path) -> None:
     assert demo_secrets.for_demo(tmp_path / "other") != first
 
 
+def test_a_demo_from_before_the_console_keeps_its_secrets_and_gains_a_password(
+    tmp_path: Path,
+) -> None:
+    old = demo_secrets.fresh()
+    demo_secrets.write_private(
+        demo_secrets.private_dir(tmp_path) / demo_secrets.FILE, demo_secrets.as_env(old)
+    )
+    now = demo_secrets.for_demo(tmp_path)
+    assert {k: now[k] for k in old} == old  # viewers' tokens and Valkey's password still hold
+    assert len(now[demo_secrets.ADMIN_PASSWORD]) >= 16
+    assert demo_secrets.load(tmp_path) == now
+
+
 def test_viewer_token_names_its_user() -> None:
     tokens = ViewerTokens("k" * 32, ttl_s=60)
     token, expires = tokens.issue("alice")
