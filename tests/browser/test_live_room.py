@@ -27,7 +27,7 @@ _WEIGHT = """() => [performance.getEntriesByType("navigation")[0],
   ...performance.getEntriesByType("resource").filter((r) => r.initiatorType !== "img")]
   .reduce((sum, r) => sum + (r.decodedBodySize || 0), 0)"""
 _CODE = re.compile(r"[A-Z2-9]{8}")  # a group's or a share link's code, read aloud
-_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_LATIN = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*")  # a code may start with a digit
 
 
 async def no_english(page: Any, where: str) -> None:
