@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 import uvicorn
 
-from server import demo_secrets, logs
+from server import demo_reset, demo_secrets, logs
 from server.console.accounts import Accounts
 from server.domain.campaign import parse_campaign
 from server.domain.roles import ROLES
@@ -33,7 +33,7 @@ from server.ledger.queries import finance_report
 from server.ledger.reconcile import reconcile
 from server.runtime import Runtime, startup_campaign_text
 from server.settings import Settings, demo_defaults
-from server.sim import Shape, Simulation
+from server.sim import Shape, Simulation, SimulationStopped
 from server.store.campaign_store import CampaignStore
 from server.store.connection import connect
 from server.store.keys import CampaignKeys
@@ -107,13 +107,21 @@ def _parser() -> argparse.ArgumentParser:
     _server_options(demo, "127.0.0.1")
     demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
     demo.add_argument("--no-sim", action="store_true", help="serve only; no simulated broadcast")
+    demo.add_argument(
+        "--keep", action="store_true", help="continue the previous broadcast (default: a fresh one)"
+    )
+    demo.add_argument(
+        "--pace", type=_pace, default=600.0, help="seconds the 15-day broadcast takes (600)"
+    )
     demo.add_argument("--scale", type=_scale, default=0.5, help="broadcast size (1 = 10,000 boxes)")
     demo.set_defaults(run=_demo)
 
     simulate = commands.add_parser("simulate", help="run the simulated broadcast against a server")
     simulate.add_argument("--base", default="http://127.0.0.1:8000")
     simulate.add_argument("--scale", type=_scale, default=0.5)
-    simulate.add_argument("--pace", type=float, default=2.0, help="real seconds per campaign step")
+    simulate.add_argument(
+        "--pace", type=_pace, default=600.0, help="seconds the 15-day broadcast takes"
+    )
     simulate.set_defaults(run=_simulate)
 
     worker = commands.add_parser("worker", help="the ledger worker and deadline sweeper")
@@ -162,18 +170,25 @@ def _server_options(parser: argparse.ArgumentParser, host: str) -> None:
     parser.add_argument("--workers", type=_workers, default=1)
 
 
-def _serve(args: argparse.Namespace, ready: Callable[[Settings, str], None] | None = None) -> int:
-    """Run the gateway; `ready` is called once Redis is known, before serving."""
+def _serve(
+    args: argparse.Namespace,
+    ready: Callable[[Settings, str], None] | None = None,
+    fresh: bool = False,
+) -> int:
+    """Run the gateway; `ready` is called once Redis is known, before serving. `fresh` (a
+    new demo broadcast) forgets the previous state first."""
     settings = Settings.from_env()
     embedded = None
     if settings.redis_url is None:
         embedded = EmbeddedValkey(settings.data_dir)
-        os.environ["REDIS_URL"] = embedded.start()
+        os.environ["REDIS_URL"] = embedded.start(fresh=fresh)
         embedded.watch()  # restarted (same port, same files) if it dies
         # uvicorn shuts down gracefully on SIGTERM, then raises the signal again under the
         # handler it found: by default that kills the process before `finally` stops Valkey.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
+        if fresh:
+            _forget_previous_broadcast(settings, os.environ["REDIS_URL"], embedded is None)
         if ready is not None:
             ready(settings, os.environ["REDIS_URL"])
         uvicorn.run(
@@ -190,6 +205,12 @@ def _serve(args: argparse.Namespace, ready: Callable[[Settings, str], None] | No
     return 0
 
 
+def _forget_previous_broadcast(settings: Settings, redis_url: str, external_redis: bool) -> None:
+    demo_reset.forget_ledger(settings.data_dir, settings.database_url)
+    if external_redis:
+        asyncio.run(demo_reset.forget_keys(redis_url, settings.key_prefix))
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -199,6 +220,13 @@ def _scale(value: str) -> float:
     if not 0 < scale <= 2:
         raise argparse.ArgumentTypeError("must be > 0 and <= 2")
     return scale
+
+
+def _pace(value: str) -> float:
+    seconds = float(value)
+    if not 5 <= seconds <= 86_400:
+        raise argparse.ArgumentTypeError("seconds, from 5 to 86400")
+    return seconds
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -229,9 +257,11 @@ def _demo(args: argparse.Namespace) -> int:
             base,
             "--scale",
             str(args.scale),
+            "--pace",
+            str(args.pace),
         ]
         subprocess.Popen(command)
-    return _serve(args, announce)
+    return _serve(args, announce, fresh=not args.keep)
 
 
 async def _mint_demo_screen(settings: Settings, redis_url: str, campaign_id: str) -> str:
@@ -249,14 +279,19 @@ async def _mint_demo_screen(settings: Settings, redis_url: str, campaign_id: str
 
 def _simulate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    shape = Shape(pace_s=args.pace).scaled(args.scale)
+    shape = Shape(duration_s=args.pace).scaled(args.scale)
     sim = Simulation(args.base, settings.ops_token, settings.payment_secret, shape)
 
     async def run() -> dict[str, object]:
         await _wait_until_up(args.base)
         return await sim.run()
 
-    report = asyncio.run(run())
+    try:
+        report = asyncio.run(run())
+    except SimulationStopped as stopped:
+        print(f"simulation stopped: {stopped}", flush=True)
+        print(f"simulation: {sim.tally}", flush=True)
+        return 1
     print(f"simulation: {sim.tally}")
     print(f"reconcile: {report.get('summary')}")
     return 0 if report.get("clean") else 1

