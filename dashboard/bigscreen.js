@@ -1,21 +1,25 @@
-// The ops big screen: one websocket, one snapshot at a time, every tile redrawn from it.
+// The big screen: one websocket (the dashboard feed), the broadcast's trend fetched with the
+// same screen token, every widget redrawn from the latest snapshot. Charts (ECharts) are
+// redrawn at most once a second, whatever the feed's rate, so the page holds its frame rate
+// for a whole broadcast. Text always goes in through textContent.
 (() => {
   "use strict";
   const params = new URLSearchParams(location.search);
   const campaign = params.get("campaign") || "mid-autumn";
   const token = params.get("token") || "";
+  const M = JSON.parse(document.getElementById("page-data").textContent).messages;
+  const say = (key, values) => (M.screen[key] || key).replace(/\{(\w+)\}/g, (_, k) => values[k]);
   const $ = (id) => document.getElementById(id);
-  const yuan = (fen) => "¥" + (fen / 100).toLocaleString("zh-CN", { maximumFractionDigits: 0 });
+  const num = (n) => Number(n).toLocaleString("zh-CN");
+  const yuan = (fen) => "¥" + Math.round(fen / 100).toLocaleString("zh-CN");
   const pct = (x) => (x * 100).toFixed(1) + "%";
-  const phases = { upcoming: "未开始", presale: "预售中", group: "拼团中", direct: "分销中", ended: "已结束" };
-  // Elements from data, text always through textContent: never markup built from strings.
   const h = (tag, className, ...children) => {
     const node = document.createElement(tag);
     if (className) node.className = className;
     for (const child of children) node.append(child);
     return node;
   };
-  const bar = (left, right, fills) => h("div", "bar",
+  const bar = (left, right, fills, alert) => h("div", "bar" + (alert ? " alert" : ""),
     h("div", "label", h("span", "", left), h("span", "", right)),
     h("div", "track", ...fills.map(([kind, width]) => {
       const fill = h("div", "fill " + kind);
@@ -23,61 +27,191 @@
       return fill;
     })));
 
-  const points = 120;
-  const series = [[], []];
-  const chart = new uPlot({
-    width: 1180, height: 300, legend: { show: false },
-    scales: { x: { time: true } },
-    axes: [{ stroke: "#8a96b3", grid: { stroke: "#22304d" } }, { stroke: "#8a96b3", grid: { stroke: "#22304d" } }],
-    series: [{}, { stroke: "#ffb020", width: 3, fill: "rgba(255,176,32,0.15)" }],
-  }, series, $("chart"));
+  // Fit the 1920x1080 stage to any screen: a 16:9 laptop, a 4K wall, a 32:9 strip.
+  function fit() {
+    const scale = Math.min(innerWidth / 1920, innerHeight / 1080);
+    const stage = $("stage");
+    stage.style.transform = `translate(${(innerWidth - 1920 * scale) / 2}px, ${(innerHeight - 1080 * scale) / 2}px) scale(${scale})`;
+  }
+  addEventListener("resize", fit);
+  fit();
 
-  let lastSeq = 0;
+  // Campaign time: the zone's offset read from the feed, so the wall shows the campaign's
+  // clock, not the browser's.
+  let offsetMin = 480, clockGap = 0;  // campaign ms minus Date.now() at the last snapshot
+  const local = (ms) => new Date(ms + offsetMin * 60000);
+  const two = (n) => String(n).padStart(2, "0");
+  const dayTime = (ms) => { const d = local(ms); return say("date_time", { m: d.getUTCMonth() + 1, d: d.getUTCDate(), t: `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}` }); };
+  const dayHour = (ms) => { const d = local(ms); return `${d.getUTCMonth() + 1}/${d.getUTCDate()} ${two(d.getUTCHours())}时`; };
+  function readClock(iso) {
+    const m = /([+-])(\d\d):(\d\d)$/.exec(iso);
+    if (m) offsetMin = (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+    clockGap = Date.parse(iso) - Date.now();
+  }
+  const campaignNow = () => Date.now() + clockGap;
+  function left(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const d = Math.floor(s / 86400), rest = `${two(Math.floor(s % 86400 / 3600))}:${two(Math.floor(s % 3600 / 60))}:${two(s % 60)}`;
+    return d ? say("days_and", { d, rest }) : rest;
+  }
+
+  const trend = echarts.init($("trend"), null, { renderer: "canvas" });
+  const funnel = echarts.init($("funnel"), null, { renderer: "canvas" });
+  const axis = { axisLine: { lineStyle: { color: "#42506e" } }, axisLabel: { color: "#8a96b3", fontSize: 16 }, splitLine: { lineStyle: { color: "#1c2740" } } };
+  trend.setOption({
+    animation: false, grid: { left: 70, right: 90, top: 40, bottom: 36 },
+    legend: { top: 0, textStyle: { color: "#e8ecf5", fontSize: 16 } },
+    tooltip: { trigger: "axis" },
+    xAxis: { type: "category", data: [], ...axis },
+    yAxis: [{ type: "value", name: say("orders_axis", {}), nameTextStyle: { color: "#8a96b3" }, ...axis },
+            { type: "value", name: say("gmv_axis", {}), nameTextStyle: { color: "#8a96b3" }, ...axis, splitLine: { show: false } }],
+    series: [{ name: say("orders_series", {}), type: "bar", data: [], itemStyle: { color: "#4da3ff" } },
+             { name: say("gmv_series", {}), type: "line", yAxisIndex: 1, data: [], showSymbol: false, lineStyle: { width: 3, color: "#ffb020" }, areaStyle: { color: "rgba(255,176,32,0.15)" } }],
+  });
+  funnel.setOption({
+    animation: false,
+    series: [{ type: "funnel", left: 10, right: 10, top: 10, bottom: 10, sort: "none", gap: 4, minSize: "18%",
+      label: { position: "inside", color: "#0b0f1a", fontSize: 18, fontWeight: 700, formatter: (p) => `${p.name} ${num(p.value)}` },
+      data: [] }],
+  });
+
+  let points = [], bucketMs = 3600000, lastAccepted = null, lastGmv = null;
+  function drawTrend() {
+    let total = 0;
+    trend.setOption({
+      xAxis: { data: points.map((p) => dayHour(p.at_ms)) },
+      series: [{ data: points.map((p) => p.orders) },
+               { data: points.map((p) => { total += p.paid_fen; return Math.round(total / 100); }) }],
+    });
+  }
+  let loading = false;
+  async function loadTrend() {
+    loading = true;
+    try {
+      const r = await fetch(`/api/v1/campaigns/${encodeURIComponent(campaign)}/trend?token=${encodeURIComponent(token)}`);
+      if (r.status === 401) return showOverlay("token");
+      if (!r.ok) return;
+      const body = await r.json();
+      points = body.points; bucketMs = body.bucket_ms;
+      lastAccepted = null; lastGmv = null;
+      dirty = true;
+    } catch (e) { /* the feed's state says whether we are connected */ }
+    finally { loading = false; }
+  }
+  // Between fetches the newest slice grows with what each snapshot adds.
+  function growTrend(s) {
+    if (lastAccepted !== null && points.length) {
+      const last = points[points.length - 1];
+      if (campaignNow() >= last.at_ms + 2 * bucketMs) {  // the clock jumped: ask again
+        lastAccepted = null;
+        if (!loading) loadTrend();
+        return;
+      }
+      if (campaignNow() >= last.at_ms + bucketMs) points.push({ at_ms: last.at_ms + bucketMs, orders: 0, paid_fen: 0 });
+      const tip = points[points.length - 1];
+      tip.orders += Math.max(0, s.orders.accepted - lastAccepted);
+      tip.paid_fen += Math.max(0, s.gmv_paid_fen - lastGmv);
+    }
+    lastAccepted = s.orders.accepted; lastGmv = s.gmv_paid_fen;
+  }
+
+  let latest = null, dirty = false, lastSeq = 0, got = 0;
   function render(s) {
-    if (s.type !== "snapshot" && s.type !== "heartbeat") return;  // notices are the live rooms'
+    if (s.type !== "snapshot" && s.type !== "heartbeat") return;
     lastSeq = s.seq;
-    $("phase").textContent = phases[s.phase] || s.phase;
-    $("campaign-time").textContent = s.campaign_time.replace("T", " ").slice(0, 19);
+    readClock(s.campaign_time);
+    $("phase").textContent = M.phase[s.phase] || s.phase;
     if (s.type !== "snapshot") return;
-    $("ops").textContent = s.orders.per_second.toFixed(1);
-    $("orders").textContent = s.orders.accepted.toLocaleString();
+    got += 1;
+    growTrend(s);
+    latest = s; dirty = true;
     $("gmv").textContent = yuan(s.gmv_paid_fen);
+    const target = s.target_fen || 0;
+    $("target-bar").hidden = !target;
+    $("target-fill").style.width = target ? Math.min(100, 100 * s.gmv_paid_fen / target).toFixed(1) + "%" : "0";
+    $("target-line").textContent = target ? say("target_line", { target: yuan(target), done: pct(s.gmv_paid_fen / target) }) : say("refunds_line", { refunds: yuan(s.refunds_fen) });
+    $("orders").textContent = num(s.orders.accepted);
+    $("ops").textContent = s.orders.per_second.toFixed(1);
+    $("aov").textContent = yuan(s.aov_fen);
     $("refunds").textContent = yuan(s.refunds_fen);
-    $("deposits-paid").textContent = s.deposits.paid.toLocaleString();
-    $("deposits-placed").textContent = s.deposits.placed.toLocaleString();
+    $("deposits-paid").textContent = num(s.deposits.paid);
     $("deposit-rate").textContent = pct(s.deposits.payment_rate);
-    $("balances").textContent = s.balances_paid.toLocaleString();
-    $("converted").textContent = s.depositors.converted.toLocaleString();
-    $("notified").textContent = s.depositors.notified.toLocaleString();
+    $("balances").textContent = num(s.balances_paid);
     $("dist-share").textContent = pct(s.orders.via_distributor_share);
-    $("sold-out").textContent = s.orders.sold_out_refusals.toLocaleString();
-    $("recruited").textContent = s.distributors.recruited.toLocaleString();
-    $("recruited-recent").textContent = s.distributors.last_10_min.toLocaleString();
-    $("g-open").textContent = s.groups.open; $("g-formed").textContent = s.groups.formed;
-    $("g-failed").textContent = s.groups.failed; $("g-avg").textContent = s.groups.average_size;
-    $("stock-total").textContent = `剩余 ${s.stock.remaining.toLocaleString()} / ${s.stock.total.toLocaleString()} 盒`;
+    $("recruited").textContent = num(s.distributors.recruited);
+    $("recruited-recent").textContent = num(s.distributors.last_10_min);
+    $("sold-out").textContent = num(s.orders.sold_out_refusals);
+    $("converted").textContent = num(s.depositors.converted);
+    $("notified").textContent = num(s.depositors.notified);
+    $("viewers").textContent = num(s.viewers);
+    $("stock-total").textContent = say("stock_total", { left: num(s.stock.remaining), total: num(s.stock.total) });
+    const low = new Set(s.stock.low);
     $("pools").replaceChildren(...Object.entries(s.stock.pools).map(([name, p]) => {
       const total = Math.max(1, p.remaining + p.reserved + p.sold);
       const w = (n) => (100 * n / total).toFixed(2) + "%";
-      const label = { presale: "预售预留", group: "拼团", distribution: "分销" }[name] || name;
-      return bar(label, `剩 ${p.remaining} · 锁 ${p.reserved} · 售 ${p.sold}`,
-        [["sold", w(p.sold)], ["reserved", w(p.reserved)]]);
+      const label = (M.screen["pool_" + name] || name) + (low.has(name) ? " " + say("low_stock", {}) : "");
+      return bar(label, say("pool_line", { left: num(p.remaining), held: num(p.reserved), sold: num(p.sold) }),
+        [["sold", w(p.sold)], ["reserved", w(p.reserved)]], low.has(name));
     }));
-    $("leading").replaceChildren(...s.groups.leading.map((g) =>
-      bar(`团 ${g.code}`, `${g.members} 人`, [["group", Math.min(100, g.members * 4) + "%"]])));
-    $("leaders").replaceChildren(...s.distributors.top.map((d) => h("li", "", `${d.code} · ${d.units} 盒`)));
-    series[0].push(s.server_time); series[1].push(s.orders.per_second);
-    if (series[0].length > points) { series[0].shift(); series[1].shift(); }
-    chart.setData(series);
+    $("groups-line").textContent = say("groups_line", { open: s.groups.open, formed: s.groups.formed, failed: s.groups.failed });
+    $("leading").replaceChildren(...s.groups.leading.map((g) => {
+      const goal = g.next_min || g.members;
+      const right = g.next_min ? say("to_next_tier", { n: g.next_min - g.members, price: yuan(g.next_price_fen) })
+                               : say("top_tier", { price: yuan(g.price_fen || 0) });
+      return bar(say("group_label", { code: g.code, n: g.members }), right, [["group", Math.min(100, 100 * g.members / goal) + "%"]]);
+    }));
+    $("leaders").replaceChildren(...s.distributors.top.map((d) => h("li", "", h("span", "", d.code), h("b", "", say("boxes", { n: num(d.units) })))));
+    $("ticker").replaceChildren(...s.recent.map((o) => h("li", "",
+      h("span", "", o.buyer), h("span", "", M.mode[o.mode] || o.mode), h("span", "", "×" + o.qty), h("b", "", yuan(o.amount_fen)))));
   }
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/ws/dashboard/${campaign}?token=${encodeURIComponent(token)}&since=${lastSeq}`);
-    ws.onopen = () => $("link-state").classList.add("up");
-    ws.onmessage = (e) => render(JSON.parse(e.data));
-    ws.onclose = () => { $("link-state").classList.remove("up"); setTimeout(connect, 1000); };
+  // Charts and countdowns at most once a second.
+  setInterval(() => {
+    const now = campaignNow();
+    if (latest) {
+      const boxes = [];
+      if (latest.kaiqiang_at_ms && latest.kaiqiang_at_ms > now) boxes.push([say("to_kaiqiang", {}), left(latest.kaiqiang_at_ms - now), true]);
+      for (const m of latest.moments || []) {
+        if (m.at_ms <= now) continue;
+        const what = say(m.edge === "opens" ? "moment_opens" : "moment_closes", { mode: M.screen["moment_" + m.mode] || M.mode[m.mode] || m.mode });
+        boxes.push([what, left(m.at_ms - now), false]);
+      }
+      $("countdowns").replaceChildren(...boxes.map(([what, time, hot]) => h("div", "countdown" + (hot ? " hot" : ""), h("span", "", what), h("b", "", time))));
+      $("campaign-time").textContent = dayTime(now);
+    }
+    if (!dirty || !latest) return;
+    dirty = false;
+    drawTrend();
+    funnel.setOption({ series: [{ min: 0, max: Math.max(1, ...latest.funnel.map((f) => f.n)), data: latest.funnel.map((f, i) => ({ name: M.screen["funnel_" + f.stage], value: f.n,
+      itemStyle: { color: ["#4da3ff", "#ffb020", "#3ddc97", "#c77dff"][i] } })) }] });
+  }, 1000);
+  setInterval(loadTrend, 30000);
+
+  function showOverlay(kind) {
+    $("overlay").hidden = false;
+    $("overlay").dataset.kind = kind;
+    $("overlay-title").textContent = say("overlay_" + kind + "_title", {});
+    $("overlay-text").textContent = say("overlay_" + kind + "_text", {});
   }
-  window.liveroomScreen = { lastSeq: () => lastSeq };
-  connect();
+  let downSince = null, stopped = false;
+  function connect() {
+    if (stopped) return;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/dashboard/${encodeURIComponent(campaign)}?token=${encodeURIComponent(token)}&since=${lastSeq}`);
+    ws.onopen = () => { $("link-state").classList.add("up"); downSince = null; $("overlay").hidden = true; };
+    ws.onmessage = (e) => render(JSON.parse(e.data));
+    ws.onclose = (e) => {
+      $("link-state").classList.remove("up");
+      if (e.code === 1008) { stopped = true; return showOverlay("token"); }  // wrong, expired or revoked
+      downSince = downSince || Date.now();
+      if (Date.now() - downSince > 3000) showOverlay("down");
+      setTimeout(connect, 1000);
+    };
+  }
+  fetch(`/api/v1/campaigns/${encodeURIComponent(campaign)}`).then((r) => r.ok ? r.json() : null).then((c) => {
+    if (!c) return;
+    $("brand").textContent = c.brand; $("campaign").textContent = c.name;
+  }).catch(() => {});
+  window.liveroomScreen = { lastSeq: () => lastSeq, snapshots: () => got, trendPoints: () => points.length };
+  if (!token) showOverlay("token"); else { loadTrend(); connect(); }
 })();

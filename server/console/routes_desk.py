@@ -53,7 +53,19 @@ async def desk(visit: Visit) -> Response:
         offer_open=await orders.depositor_offer_open(),
         scheduled=from_ms(scheduled) if scheduled is not None else None,
         notice_limit=NOTICE_LIMIT,
+        goals=await _goals(live),
     )
+
+
+async def _goals(live: LiveCampaign) -> dict[str, str]:
+    target, kaiqiang = await live.orders.screen_goals()
+    zone = ZoneInfo(live.campaign.timezone)
+    return {
+        "target": str(target // 100) if target else "",
+        "kaiqiang": from_ms(kaiqiang).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+        if kaiqiang
+        else "",
+    }
 
 
 @page("desk.act")
@@ -103,6 +115,25 @@ async def window(visit: Visit) -> Response:
 
 
 @page("desk.act")
+async def screen_goals(visit: Visit) -> Response:
+    """The big screen's GMV target (yuan) and 开抢 countdown."""
+    live = _live(visit)
+    target = visit.text("target", 16) or "0"
+    if not target.isdigit():
+        raise BadInput("whole yuan, like 1000000", "target")
+    given = visit.text("kaiqiang", 40)
+    try:
+        zone = ZoneInfo(live.campaign.timezone)
+        kaiqiang = datetime.fromisoformat(given).replace(tzinfo=zone) if given else None
+    except ValueError:
+        raise BadInput("a date and time, like 2026-09-06T20:00", "kaiqiang") from None
+    await broadcast.set_screen_goals(
+        visit.gw, visit.actor, live.campaign.id, int(target) * 100, kaiqiang
+    )
+    return _desk(visit, "screen_goals")
+
+
+@page("desk.act")
 async def notice(visit: Visit) -> Response:
     text = "" if visit.text("clear", 10) else visit.text("text", 200)
     if not text and not visit.text("clear", 10):
@@ -124,4 +155,5 @@ routes = [
     Route(_DESK + "/{mode}/open", window, methods=["POST"]),
     Route(_DESK + "/{mode}/close", window, methods=["POST"]),
     Route(_DESK + "/notice", notice, methods=["POST"]),
+    Route(_DESK + "/screen", screen_goals, methods=["POST"]),
 ]

@@ -16,10 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +33,7 @@ from redis.exceptions import RedisError
 
 from server.domain.phases import phase
 from server.feeds.metrics import Raw, dashboard, live
+from server.feeds.screen_facts import next_moments, recent_order, tier_progress
 from server.feeds.wire import Connection, data_frame
 from server.gateway.screen_tokens import ScreenGrant
 from server.runtime import LiveCampaign, Runtime
@@ -65,6 +69,12 @@ class Subscriber:
 
     def deliver(self, frames: Frames) -> bool:
         return self.connection.deliver(frames.binary if self.binary else frames.text)
+
+
+VIEWERS_EVERY_S = 2.0  # how often a gateway says how many live rooms it serves
+VIEWERS_FRESH_MS = 10_000  # a gateway silent longer than this counts no viewers
+RECENT_SHOWN = 10
+_PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class CampaignHub:
@@ -122,11 +132,15 @@ class CampaignHub:
 
     async def _run(self) -> None:
         last_version, last_sent, last_check = -1, 0.0, time.monotonic()
+        last_count = 0.0
         while self._subscribers:
             started = time.monotonic()
             if started - last_check >= SCREEN_CHECK_S:
                 await self._check_screens()
                 last_check = started
+            if started - last_count >= VIEWERS_EVERY_S:
+                await self._count_viewers()
+                last_count = started
             try:
                 raw = await self._read()
             except RedisError as exc:
@@ -142,6 +156,14 @@ class CampaignHub:
             await asyncio.sleep(max(0.0, TICK_S - (time.monotonic() - started)))  # 10 Hz cap
             await self._next_change(raw.last_id)
         self._last.clear()  # nobody listens: the cache would go stale
+
+    async def _count_viewers(self) -> None:
+        """This process's live-room feeds, for every gateway's big screen to add up."""
+        live_rooms = sum(1 for s in self._subscribers if s.kind == "live")
+        with contextlib.suppress(RedisError):
+            await self._runtime.redis.hset(
+                self._live.stock.keys.viewers, _PROCESS, f"{live_rooms}:{int(time.time() * 1000)}"
+            )
 
     async def _check_screens(self) -> None:
         """Big screens whose token was revoked or has expired lose their feed (1008)."""
@@ -197,12 +219,21 @@ class CampaignHub:
         else:
             if only is None:  # a greeting is no sample of the order rate
                 self._rate = self._orders_per_second(raw.counters.get("orders.accepted", 0))
-            views = {"dashboard": lambda: dashboard(raw, self._rate), "live": lambda: live(raw)}
+            views = {"dashboard": lambda: self._dashboard(raw, now), "live": lambda: live(raw)}
             bodies = {kind: {"type": "snapshot", **head, **views[kind]()} for kind in kinds}
         frames = {kind: _encode(body) for kind, body in bodies.items()}
         if not heartbeat and only is None:
             self._last.update(frames)
         self._deliver(targets, frames)
+
+    def _dashboard(self, raw: Raw, now: datetime) -> dict[str, Any]:
+        """The big screen's snapshot, with what the campaign's rules add to it."""
+        campaign = self._live.campaign
+        body = dashboard(raw, self._rate)
+        for group in body["groups"]["leading"]:
+            group.update(tier_progress(campaign, group["members"]))
+        body["moments"] = next_moments(campaign, now)
+        return body
 
     def _deliver(self, targets: list[Subscriber], frames: Mapping[str, Frames]) -> None:
         """Write each subscriber its kind's frame; close the ones too far behind."""
@@ -237,13 +268,18 @@ class CampaignHub:
             pipe.xinfo_stream(k.stream)
             pipe.hget(k.meta, "notice")
             pipe.smembers(k.paused)
+            pipe.hgetall(k.viewers)
+            pipe.xrevrange(k.stream, count=4 * RECENT_SHOWN)
+            pipe.hmget(k.meta, ["screen.target_fen", "screen.kaiqiang_at_ms"])
             if watched:
                 pipe.hmget(k.groups, watched)
             results = await pipe.execute(raise_on_error=False)
         counters, pools, leading, top, recruited, recent, info, notice, paused = results[:9]
+        viewers, newest, goals = results[9:12]
+        target, kaiqiang = goals if isinstance(goals, list) else (None, None)
         groups = {}
-        if watched and isinstance(results[9], list):
-            for code, found in zip(watched, results[9], strict=True):
+        if watched and isinstance(results[12], list):
+            for code, found in zip(watched, results[12], strict=True):
                 if found:
                     group = decode(found)
                     groups[code] = {
@@ -265,6 +301,10 @@ class CampaignHub:
             groups=groups,
             notice=orjson.loads(notice) if isinstance(notice, bytes | str) else None,
             paused=sorted(text(m) for m in paused) if isinstance(paused, set) else [],
+            viewers=_viewers(viewers) if isinstance(viewers, dict) else 0,
+            recent=_recent(newest) if isinstance(newest, list) else [],
+            target_fen=int(target) if isinstance(target, bytes | str) else 0,
+            kaiqiang_at_ms=int(kaiqiang) if isinstance(kaiqiang, bytes | str) else None,
         )
 
     async def _relay_notices(self) -> None:
@@ -281,6 +321,27 @@ class CampaignHub:
                 self._deliver(list(self._subscribers), dict.fromkeys(KINDS, notice))
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _viewers(per_process: dict[Any, Any]) -> int:
+    """Live rooms open now over every gateway that spoke in the last few seconds."""
+    now_ms, total = int(time.time() * 1000), 0
+    for value in per_process.values():
+        count, _, at = text(value).partition(":")
+        if count.isdigit() and at.isdigit() and now_ms - int(at) < VIEWERS_FRESH_MS:
+            total += int(count)
+    return total
+
+
+def _recent(entries: list[Any]) -> list[dict[str, Any]]:
+    """The newest orders placed, from the order stream's latest entries."""
+    found = []
+    for _, fields in entries:
+        if text(fields.get(b"type", b"")) == "reserved" and b"order" in fields:
+            found.append(recent_order(orjson.loads(fields[b"order"])))
+        if len(found) == RECENT_SHOWN:
+            break
+    return found
 
 
 def _encode(body: dict[str, Any]) -> Frames:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.feeds.screen_facts import low_pools
+
 
 @dataclass
 class Raw:
@@ -22,6 +24,10 @@ class Raw:
     last_id: str = "0-0"  # the order stream's newest entry: the hub waits for one past it
     notice: dict[str, Any] | None = None  # the latest notice to the live rooms, if any
     paused: list[str] = field(default_factory=list)  # modes ops paused
+    viewers: int = 0  # live-room feeds open now, over every gateway
+    recent: list[dict[str, Any]] = field(default_factory=list)  # the newest orders, masked
+    target_fen: int = 0  # the GMV ops aim for (0: none set)
+    kaiqiang_at_ms: int | None = None  # when the host says 开抢 (campaign ms), if ops set it
 
 
 def _rate(part: int, whole: int) -> float:
@@ -67,7 +73,32 @@ def dashboard(raw: Raw, orders_per_s: float) -> dict[str, Any]:
         "depositors": {"notified": raw.notified, "converted": c.get("depositors.converted", 0)},
         "notice": raw.notice,
         "paused": raw.paused,
+        "viewers": raw.viewers,
+        "funnel": funnel(raw),
+        "aov_fen": _average(c.get("gmv.paid_fen", 0), _paid_orders(c)),
+        "target_fen": raw.target_fen,
+        "kaiqiang_at_ms": raw.kaiqiang_at_ms,
+        "recent": raw.recent,
     }
+
+
+def _paid_orders(c: dict[str, int]) -> int:
+    return c.get("payments.deposit", 0) + c.get("payments.full", 0)
+
+
+def _average(total: int, count: int) -> int:
+    return total // count if count else 0
+
+
+def funnel(raw: Raw) -> list[dict[str, Any]]:
+    """Live-room viewers now -> orders -> paid (deposit or in full) -> balance paid."""
+    c = raw.counters
+    return [
+        {"stage": "viewers", "n": raw.viewers},
+        {"stage": "orders", "n": c.get("orders.accepted", 0)},
+        {"stage": "paid", "n": _paid_orders(c)},
+        {"stage": "balance", "n": c.get("payments.balance", 0)},
+    ]
 
 
 def stock(raw: Raw) -> dict[str, Any]:
@@ -79,6 +110,7 @@ def stock(raw: Raw) -> dict[str, Any]:
         "total": sum(p["quota"] for p in pools.values()),
         "remaining": sum(p["remaining"] for p in pools.values()),
         "pools": pools,
+        "low": low_pools(pools),
     }
 
 

@@ -55,6 +55,7 @@ from server.ledger.migrate import upgrade
 from server.ledger.reconcile import reconcile
 from server.ops.audit import Audit
 from server.pages import viewer as viewer_pages
+from server.pages.bigscreen import routes as big_screen_routes
 from server.pages.templates import pages_dir
 from server.runtime import Runtime
 from server.settings import Settings
@@ -166,6 +167,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
             Route("/", _to_big_screen),
             *viewer_pages.routes,
             *console_routes,
+            *big_screen_routes,  # /dashboard/ itself; its script and styles are files
             Mount("/dashboard", StaticFiles(directory=pages_dir(), html=True)),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -414,6 +414,15 @@ OPERATIONS = [
         auth="ops",
         response=s.RevokedOut,
     ),
+    Operation(
+        "get",
+        "/api/v1/campaigns/{cid}/trend",
+        "The whole broadcast so far in equal slices of campaign time (for a big screen: "
+        "its screen token)",
+        query=s.TrendQuery,
+        response=s.TrendOut,
+        errors=(401, 404),
+    ),
     Operation("get", "/healthz", "The process answers", response=s.StatusOut, backed=False),
     Operation("get", "/readyz", "Redis answers", response=s.StatusOut),
 ]

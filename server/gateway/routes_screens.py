@@ -11,11 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.errors import NotFound
+from server.clock import to_ms
+from server.errors import NotFound, Unauthorized
 from server.gateway.context import gateway
-from server.gateway.http import JSONResponse, parse_json, read_body
-from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody
+from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
+from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody, TrendQuery
 from server.gateway.screen_tokens import MAX_TTL_S
+from server.ledger.console_queries import trend
 from server.ops import people
 from server.ops.audit import AUTOMATION
 
@@ -68,7 +70,28 @@ def _view(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+TREND_POINTS = 96  # what a chart across the screen holds
+_MINUTE_MS = 60_000
+
+
+async def broadcast_trend(request: Request) -> Response:
+    """The trend a big screen draws when it opens, and again every half minute: orders and
+    money per slice of the broadcast so far, from the ledger."""
+    gw = gateway(request)
+    query = parse_params(dict(request.query_params), TrendQuery)
+    live = gw.runtime.live(request.path_params["cid"])
+    grant = gw.screen_tokens.grant(query.token)
+    if grant.campaign_id != live.campaign.id or await gw.screens.revoked([grant.id]):
+        raise Unauthorized("not a screen token of this campaign", "token")
+    start = to_ms(min(live.campaign.window(m).opens_at for m in live.campaign.modes))
+    span = max(_MINUTE_MS, gw.runtime.clock.now_ms() - start)
+    bucket = -(-span // TREND_POINTS // _MINUTE_MS) * _MINUTE_MS  # whole minutes, rounded up
+    points = await trend(gw.ledger, live.campaign.id, start, bucket, -(-span // bucket))
+    return JSONResponse({"campaign_id": live.campaign.id, "bucket_ms": bucket, "points": points})
+
+
 routes = [
+    Route("/campaigns/{cid}/trend", broadcast_trend, methods=["GET"]),
     Route("/ops/screen-tokens", mint_screen_token, methods=["POST"]),
     Route("/ops/screen-tokens", list_screen_tokens, methods=["GET"]),
     Route("/ops/screen-tokens/{id}", revoke_screen_token, methods=["DELETE"]),

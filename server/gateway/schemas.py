@@ -402,6 +402,22 @@ class ScreenTokensOut(TypedDict):
     screen_tokens: list[ScreenTokenOut]
 
 
+class TrendQuery(StrictBody):
+    token: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class TrendPointOut(TypedDict):
+    at_ms: int  # the slice's start, campaign time
+    orders: int  # placed in the slice
+    paid_fen: int  # paid in the slice
+
+
+class TrendOut(TypedDict):
+    campaign_id: str
+    bucket_ms: int
+    points: list[TrendPointOut]
+
+
 class RevokedOut(TypedDict):
     id: str
     revoked: bool

@@ -126,6 +126,36 @@ async def money_by_day(
     ]
 
 
+async def trend(
+    engine: AsyncEngine, campaign_id: str, start_ms: int, bucket_ms: int, buckets: int
+) -> list[dict[str, int]]:
+    """The broadcast in `buckets` equal slices of campaign time from `start_ms`: orders
+    placed and money paid in each (the big screen's whole-broadcast trend)."""
+    placed = (orders.c.created_at_ms - start_ms) // bucket_ms
+    paid = (payments.c.settled_at_ms - start_ms) // bucket_ms
+    order_q = (
+        select(placed, func.count())
+        .where(orders.c.campaign_id == campaign_id, orders.c.created_at_ms >= start_ms)
+        .group_by(placed)
+    )
+    money_q = (
+        select(paid, func.sum(payments.c.amount_fen))
+        .where(
+            payments.c.campaign_id == campaign_id,
+            payments.c.status.in_(MONEY_IN),
+            payments.c.settled_at_ms >= start_ms,
+        )
+        .group_by(paid)
+    )
+    async with engine.connect() as conn:
+        counts = {int(b): int(n) for b, n in await conn.execute(order_q)}
+        money = {int(b): int(v or 0) for b, v in await conn.execute(money_q)}
+    return [
+        {"at_ms": start_ms + i * bucket_ms, "orders": counts.get(i, 0), "paid_fen": money.get(i, 0)}
+        for i in range(buckets)
+    ]
+
+
 async def audit_entries(
     engine: AsyncEngine, actor: str | None, action: str | None, limit: int, offset: int
 ) -> list[dict[str, Any]]:

@@ -110,3 +110,23 @@ async def move_window(gw: Gateway, actor: Actor, campaign_id: str, mode: Mode, e
     updated = await publish(gw, actor, changed, campaign_id)
     await gw.audit.record(actor, f"desk.{edge}_window", campaign_id, None, {"mode": mode})
     return updated.version
+
+
+async def set_screen_goals(
+    gw: Gateway, actor: Actor, campaign_id: str, target_fen: int, kaiqiang_at: datetime | None
+) -> dict[str, Any]:
+    """What the big screen measures against: the GMV target (0: none) and the moment the
+    host says 开抢 (None: no countdown)."""
+    live = gw.runtime.live(campaign_id)
+    if not 0 <= target_fen <= 10**13:
+        raise BadInput("a target from 0 to 100 billion yuan", "target")
+    meta = live.stock.keys.meta
+    redis = gw.runtime.redis
+    await redis.hset(meta, "screen.target_fen", target_fen)
+    if kaiqiang_at is None:
+        await redis.hdel(meta, "screen.kaiqiang_at_ms")
+    else:
+        await redis.hset(meta, "screen.kaiqiang_at_ms", to_ms(kaiqiang_at))
+    goals = {"target_fen": target_fen, "kaiqiang_at": kaiqiang_at and kaiqiang_at.isoformat()}
+    await gw.audit.record(actor, "desk.screen_goals", campaign_id, None, goals)
+    return goals

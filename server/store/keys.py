@@ -104,6 +104,11 @@ class CampaignKeys:
         return self._key("paused")
 
     @property
+    def viewers(self) -> str:
+        """Live-room feeds open per gateway process (hash: process -> "count:unix ms")."""
+        return self._key("viewers")
+
+    @property
     def feed_channel(self) -> str:
         """Pub/sub channel of the campaign's live feed."""
         return self._key("feed")

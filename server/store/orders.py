@@ -167,6 +167,13 @@ class OrderStore:
         at = await self._redis.zscore(self.keys.deadlines, member)
         return None if at is None else int(at)
 
+    async def screen_goals(self) -> tuple[int, int | None]:
+        """The big screen's GMV target (fen, 0: none) and 开抢 moment (campaign ms)."""
+        target, kaiqiang = await self._redis.hmget(
+            self.keys.meta, ["screen.target_fen", "screen.kaiqiang_at_ms"]
+        )
+        return int(target or 0), int(kaiqiang) if kaiqiang else None
+
     async def depositor_offer_open(self) -> bool:
         return bool(await self._redis.hget(self.keys.meta, "depositor_offer"))
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("ledger_url")
 
 
 async def _numbers(page: Any) -> dict[str, str]:
-    ids = ["orders", "deposits-placed", "deposits-paid", "gmv", "recruited", "dist-share"]
+    ids = ["orders", "deposit-rate", "deposits-paid", "gmv", "recruited", "dist-share"]
     return {i: await page.locator(f"#{i}").inner_text() for i in ids}
 
 
@@ -40,7 +40,7 @@ async def test_big_screen_moves_when_orders_arrive(
         await _activity(s)
         await wait_until(page, "document.getElementById('orders').textContent === '3'")
         after = await _numbers(page)
-        assert after["deposits-placed"] == "2" and after["deposits-paid"] == "1"
+        assert after["deposit-rate"] == "50.0%" and after["deposits-paid"] == "1"
         assert after["recruited"] == "1" and after["gmv"] != before["gmv"]
         assert re.match(r"^\d+(\.\d)?%$", after["dist-share"]) and after["dist-share"] != "0.0%"
         assert not refused, refused

@@ -3,10 +3,13 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import pytest
 
+from server.domain.campaign import parse_campaign
 from server.feeds.metrics import Raw, dashboard, live
+from server.feeds.screen_facts import low_pools, mask, next_moments, tier_progress
 from server.feeds.wire import (
     DROP_AFTER_MISSED,
     TRY_AGAIN_LATER,
@@ -15,6 +18,7 @@ from server.feeds.wire import (
     close_frame,
     data_frame,
 )
+from tests.campaigns import CANONICAL
 
 Pair = tuple[Connection, socket.socket]
 
@@ -133,7 +137,15 @@ def test_dashboard_snapshot_from_raw_counters() -> None:
         "pools": {
             "presale": {"quota": 20, "remaining": 10, "reserved": 1, "sold": 9, "borrowed": 0}
         },
+        "low": [],
     }
+    assert snap["funnel"] == [
+        {"stage": "viewers", "n": 0},
+        {"stage": "orders", "n": 20},
+        {"stage": "paid", "n": 9},
+        {"stage": "balance", "n": 0},
+    ]
+    assert snap["aov_fen"] == 5000  # 45000 fen over 9 paid orders
     assert snap["distributors"] == {
         "recruited": 40,
         "last_10_min": 3,
@@ -145,3 +157,32 @@ def test_live_snapshot_shows_only_public_numbers() -> None:
     snap = live(RAW)
     assert set(snap) == {"stock", "groups", "notice", "paused"}
     assert snap["paused"] == ["group"]  # the room greys out what ops paused
+
+
+def test_the_screens_facts_from_the_campaigns_rules() -> None:
+    campaign = parse_campaign(CANONICAL)
+    assert [mask(u) for u in ("alice", "bo", "x")] == ["a***e", "b*", "x*"]
+    assert tier_progress(campaign, 2) == {
+        "members": 2,
+        "price_fen": None,
+        "next_min": 3,
+        "next_price_fen": 32_800,
+    }
+    assert tier_progress(campaign, 5)["next_min"] == 10
+    assert tier_progress(campaign, 12) == {
+        "members": 12,
+        "price_fen": 30_800,
+        "next_min": None,
+        "next_price_fen": None,
+    }
+    now = datetime.fromisoformat("2026-09-05T12:00:00+08:00")
+    moments = next_moments(campaign, now)
+    sixth = int(datetime.fromisoformat("2026-09-06T00:00:00+08:00").timestamp() * 1000)
+    assert len(moments) == 2 and {m["at_ms"] for m in moments} == {sixth}  # the next edge
+    assert low_pools(
+        {
+            "a": {"quota": 100, "remaining": 9},
+            "b": {"quota": 100, "remaining": 10},
+            "c": {"quota": 0, "remaining": 0},
+        }
+    ) == ["a"]

@@ -1,0 +1,111 @@
+"""The big screen (直播作战大屏) during a simulated broadcast: every widget reaches its live
+state, at the sizes walls come in (screenshots kept in docs/screenshots/); a wrong or
+revoked token shows a full-screen error, never an empty screen that looks like no sales."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.ops.audit import AUTOMATION
+from server.ops.broadcast import set_screen_goals
+from server.sim import Shape, Simulation
+from tests.browser.conftest import phone, wait_until
+from tests.browser.test_live_room import ready
+from tests.campaigns import CANONICAL
+from tests.conftest import OPS_TOKEN, PAYMENT_SECRET
+from tests.integration.conftest import Serve
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+WALLS = ((1920, 1080), (1366, 768), (3840, 2160))
+OPENING = "2026-09-01T00:00:00+08:00"  # before the broadcast's first evening, as in the demo
+
+
+def _text(element_id: str) -> str:
+    return f"(document.getElementById('{element_id}').textContent || '')"
+
+
+def _count(selector: str) -> str:
+    return f"document.querySelectorAll('{selector}').length"
+
+
+async def test_every_widget_reaches_its_live_state_during_a_broadcast(
+    serve_page: Serve, browser: Any
+) -> None:
+    async with serve_page(text=CANONICAL, clock_start=OPENING) as s:
+        gw = s.app.state.gateway
+        kaiqiang = datetime.fromisoformat("2026-09-06T20:00:00+08:00")
+        await set_screen_goals(gw, AUTOMATION, "mid-autumn", 5_000_000, kaiqiang)
+        token = await s.screen_token()
+        viewer = await phone(browser)
+        await ready(viewer, f"{s.base_url}/live/mid-autumn")  # one live room watching
+        walls = []
+        for width, height in WALLS:
+            context = await browser.new_context(viewport={"width": width, "height": height})
+            page = await context.new_page()
+            await page.goto(f"{s.base_url}/dashboard/?campaign=mid-autumn&token={token}")
+            walls.append(page)
+        screen = walls[0]
+        await screen.wait_for_selector("#link-state.up")
+        await wait_until(screen, f"{_text('campaign')} === '中秋家宴'")
+        await wait_until(screen, f"{_text('viewers')} === '1'")
+
+        shape = Shape(duration_s=24).scaled(0.02)
+        sim = Simulation(s.base_url, OPS_TOKEN, PAYMENT_SECRET, shape)
+        broadcast = asyncio.create_task(sim.run())
+        try:
+            while not await screen.evaluate(f"{_count('#leading .bar')} > 0"):  # group phase
+                if broadcast.done():
+                    raise AssertionError(f"the broadcast ended first: {broadcast.result()}")
+                await asyncio.sleep(0.1)
+            await wait_until(screen, "window.liveroomScreen.trendPoints() > 1")
+            await wait_until(screen, f"{_count('#ticker li')} > 0")
+            checks = {
+                "orders": f"Number({_text('orders')}.replace(/,/g, '')) > 0",
+                "gmv": f"{_text('gmv')} !== '¥0'",
+                "aov": f"{_text('aov')} !== '¥0'",
+                "target": "!document.getElementById('target-bar').hidden",
+                "target line": f"{_text('target-line')}.includes('目标 ¥50,000')",
+                "countdown": f"{_text('countdowns')}.includes('距')",
+                "pools": f"{_count('#pools .bar')} === 3",
+                "leaders": f"{_count('#leaders li')} > 0",
+                "groups": f"{_text('leading')}.includes('人')",
+                "phase": f"{_text('phase')} === '拼团中'",
+                "trend chart": "!!document.querySelector('#trend canvas')",
+                "funnel chart": "!!document.querySelector('#funnel canvas')",
+                "clock": f"/\\d+月\\d+日 \\d\\d:\\d\\d:\\d\\d/.test({_text('campaign-time')})",
+            }
+            for name, check in checks.items():
+                assert await screen.evaluate(check), name
+            assert await screen.evaluate("document.getElementById('overlay').hidden")
+            SHOTS.mkdir(exist_ok=True)
+            for (width, _), page in zip(WALLS, walls, strict=True):
+                await page.screenshot(path=str(SHOTS / f"big-screen-{width}.png"))
+            report = await broadcast
+        finally:
+            broadcast.cancel()
+        assert report["clean"], report
+
+
+@pytest.mark.parametrize("trouble", ["forged", "revoked"])
+async def test_a_wrong_token_shows_the_error_state(
+    serve_page: Serve, browser: Any, trouble: str
+) -> None:
+    async with serve_page(text=CANONICAL) as s:
+        token = await s.screen_token()
+        if trouble == "revoked":
+            listed = await s.client.get("/api/v1/ops/screen-tokens", headers=s.ops)
+            (grant,) = listed.json()["screen_tokens"]
+            await s.client.delete(f"/api/v1/ops/screen-tokens/{grant['id']}", headers=s.ops)
+        else:
+            token = token[:-4] + "AAAA"
+        context = await browser.new_context(viewport={"width": 1920, "height": 1080})
+        page = await context.new_page()
+        await page.goto(f"{s.base_url}/dashboard/?campaign=mid-autumn&token={token}")
+        await wait_until(page, "!document.getElementById('overlay').hidden")
+        assert "大屏链接无效或已过期" in await page.inner_text("#overlay")
+        assert await page.evaluate("document.getElementById('overlay').dataset.kind") == "token"
