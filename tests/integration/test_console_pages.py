@@ -39,6 +39,7 @@ async def test_a_refund_from_the_orders_page_reaches_the_ledger_and_the_audit_lo
             assert answer.status_code == 303
             again = await client.post(f"/console/orders/{oid}/refund", data={"csrf": csrf})
             assert again.status_code == 409  # refunded once, never twice
+            await s.ledger_caught_up()  # the export reads the ledger
             exported = await client.get("/console/orders.csv", params={"user": "buyer"})
             rows = list(csv.reader(io.StringIO(exported.text.lstrip("\ufeff"))))
             assert [r[0] for r in rows[1:]] == [oid, "合计"]
