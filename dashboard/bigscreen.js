@@ -27,11 +27,16 @@
       return fill;
     })));
 
-  // Fit the 1920x1080 stage to any screen: a 16:9 laptop, a 4K wall, a 32:9 strip.
+  // Fit the stage to any screen: 1080 units tall, 1920 wide on a 16:9 laptop or a 4K wall,
+  // wider on a 32:9 strip (the panels stretch), centred on anything narrower than 16:9.
+  let charts = [];
   function fit() {
-    const scale = Math.min(innerWidth / 1920, innerHeight / 1080);
     const stage = $("stage");
-    stage.style.transform = `translate(${(innerWidth - 1920 * scale) / 2}px, ${(innerHeight - 1080 * scale) / 2}px) scale(${scale})`;
+    const width = Math.max(1920, Math.round(1080 * innerWidth / innerHeight));
+    const scale = Math.min(innerWidth / width, innerHeight / 1080);
+    stage.style.width = width + "px";
+    stage.style.transform = `translate(${(innerWidth - width * scale) / 2}px, ${(innerHeight - 1080 * scale) / 2}px) scale(${scale})`;
+    for (const chart of charts) chart.resize();
   }
   addEventListener("resize", fit);
   fit();
@@ -57,6 +62,7 @@
 
   const trend = echarts.init($("trend"), null, { renderer: "canvas" });
   const funnel = echarts.init($("funnel"), null, { renderer: "canvas" });
+  charts = [trend, funnel];
   const axis = { axisLine: { lineStyle: { color: "#42506e" } }, axisLabel: { color: "#8a96b3", fontSize: 16 }, splitLine: { lineStyle: { color: "#1c2740" } } };
   trend.setOption({
     animation: false, grid: { left: 70, right: 90, top: 40, bottom: 36 },
@@ -160,7 +166,7 @@
                                : say("top_tier", { price: yuan(g.price_fen || 0) });
       return bar(say("group_label", { code: g.code, n: g.members }), right, [["group", Math.min(100, 100 * g.members / goal) + "%"]]);
     }));
-    $("leaders").replaceChildren(...s.distributors.top.map((d) => h("li", "", h("span", "", d.code), h("b", "", say("boxes", { n: num(d.units) })))));
+    $("leaders").replaceChildren(...s.distributors.top.map((d) => h("li", "", h("span", "", d.name || d.code), h("b", "", say("boxes", { n: num(d.units) })))));
     $("ticker").replaceChildren(...s.recent.map((o) => h("li", "",
       h("span", "", o.buyer), h("span", "", M.mode[o.mode] || o.mode), h("span", "", "×" + o.qty), h("b", "", yuan(o.amount_fen)))));
   }

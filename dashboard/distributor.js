@@ -21,6 +21,7 @@
     const link = `${location.origin}${me.share_link}`;
     if (shown !== me.code) {  // images once: they are cached by the server anyway
       shown = me.code;
+      $("display-name").value = me.display_name || "";
       $("code").textContent = me.code;
       $("link").value = link;
       $("qr").src = `/api/v1/campaigns/${campaign.id}/qr.svg?ref=${me.code}`;
@@ -72,6 +73,15 @@
       toast(t("distributor.withdraw_requested"));
     } catch (err) { toast(t("live.failed", { reason: err.message })); }
     refresh();
+  });
+
+  $("name-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const name = $("display-name").value.trim();
+    try {
+      await api("PUT", "/distributors/me/display-name", { display_name: name || null });
+      toast(t(name ? "distributor.display_name_saved" : "distributor.display_name_cleared"));
+    } catch (err) { toast(t("live.failed", { reason: err.message })); }
   });
 
   login().then(refresh).catch((e) => toast(e.code === "unauthorized" ? t("live.login_needed") : t("live.failed", { reason: e.message })))

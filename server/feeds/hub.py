@@ -49,6 +49,8 @@ KINDS = ("dashboard", "live")
 POLICY_VIOLATION = 1008
 
 Revoked = Callable[[list[str]], Awaitable[set[str]]]  # which of these grant ids are revoked
+Labels = Callable[[list[str]], Awaitable[dict[str, str]]]  # distributors' names on the wall
+LABELS_FRESH_S = 5.0  # a name a distributor changes reaches the wall within this
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,15 @@ _PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class CampaignHub:
-    def __init__(self, runtime: Runtime, live_campaign: LiveCampaign, revoked: Revoked) -> None:
+    def __init__(
+        self, runtime: Runtime, live_campaign: LiveCampaign, revoked: Revoked, labels: Labels
+    ) -> None:
         self._runtime = runtime
         self._live = live_campaign
         self._revoked = revoked
+        self._labels = labels
+        self._known: dict[str, str] = {}  # the leaderboard's names, read now and then
+        self._known_at = 0.0
         self._subscribers: set[Subscriber] = set()
         self._screens: set[Subscriber] = set()  # those with a screen token
         self._task: asyncio.Task[None] | None = None
@@ -288,11 +295,25 @@ class CampaignHub:
                         "status": group["status"],
                         "capacity": group["capacity"],
                     }
+        top_codes = [text(c) for c, _ in top]
+        if (
+            set(top_codes) - self._known.keys()
+            or time.monotonic() - self._known_at > LABELS_FRESH_S
+        ):
+            with contextlib.suppress(RedisError):
+                self._known = await self._labels(top_codes)
+                self._known_at = time.monotonic()
         return Raw(
+            labels={c: self._known[c] for c in top_codes if c in self._known},
             version=int(info["entries-added"]) if isinstance(info, dict) else 0,
             last_id=text(info["last-generated-id"]) if isinstance(info, dict) else "0-0",
             counters={text(f): int(v) for f, v in counters.items()},
             pools=parse_pools(pools),
+            returned=sorted(
+                text(f).removesuffix(".returned_to")
+                for f in pools
+                if text(f).endswith(".returned_to")
+            ),
             leading_groups=[(text(c), int(n)) for c, n in leading],
             top_distributors=[(text(c), int(n)) for c, n in top],
             recruited=int(recruited or 0),
@@ -354,15 +375,18 @@ def _encode(body: dict[str, Any]) -> Frames:
 class Hubs:
     """The hubs of one gateway process, one per campaign, made on first use."""
 
-    def __init__(self, runtime: Runtime, revoked: Revoked) -> None:
+    def __init__(self, runtime: Runtime, revoked: Revoked, labels: Labels) -> None:
         self._runtime = runtime
         self._revoked = revoked
+        self._labels = labels
         self._hubs: dict[str, CampaignHub] = {}
 
     def for_campaign(self, campaign_id: str) -> CampaignHub:
         live_campaign = self._runtime.live(campaign_id)
         if campaign_id not in self._hubs:
-            self._hubs[campaign_id] = CampaignHub(self._runtime, live_campaign, self._revoked)
+            self._hubs[campaign_id] = CampaignHub(
+                self._runtime, live_campaign, self._revoked, self._labels
+            )
         return self._hubs[campaign_id]
 
     async def stop(self) -> None:

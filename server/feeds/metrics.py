@@ -28,6 +28,8 @@ class Raw:
     recent: list[dict[str, Any]] = field(default_factory=list)  # the newest orders, masked
     target_fen: int = 0  # the GMV ops aim for (0: none set)
     kaiqiang_at_ms: int | None = None  # when the host says 开抢 (campaign ms), if ops set it
+    returned: list[str] = field(default_factory=list)  # pools whose units moved to another
+    labels: dict[str, str] = field(default_factory=dict)  # leaderboard: code -> what it shows
 
 
 def _rate(part: int, whole: int) -> float:
@@ -59,7 +61,10 @@ def dashboard(raw: Raw, orders_per_s: float) -> dict[str, Any]:
         "distributors": {
             "recruited": raw.recruited,
             "last_10_min": raw.recruited_last_10_min,
-            "top": [{"code": code, "units": n} for code, n in raw.top_distributors],
+            "top": [
+                {"code": code, "name": raw.labels.get(code), "units": n}
+                for code, n in raw.top_distributors
+            ],
         },
         "orders": {
             "accepted": accepted,
@@ -110,7 +115,7 @@ def stock(raw: Raw) -> dict[str, Any]:
         "total": sum(p["quota"] for p in pools.values()),
         "remaining": sum(p["remaining"] for p in pools.values()),
         "pools": pools,
-        "low": low_pools(pools),
+        "low": low_pools(pools, set(raw.returned)),
     }
 
 

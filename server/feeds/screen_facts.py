@@ -1,6 +1,6 @@
 """What the big screen shows beyond counters, from the campaign's rules and raw values
 (pure: no I/O): the next moments to count down to, a group's way to its next tier, pools
-running low, buyers masked for a wall everyone can read."""
+running low, buyers masked for a wall everyone can read (server/domain/privacy.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from server.domain.campaign import Campaign
+from server.domain.privacy import mask_user
 
 LOW_STOCK = 0.1  # a pool with less than a tenth of its units left is on alert
 MOMENTS_SHOWN = 2
-
-
-def mask(user: str) -> str:
-    """A buyer as the wall shows them: 'alice' -> 'a***e', 'bo' -> 'b*'."""
-    if len(user) <= 2:
-        return user[:1] + "*"
-    return f"{user[0]}***{user[-1]}"
 
 
 def next_moments(campaign: Campaign, now: datetime) -> list[dict[str, Any]]:
@@ -48,17 +42,20 @@ def tier_progress(campaign: Campaign, members: int) -> dict[str, Any]:
     }
 
 
-def low_pools(pools: dict[str, dict[str, int]]) -> list[str]:
+def low_pools(pools: dict[str, dict[str, int]], returned: set[str]) -> list[str]:
+    """Pools nearly sold out (not those emptied on purpose: units moved to another pool)."""
     return sorted(
         name
         for name, p in pools.items()
-        if p.get("quota", 0) > 0 and p.get("remaining", 0) < LOW_STOCK * p["quota"]
+        if name not in returned
+        and p.get("quota", 0) > 0
+        and p.get("remaining", 0) < LOW_STOCK * p["quota"]
     )
 
 
 def recent_order(order: dict[str, Any]) -> dict[str, Any]:
     return {
-        "buyer": mask(str(order.get("user", ""))),
+        "buyer": mask_user(str(order.get("user", ""))),
         "mode": order.get("mode"),
         "qty": order.get("qty"),
         "amount_fen": order.get("amount_due_fen"),

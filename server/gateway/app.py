@@ -119,14 +119,15 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
             await runtime.start()
             stack.push_async_callback(runtime.stop)
             screens = ScreenStore(redis, settings.key_prefix)
+            identities = IdentityStore(redis, runtime.scripts, settings.key_prefix)
             app.state.gateway = Gateway(
                 settings=settings,
                 runtime=runtime,
                 tokens=ViewerTokens(settings.secret, settings.token_ttl_s),
                 idempotency=IdempotencyStore(redis, settings.key_prefix),
                 ledger=ledger,
-                identities=IdentityStore(redis, runtime.scripts, settings.key_prefix),
-                hubs=Hubs(runtime, screens.revoked),
+                identities=identities,
+                hubs=Hubs(runtime, screens.revoked, identities.screen_labels),
                 screen_tokens=ScreenTokens(settings.secret),
                 screens=screens,
                 rate_limits=RateLimits(settings.rate_limits),

@@ -222,6 +222,15 @@ OPERATIONS = [
     ),
     Operation(
         "put",
+        "/api/v1/distributors/me/display-name",
+        "The name the big screen's leaderboard shows for you (null: your masked id)",
+        auth="viewer",
+        body=s.DisplayNameIn,
+        response=s.DisplayNameOut,
+        errors=(404,),
+    ),
+    Operation(
+        "put",
         "/api/v1/ops/campaigns/{cid}",
         "Upload a campaign file (TOML); 422 lists every bad field by its path",
         auth="ops",

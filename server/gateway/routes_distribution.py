@@ -18,6 +18,7 @@ from server.gateway.http import JSONResponse, parse_json, parse_params, read_bod
 from server.gateway.schemas import (
     CAMPAIGN_ID_PATTERN,
     LINK_CODE_PATTERN,
+    DisplayNameIn,
     NoFields,
     StrictBody,
 )
@@ -135,6 +136,7 @@ async def my_distribution(request: Request) -> Response:
             ],
             "orders": through,
             "withdrawals": asked,
+            "display_name": await gw.identities.display_name(code),
         }
     )
 
@@ -216,6 +218,17 @@ async def _own_record(gw: Gateway, user: str) -> dict[str, Any]:
     return record
 
 
+async def set_display_name(request: Request) -> Response:
+    """The name the big screen's leaderboard shows for this distributor."""
+    gw = gateway(request)
+    user = gw.viewer(request.headers)
+    body = parse_json(await read_body(request), DisplayNameIn)
+    record = await _own_record(gw, user)
+    name = body.display_name.strip() if body.display_name else None
+    await gw.identities.set_display_name(record["code"], name)
+    return JSONResponse({"code": record["code"], "display_name": name})
+
+
 def _distributor_view(campaign_id: str, record: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": record["code"],
@@ -230,6 +243,7 @@ routes = [
     Route("/distributors", become_distributor, methods=["POST"]),
     Route("/distributors/me", my_distribution, methods=["GET"]),
     Route("/distributors/me/withdrawals", request_withdrawal, methods=["POST"]),
+    Route("/distributors/me/display-name", set_display_name, methods=["PUT"]),
     Route("/ops/communities", add_community, methods=["POST"]),
     Route("/ops/distributors/{code}/approve", approve_distributor, methods=["POST"]),
     Route("/ops/distributors/{code}/payouts", pay_out, methods=["POST"]),

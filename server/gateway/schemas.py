@@ -312,6 +312,7 @@ class MyCommissionsOut(DistributorOut):
     downline: list[DownlineOut]
     orders: list[OrderThroughLinkOut]
     withdrawals: list[WithdrawalOut]
+    display_name: str | None  # what the big screen's leaderboard calls them
 
 
 class NoticeOut(TypedDict):
@@ -400,6 +401,25 @@ class ScreenTokenMintedOut(ScreenTokenOut):
 
 class ScreenTokensOut(TypedDict):
     screen_tokens: list[ScreenTokenOut]
+
+
+class DisplayNameIn(StrictBody):
+    """What a big screen's leaderboard calls a distributor (null: their masked id again)."""
+
+    display_name: (
+        Annotated[
+            str,
+            Field(
+                min_length=1, max_length=12, pattern=r"^[^\x00-\x1f\x7f<>]*\S[^\x00-\x1f\x7f<>]*$"
+            ),
+        ]
+        | None
+    )
+
+
+class DisplayNameOut(TypedDict):
+    code: str
+    display_name: str | None
 
 
 class TrendQuery(StrictBody):

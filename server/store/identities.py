@@ -10,6 +10,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
+from server.domain.privacy import mask_user
 from server.store.batching import Coalescer
 from server.store.keys import IdentityKeys
 from server.store.scripts import Scripts
@@ -146,6 +147,33 @@ class IdentityStore:
     async def link(self, code: str) -> Record | None:
         raw = await self._redis.hget(self.keys.refs, code)
         return decode(raw) if raw else None
+
+    async def set_display_name(self, code: str, name: str | None) -> None:
+        if name:
+            await self._redis.hset(self.keys.names, code, name)
+        else:
+            await self._redis.hdel(self.keys.names, code)
+
+    async def display_name(self, code: str) -> str | None:
+        raw = await self._redis.hget(self.keys.names, code)
+        return text(raw) if raw else None
+
+    async def screen_labels(self, codes: list[str]) -> dict[str, str]:
+        """What a big screen calls each distributor: the name they chose, else their user
+        id masked."""
+        if not codes:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self.keys.names, codes)
+            pipe.hmget(self.keys.refs, codes)
+            names, records = await pipe.execute()
+        labels = {}
+        for code, name, record in zip(codes, names, records, strict=True):
+            if name:
+                labels[code] = text(name)
+            elif record:
+                labels[code] = mask_user(str(decode(record).get("user") or code))
+        return labels
 
     async def distributor_code(self, user: str) -> str | None:
         raw = await self._redis.hget(self.keys.distributor_of, user)

@@ -161,6 +161,11 @@ class IdentityKeys:
         return self._key("users")
 
     @property
+    def names(self) -> str:
+        """Distributors' display names for the big screen (hash: code -> name)."""
+        return self._key("names")
+
+    @property
     def refs(self) -> str:
         return self._key("refs")
 

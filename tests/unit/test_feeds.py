@@ -9,7 +9,7 @@ import pytest
 
 from server.domain.campaign import parse_campaign
 from server.feeds.metrics import Raw, dashboard, live
-from server.feeds.screen_facts import low_pools, mask, next_moments, tier_progress
+from server.feeds.screen_facts import low_pools, next_moments, recent_order, tier_progress
 from server.feeds.wire import (
     DROP_AFTER_MISSED,
     TRY_AGAIN_LATER,
@@ -149,7 +149,7 @@ def test_dashboard_snapshot_from_raw_counters() -> None:
     assert snap["distributors"] == {
         "recruited": 40,
         "last_10_min": 3,
-        "top": [{"code": "DAAAAAAA", "units": 5}],
+        "top": [{"code": "DAAAAAAA", "name": None, "units": 5}],
     }
 
 
@@ -161,7 +161,8 @@ def test_live_snapshot_shows_only_public_numbers() -> None:
 
 def test_the_screens_facts_from_the_campaigns_rules() -> None:
     campaign = parse_campaign(CANONICAL)
-    assert [mask(u) for u in ("alice", "bo", "x")] == ["a***e", "b*", "x*"]
+    order = {"user": "viewer-3f9a", "mode": "group", "qty": 1, "amount_due_fen": 32_800}
+    assert recent_order(order)["buyer"] == "vi***9a"
     assert tier_progress(campaign, 2) == {
         "members": 2,
         "price_fen": None,
@@ -184,5 +185,7 @@ def test_the_screens_facts_from_the_campaigns_rules() -> None:
             "a": {"quota": 100, "remaining": 9},
             "b": {"quota": 100, "remaining": 10},
             "c": {"quota": 0, "remaining": 0},
-        }
+        },
+        set(),
     ) == ["a"]
+    assert low_pools({"presale": {"quota": 2000, "remaining": 0}}, {"presale"}) == []
