@@ -119,3 +119,15 @@ async def test_a_wrong_token_shows_the_error_state(
         await wait_until(page, "!document.getElementById('overlay').hidden")
         assert "大屏链接无效或已过期" in await page.inner_text("#overlay")
         assert await page.evaluate("document.getElementById('overlay').dataset.kind") == "token"
+
+
+async def test_a_lost_feed_shows_that_it_is_reconnecting(serve_page: Serve, browser: Any) -> None:
+    context = await browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = await context.new_page()
+    async with serve_page(text=CANONICAL) as s:
+        token = await s.screen_token()
+        await page.goto(f"{s.base_url}/dashboard/?campaign=mid-autumn&token={token}")
+        await page.wait_for_selector("#link-state.up")
+    # the gateway is gone: after three seconds the wall says so rather than freezing
+    await wait_until(page, "document.getElementById('overlay').dataset.kind === 'down'", 15)
+    assert "数据连接中断" in await page.inner_text("#overlay")
