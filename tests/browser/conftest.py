@@ -133,6 +133,18 @@ async def wait_until(page: Any, expression: str, seconds: float = 10) -> None:
         await asyncio.sleep(0.05)
 
 
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def screenshot_path(name: str) -> str:
+    """Where a screenshot the README shows goes: artifacts/ on every run (CI keeps it), and
+    docs/screenshots/ only when asked (LIVEROOM_SCREENSHOTS=docs), so a test run leaves the
+    checkout as it was."""
+    folder = DOCS_SHOTS if os.environ.get("LIVEROOM_SCREENSHOTS") == "docs" else ARTIFACTS
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / name)
+
+
 async def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with contextlib.suppress(Exception):

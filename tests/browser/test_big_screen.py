@@ -1,12 +1,11 @@
 """The big screen (直播作战大屏) during a simulated broadcast: every widget reaches its live
-state, at the sizes walls come in (screenshots kept in docs/screenshots/); a wrong or
+state, at the sizes walls come in (screenshots for docs/screenshots/); a wrong or
 revoked token shows a full-screen error, never an empty screen that looks like no sales."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +14,12 @@ from loadtest.screen_soak import sample
 from server.ops.audit import AUTOMATION
 from server.ops.broadcast import set_screen_goals
 from server.sim import Shape, Simulation
-from tests.browser.conftest import phone, wait_until
+from tests.browser.conftest import phone, screenshot_path, wait_until
 from tests.browser.test_live_room import ready
 from tests.campaigns import CANONICAL
 from tests.conftest import OPS_TOKEN, PAYMENT_SECRET
 from tests.integration.conftest import Serve
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WALLS = ((1920, 1080), (1366, 768), (3840, 2160), (3840, 1080))  # the last a 32:9 strip
 OPENING = "2026-09-01T00:00:00+08:00"  # before the broadcast's first evening, as in the demo
 
@@ -83,10 +81,9 @@ async def test_every_widget_reaches_its_live_state_during_a_broadcast(
             for name, check in checks.items():
                 assert await screen.evaluate(check), name
             assert await screen.evaluate("document.getElementById('overlay').hidden")
-            SHOTS.mkdir(exist_ok=True)
             for (width, _), page in zip(WALLS, walls, strict=True):
                 name = f"{width}x{page.viewport_size['height']}"
-                await page.screenshot(path=str(SHOTS / f"big-screen-{name}.png"))
+                await page.screenshot(path=screenshot_path(f"big-screen-{name}.png"))
             # the page keeps taking snapshots; its frame time and memory over a whole broadcast
             # are loadtest/screen_soak.py's to measure (docs/performance.md), not a timed test
             cdp = await screen.context.new_cdp_session(screen)

@@ -15,7 +15,7 @@ from typing import Any
 
 from server.console import campaign_form as form
 from server.domain.campaign import parse_campaign
-from tests.browser.conftest import phone, shot, wait_until
+from tests.browser.conftest import phone, screenshot_path, shot, wait_until
 from tests.browser.test_live_room import ready, text_of
 from tests.campaigns import CANONICAL
 from tests.integration.conftest import GROUP_OPEN, Serve
@@ -127,7 +127,7 @@ async def test_an_operator_builds_the_canonical_campaign_from_an_empty_form(
         }
         assert pools == {"presale": "2000", "group": "5000", "distribution": "3000"}
         await page.evaluate("window.scrollTo(0, 0)")
-        await page.screenshot(path="docs/screenshots/console-editor.png")
+        await page.screenshot(path=screenshot_path("console-editor.png"))
 
         await page.click("#review")
         await page.wait_for_selector("#publish")
@@ -213,7 +213,7 @@ async def test_the_desk_pauses_a_mode_within_a_second_and_reaches_every_live_roo
         await wait_until(
             page, "document.querySelector('.desk-figures').textContent.includes('当前公告')"
         )
-        await page.screenshot(path="docs/screenshots/console-desk.png")
+        await page.screenshot(path=screenshot_path("console-desk.png"))
         assert not page.csp_refusals, page.csp_refusals
 
 
@@ -244,7 +244,7 @@ async def test_finance_reconciles_from_the_console_and_its_csv_adds_up_to_the_le
         await page.wait_for_selector("#verdict")
         assert "对账通过" in await page.inner_text("#verdict")
         await wait_until(page, "!!document.querySelector('.chart svg')")  # ECharts drew
-        await page.screenshot(path="docs/screenshots/console-finance.png", full_page=True)
+        await page.screenshot(path=screenshot_path("console-finance.png"), full_page=True)
 
         async with page.expect_download() as download_info:
             await page.click("a[href^='/console/finance/orders.csv']")
