@@ -32,6 +32,7 @@ def _count(selector: str) -> str:
     return f"document.querySelectorAll('{selector}').length"
 
 
+@pytest.mark.timeout(300)  # a whole (short) broadcast, four walls drawing it
 async def test_every_widget_reaches_its_live_state_during_a_broadcast(
     serve_page: Serve, browser: Any
 ) -> None:

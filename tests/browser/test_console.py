@@ -13,6 +13,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from server.console import campaign_form as form
 from server.domain.campaign import parse_campaign
 from tests.browser.conftest import phone, screenshot_path, shot, wait_until
@@ -94,6 +96,7 @@ async def quotes_of(s: LiveServer, campaign_id: str, viewers: dict[str, dict[str
     return answers
 
 
+@pytest.mark.timeout(300)  # a hundred fields typed, each checked by the server as it goes
 async def test_an_operator_builds_the_canonical_campaign_from_an_empty_form(
     serve_page: Serve, browser: Any
 ) -> None:
