@@ -82,6 +82,12 @@ class Visit:
         value = self.form.get(name)
         return value if isinstance(value, UploadFile) else None
 
+    def zone(self, campaign_id: str | None = None) -> str:
+        """The zone the console shows times in: that campaign's, else the first running."""
+        campaigns = self.gw.runtime.campaigns
+        live = campaigns.get(campaign_id or "") or next(iter(campaigns.values()), None)
+        return live.campaign.timezone if live else "UTC"
+
     @property
     def htmx(self) -> bool:
         return self.request.headers.get("hx-request") == "true"

@@ -29,11 +29,6 @@ def _code(visit: Visit) -> str:
     return code
 
 
-def _zone(visit: Visit) -> str:
-    live = next(iter(visit.gw.runtime.campaigns.values()), None)
-    return live.campaign.timezone if live else "UTC"
-
-
 @page("distributors.view")
 async def distributor_list(visit: Visit) -> Response:
     status = visit.request.query_params.get("status", "")
@@ -46,7 +41,7 @@ async def distributor_list(visit: Visit) -> Response:
         queue=await distributors(visit.gw.ledger, "pending", 100),
         found=await distributors(visit.gw.ledger, status or None),
         withdrawals=await requested_withdrawals(visit.gw.ledger),
-        zone=_zone(visit),
+        zone=visit.zone(),
     )
 
 
@@ -66,7 +61,7 @@ async def distributor_detail(visit: Visit) -> Response:
         downline=await downline_of(visit.gw.ledger, code),
         orders=await orders_via(visit.gw.ledger, code, 100),
         withdrawals=await withdrawals_of(visit.gw.ledger, code),
-        zone=_zone(visit),
+        zone=visit.zone(),
     )
 
 
@@ -103,7 +98,7 @@ async def statement(visit: Visit) -> Response:
     """A distributor's statement: every commission line and payout, with the balance."""
     code = _code(visit)
     summary = await commissions_of(visit.gw.ledger, code, lines_limit=None)
-    zone = _zone(visit)
+    zone = visit.zone()
     rows: list[list[object]] = [
         [
             line["order_id"],

@@ -46,7 +46,7 @@ def _search(visit: Visit) -> OrderSearch:
 
 
 def _filter(visit: Visit, search: OrderSearch, limit: int | None, offset: int) -> OrderFilter:
-    zone = _zone(visit, search.campaign)
+    zone = ZoneInfo(visit.zone(search.campaign))
 
     def ms(moment: datetime | None) -> int | None:
         if moment is None:
@@ -67,12 +67,6 @@ def _filter(visit: Visit, search: OrderSearch, limit: int | None, offset: int) -
     )
 
 
-def _zone(visit: Visit, campaign_id: str | None) -> ZoneInfo:
-    campaigns = visit.gw.runtime.campaigns
-    live = campaigns.get(campaign_id or "") or next(iter(campaigns.values()), None)
-    return ZoneInfo(live.campaign.timezone if live else "UTC")
-
-
 @page("orders.view")
 async def order_list(visit: Visit) -> Response:
     search = _search(visit)
@@ -86,7 +80,7 @@ async def order_list(visit: Visit) -> Response:
         orders=found[:PAGE_SIZE],
         more=len(found) > PAGE_SIZE,
         query=query,
-        zone=_zone(visit, search.campaign).key,
+        zone=visit.zone(search.campaign),
         campaigns=list(visit.gw.runtime.campaigns.values()),
         statuses=STATUSES,
     )
@@ -113,7 +107,7 @@ async def export(visit: Visit) -> Response:
     """The filtered list, every row of it, with a total row."""
     search = _search(visit)
     found = await list_orders(visit.gw.ledger, _filter(visit, search, EXPORT_LIMIT, 0))
-    return orders_csv("orders", found, _zone(visit, search.campaign))
+    return orders_csv("orders", found, ZoneInfo(visit.zone(search.campaign)))
 
 
 def _order_id(visit: Visit) -> str:

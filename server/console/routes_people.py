@@ -86,6 +86,7 @@ async def screens(visit: Visit) -> Response:
         campaigns=list(visit.gw.runtime.campaigns.values()),
         hours=SCREEN_HOURS,
         new_url=None,
+        zone=visit.zone(),
     )
 
 
@@ -113,6 +114,7 @@ async def mint_screen(visit: Visit) -> Response:
         campaigns=list(visit.gw.runtime.campaigns.values()),
         hours=SCREEN_HOURS,
         new_url=screen_url(record["campaign_id"], token),
+        zone=visit.zone(),
     )
 
 
@@ -212,6 +214,7 @@ async def audit(visit: Visit) -> Response:
         page_no=number,
         actor=actor or "",
         action=action or "",
+        zone=visit.zone(),
     )
 
 

@@ -124,7 +124,7 @@ class CampaignHub:
 
     async def figures(self) -> dict[str, Any]:
         """The big screen's figures read now (for the console's desk; starts no feed)."""
-        return dashboard(await self._read(), self._rate)
+        return dashboard(await self._read(for_screen=True), self._rate)
 
     def leave(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
@@ -258,7 +258,11 @@ class CampaignHub:
         (t0, a0), (t1, a1) = self._accepted[0], self._accepted[-1]
         return (a1 - a0) / (t1 - t0) if t1 > t0 else 0.0
 
-    async def _read(self) -> Raw:
+    async def _read(self, for_screen: bool | None = None) -> Raw:
+        """One pipeline of what the feeds show. What only a big screen shows (viewers, the
+        newest orders, ops' goals, the leaderboard's names) is read only while one watches:
+        the live rooms' ticks stay as cheap as they were."""
+        screen = bool(self._screens) if for_screen is None else for_screen
         k = self._live.stock.keys
         identity = IdentityKeys(self._runtime.settings.key_prefix)
         # recruits are stamped with campaign time, so "the last 10 minutes" is campaign time too
@@ -275,18 +279,20 @@ class CampaignHub:
             pipe.xinfo_stream(k.stream)
             pipe.hget(k.meta, "notice")
             pipe.smembers(k.paused)
-            pipe.hgetall(k.viewers)
-            pipe.xrevrange(k.stream, count=4 * RECENT_SHOWN)
-            pipe.hmget(k.meta, ["screen.target_fen", "screen.kaiqiang_at_ms"])
             if watched:
                 pipe.hmget(k.groups, watched)
+            if screen:
+                pipe.hgetall(k.viewers)
+                pipe.xrevrange(k.stream, count=4 * RECENT_SHOWN)
+                pipe.hmget(k.meta, ["screen.target_fen", "screen.kaiqiang_at_ms"])
             results = await pipe.execute(raise_on_error=False)
         counters, pools, leading, top, recruited, recent, info, notice, paused = results[:9]
-        viewers, newest, goals = results[9:12]
+        found_groups = results[9] if watched else None
+        viewers, newest, goals = results[-3:] if screen else (None, None, None)
         target, kaiqiang = goals if isinstance(goals, list) else (None, None)
         groups = {}
-        if watched and isinstance(results[12], list):
-            for code, found in zip(watched, results[12], strict=True):
+        if watched and isinstance(found_groups, list):
+            for code, found in zip(watched, found_groups, strict=True):
                 if found:
                     group = decode(found)
                     groups[code] = {
@@ -296,7 +302,7 @@ class CampaignHub:
                         "capacity": group["capacity"],
                     }
         top_codes = [text(c) for c, _ in top]
-        if (
+        if screen and (
             set(top_codes) - self._known.keys()
             or time.monotonic() - self._known_at > LABELS_FRESH_S
         ):
