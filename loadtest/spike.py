@@ -33,6 +33,7 @@ import orjson
 
 from loadtest.client import Client, Json, api_parser, snapshots
 from server.domain.campaign import Mode, parse_campaign
+from server.domain.campaign_file import with_total_units
 from server.domain.pools import available, plan_for
 
 ANSWERS = {(201, "accepted"), (409, "sold_out"), (409, "limit_reached")}
@@ -41,7 +42,7 @@ ANSWERS = {(201, "accepted"), (409, "sold_out"), (409, "limit_reached")}
 def spike_campaign(campaign_id: str, units: int) -> str:
     text = resources.files("server").joinpath("campaigns", "mid-autumn.toml").read_text("utf-8")
     text = text.replace('id = "mid-autumn"', f'id = "{campaign_id}"')
-    return text.replace("total_units = 10000", f"total_units = {units}")
+    return with_total_units(text, units)
 
 
 @dataclass

@@ -7,6 +7,7 @@
 -- KEYS[1] pools  KEYS[2] orders  KEYS[3] holdings  KEYS[4] groups  KEYS[5] members
 -- KEYS[6] stream  KEYS[7] counters  KEYS[8] deadlines  KEYS[9] progress
 -- KEYS[10] leaders (zset: distributor code -> units paid through the link, net of refunds)
+-- KEYS[11] warehouses (a routed order not yet shipped gives its units back to them)
 -- (layouts as in reserve.lua)
 -- ARGV[1] now (ms)  ARGV[2] order id  ARGV[3] the order's new status (e.g. "expired")
 -- ARGV[4] statuses it may end from, comma-separated, or "*"
@@ -77,6 +78,13 @@ if release and order.held ~= "none" then
   if order.group_code ~= "" then leave_group() end
   order.held = "none"
   publish_stock()
+end
+
+if order.status == "allocated" and order.route then
+  for _, part in ipairs(order.route) do
+    redis.call("HINCRBY", KEYS[11], part[1] .. ".free", part[2])
+  end
+  redis.call("HINCRBY", KEYS[11], "version", 1)
 end
 
 local refund_fen = 0

@@ -30,6 +30,7 @@ from server.store.keys import CampaignKeys, GlobalKeys
 from server.store.orders import OrderStore
 from server.store.scripts import Scripts
 from server.store.stock import OrderRequest, Outcome, StockStore, text
+from server.store.warehouses import WarehouseStore
 
 log = logging.getLogger("liveroom.runtime")
 
@@ -54,6 +55,7 @@ class LiveCampaign:
     stock: StockStore
     orders: OrderStore
     reserve: Coalescer[OrderRequest, Outcome]
+    warehouses: WarehouseStore
     plans: dict[Mode, Plan] = field(init=False)  # each mode's plan, worked out per version
     paused: frozenset[str] = frozenset()  # modes ops paused (refreshed with the campaign)
     sold_out_flag: SoldOutFlag = field(init=False)
@@ -151,7 +153,9 @@ class Runtime:
                 "stock.pools",
                 code="stock_locked",
             )
-        return self._activate(campaign, version)
+        live = self._activate(campaign, version)
+        await live.warehouses.init(campaign)
+        return live
 
     async def pause(self, campaign_id: str, mode: str, paused: bool) -> list[str]:
         """Pause or resume a mode; this process knows at once, the others at their next
@@ -262,7 +266,8 @@ class Runtime:
             log.warning(
                 "%s: pools in Redis differ from the file; orders exist, keeping them", campaign.id
             )
-        self._activate(campaign, version)
+        live = self._activate(campaign, version)
+        await live.warehouses.init(campaign)
 
     def _activate(self, campaign: Campaign, version: int) -> LiveCampaign:
         current = self.campaigns.get(campaign.id)
@@ -271,7 +276,9 @@ class Runtime:
             return current
         stock = self._stock(campaign.id)
         orders = OrderStore(self.redis, self.scripts, stock.keys)
-        live = LiveCampaign(campaign, version, stock, orders, Coalescer(self._reserver(stock)))
+        houses = WarehouseStore(self.redis, self.scripts, stock.keys)
+        reserver = Coalescer(self._reserver(stock))
+        live = LiveCampaign(campaign, version, stock, orders, reserver, houses)
         self.campaigns[campaign.id] = live
         return live
 

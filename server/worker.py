@@ -1,4 +1,5 @@
-"""`liveroom worker`: the ledger writer, the deadline sweeper and the stream trimmer.
+"""`liveroom worker`: the ledger writer, the deadline sweeper, the warehouse router and the
+stream trimmer.
 
 Each loop survives an outage of Redis or of the SQL database: it logs, backs off and
 tries again; unacknowledged entries simply wait in the stream.
@@ -16,6 +17,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.fulfilment.router import route_due
 from server.ledger.consumer import LedgerConsumer
 from server.ledger.migrate import upgrade
 from server.runtime import Runtime
@@ -26,6 +28,7 @@ log = logging.getLogger("liveroom.worker")
 OUTAGES = (RedisError, OperationalError, DBAPIError, OSError)
 SWEEP_INTERVAL_S = 0.1
 TRIM_INTERVAL_S = 30.0
+ROUTE_INTERVAL_S = 0.5
 
 
 def default_worker_name() -> str:
@@ -50,6 +53,7 @@ class Worker:
         loops = [
             asyncio.create_task(self._forever(stop, "ledger", self._consume, 0)),
             asyncio.create_task(self._forever(stop, "sweep", self.sweeper.sweep, SWEEP_INTERVAL_S)),
+            asyncio.create_task(self._forever(stop, "route", self._route, ROUTE_INTERVAL_S)),
             asyncio.create_task(self._forever(stop, "trim", self._trim, TRIM_INTERVAL_S)),
         ]
         await stop.wait()
@@ -61,6 +65,9 @@ class Worker:
 
     async def _consume(self) -> int:
         return await self.consumer.consume(list(self._runtime.campaigns), block_ms=200)
+
+    async def _route(self) -> int:
+        return await route_due(self._runtime, self._engine)
 
     async def _trim(self) -> None:
         await self.consumer.trim(list(self._runtime.campaigns))

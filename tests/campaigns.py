@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from server.domain.campaign_file import with_total_units
 from server.runtime import canonical_campaign_text
 
 CANONICAL = canonical_campaign_text()
@@ -17,7 +18,7 @@ def campaign_text(
     campaign_id: str = "mid-autumn",
 ) -> str:
     """The canonical campaign with another size and other borrowing floors."""
-    text = CANONICAL.replace("total_units = 10000", f"total_units = {total_units}")
+    text = with_total_units(CANONICAL, total_units)
     text = text.replace("floor = 1000 ", f"floor = {group_floor_on_distribution} ")
     text = re.sub(r"floor = 2000\b", f"floor = {distribution_floor_on_group}", text)
     return text.replace('id = "mid-autumn"', f'id = "{campaign_id}"')

@@ -119,6 +119,42 @@ class LiveServer:
 
         return await eventually(current, lambda order: order["status"] == status)
 
+    async def address(self, headers: dict[str, str], **fields: str) -> str:
+        """Add an address to the viewer's book (a Shanghai one unless told); its id."""
+        body = {
+            "recipient": "张三",
+            "phone": "13812345678",
+            "province": "310000",
+            "district": "310104",
+            "street": "漕溪北路 88 号",
+            **fields,
+        }
+        r = await self.client.post("/api/v1/me/addresses", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def ship_to(
+        self, headers: dict[str, str], order_id: str, address_id: str | None = None
+    ) -> dict[str, Any]:
+        """Choose the order's address (a new one unless given); once paid, the worker's
+        router gives it a warehouse: wait for that."""
+        address_id = address_id or await self.address(headers)
+        url = f"/api/v1/orders/{order_id}/address"
+        r = await self.client.put(url, json={"address_id": address_id}, headers=headers)
+        assert r.status_code == 200, r.text
+        return await self.wait_for_status(headers, order_id, "allocated")
+
+    async def deliver(self, headers: dict[str, str], order_id: str) -> None:
+        """Route a paid order, then ship and deliver it (ops' fulfilment steps)."""
+        await self.ship_to(headers, order_id)
+        for status in ("shipped", "delivered"):
+            r = await self.client.post(
+                f"/api/v1/ops/orders/{order_id}/fulfilment",
+                json={"status": status},
+                headers=self.ops,
+            )
+            assert r.status_code == 200, r.text
+
     async def group(self, code: str) -> dict[str, Any]:
         r = await self.client.get(f"/api/v1/groups/{code}")
         assert r.status_code == 200, r.text

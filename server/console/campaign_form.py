@@ -174,6 +174,25 @@ FORM: tuple[Section, ...] = (
             ),
         ),
     ),
+    Section(
+        "fulfilment",
+        "fulfilment",
+        (Field("strategy", "choice", choices=("region_priority", "most_stock")),),
+        (
+            Rows(
+                "warehouses",
+                (
+                    Field("code", "slug"),
+                    Field("name", "text"),
+                    Field("kind", "choice", choices=("warehouse", "front")),
+                    Field("location", "text"),
+                    Field("units", "int"),
+                ),
+                (Rows("serves", (Field("region", "text"), Field("priority", "int"))),),
+            ),
+        ),
+        toggle=True,
+    ),
 )
 
 _INDEX = re.compile(r"\[\d+\]")

@@ -59,3 +59,24 @@ def _order_row(o: dict[str, Any], zone: ZoneInfo) -> list[object]:
         o["ref"] or "",
         o["group_code"] or "",
     ]
+
+
+def pick_list_csv(name: str, lines: list[dict[str, Any]], zone: ZoneInfo) -> Response:
+    """A warehouse's pick list: one row per order it ships, then the units in total."""
+    rows: list[list[object]] = []
+    for line in lines:
+        address = line["address"]
+        routed_at = from_ms(line["updated_at_ms"]).astimezone(zone)
+        rows.append(
+            [
+                line["order_id"],
+                line["units"],
+                address["recipient"],
+                address["phone"],
+                address["region"],
+                address["street"],
+                routed_at.strftime("%Y-%m-%d %H:%M:%S"),
+            ]
+        )
+    rows.append([t("csv.total"), sum(line["units"] for line in lines), "", "", "", "", ""])
+    return csv_response(name, t("csv.pick_list").split("|"), rows)

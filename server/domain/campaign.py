@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from server.domain.regions import divisions
 from server.errors import FieldProblem, InvalidCampaign
 
 Mode = Literal["presale", "group", "direct"]
@@ -136,6 +137,33 @@ class Stock(_Section):
     pools: Annotated[list[Pool], Field(min_length=1, max_length=16)]
 
 
+RegionCode = Annotated[str, Field(pattern=r"^[1-9]\d{5}$")]
+
+
+class ServedRegion(_Section):
+    region: RegionCode  # a province, city or district (GB/T 2260)
+    priority: Annotated[int, Field(ge=1, le=99)]  # 1 ships first
+
+
+class Warehouse(_Section):
+    """A warehouse or a 前置仓 (kind "front"): where it is, what it holds, whom it serves."""
+
+    code: Slug
+    name: Name
+    kind: Literal["warehouse", "front"] = "warehouse"
+    location: RegionCode
+    units: Annotated[int, Field(ge=0, le=MAX_UNITS)]
+    serves: Annotated[list[ServedRegion], Field(max_length=400)] = []
+
+
+class Fulfilment(_Section):
+    """Where the stock physically lies and how a paid order picks its warehouses
+    (domain/routing.py)."""
+
+    strategy: Literal["region_priority", "most_stock"] = "region_priority"
+    warehouses: Annotated[list[Warehouse], Field(min_length=1, max_length=64)]
+
+
 class Campaign(_Section):
     """A campaign; any of its modes (and distribution) may be left out, not all of them."""
 
@@ -152,6 +180,7 @@ class Campaign(_Section):
     members: Annotated[list[MemberTier], Field(max_length=20)] = []
     stacking: Stacking = Stacking()
     stock: Stock
+    fulfilment: Fulfilment | None = None  # none: orders are moved through fulfilment by ops
 
     @property
     def modes(self) -> tuple[Mode, ...]:
@@ -258,6 +287,8 @@ def _rule_problems(c: Campaign) -> Iterator[FieldProblem]:
     yield from _price_problems(c)
     yield from _rate_problems(c)
     yield from _pool_problems(c)
+    if c.fulfilment is not None:
+        yield from _warehouse_problems(c, c.fulfilment)
 
 
 def _window_problems(c: Campaign) -> Iterator[FieldProblem]:
@@ -394,3 +425,28 @@ def _return_cycles(pools: list[Pool]) -> Iterator[FieldProblem]:
             yield FieldProblem(
                 f"stock.pools[{i}].returns_to", "returns form a cycle", "returns_cycle"
             )
+
+
+def _warehouse_problems(c: Campaign, fulfilment: Fulfilment) -> Iterator[FieldProblem]:
+    known = divisions()
+    seen: set[str] = set()
+    for i, house in enumerate(fulfilment.warehouses):
+        at = f"fulfilment.warehouses[{i}]"
+        if house.code in seen:
+            yield FieldProblem(f"{at}.code", f"warehouse {house.code!r} twice", "duplicate")
+        seen.add(house.code)
+        if house.location not in known:
+            yield FieldProblem(f"{at}.location", "not a GB/T 2260 code", "unknown_region")
+        for j, served in enumerate(house.serves):
+            if served.region not in known:
+                yield FieldProblem(
+                    f"{at}.serves[{j}].region", "not a GB/T 2260 code", "unknown_region"
+                )
+    total = sum(house.units for house in fulfilment.warehouses)
+    if total != c.sku.total_units:
+        yield FieldProblem(
+            "fulfilment.warehouses",
+            f"the warehouses hold {total} units, the SKU has {c.sku.total_units}",
+            "warehouse_units",
+            {"total": total, "expected": c.sku.total_units},
+        )

@@ -21,9 +21,11 @@ from server.console.routes import routes as console_routes
 from server.console.sessions import Sessions
 from server.feeds.hub import Hubs
 from server.gateway import (
+    routes_addresses,
     routes_broadcast,
     routes_campaigns,
     routes_distribution,
+    routes_fulfilment,
     routes_groups,
     routes_health,
     routes_inbox,
@@ -149,6 +151,8 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         *routes_orders.routes,
         *routes_payments.routes,
         *routes_me.routes,
+        *routes_addresses.routes,
+        *routes_fulfilment.routes,
         *routes_inbox.routes,
         *routes_groups.routes,
         *routes_quotes.routes,

@@ -40,6 +40,7 @@ _PATH_PARAMETERS = {
     "id": r"^scr-[0-9a-f]{12}$",
     "wid": r"^W[0-9a-f]{16}$",
     "mode": r"^(presale|group|direct)$",
+    "aid": s.ADDRESS_ID_PATTERN,
 }
 _DESCRIPTIONS = {
     400: "the body is not valid JSON (`bad_json`)",
@@ -348,6 +349,80 @@ OPERATIONS = [
         errors=(409,),
     ),
     Operation(
+        "get",
+        "/api/v1/me/addresses",
+        "The caller's address book, the default first",
+        auth="viewer",
+        response=s.AddressesOut,
+    ),
+    Operation(
+        "post",
+        "/api/v1/me/addresses",
+        "Add an address (province / city / district as GB/T 2260 codes)",
+        auth="viewer",
+        body=s.AddressIn,
+        response=s.AddressOut,
+        status=201,
+        errors=(409,),
+    ),
+    Operation(
+        "put",
+        "/api/v1/me/addresses/{aid}",
+        "Change an address (orders keep the one they ship to)",
+        auth="viewer",
+        body=s.AddressIn,
+        response=s.AddressOut,
+    ),
+    Operation(
+        "delete",
+        "/api/v1/me/addresses/{aid}",
+        "Remove an address from the book",
+        auth="viewer",
+        status=204,
+    ),
+    Operation(
+        "post",
+        "/api/v1/me/addresses/{aid}/default",
+        "Make an address the default",
+        auth="viewer",
+        body=s.NoFields,
+        status=204,
+    ),
+    Operation(
+        "put",
+        "/api/v1/orders/{oid}/address",
+        "Choose where an order ships (until it is routed to a warehouse)",
+        auth="viewer",
+        body=s.OrderAddressIn,
+        response=s.OrderOut,
+        errors=(409,),
+    ),
+    Operation(
+        "get",
+        "/api/v1/ops/warehouses",
+        "Each warehouse's stock, free, allocated and shipped units",
+        auth="ops",
+        query=s.CampaignQuery,
+        response=s.WarehousesOut,
+    ),
+    Operation(
+        "get",
+        "/api/v1/ops/warehouses/{code}/pick-list",
+        "A warehouse's pick list (CSV): its allocated orders and their addresses",
+        auth="ops",
+        query=s.CampaignQuery,
+        media_type="text/csv",
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/orders/{oid}/route",
+        "Override an order's warehouses (a paid or allocated order)",
+        auth="ops",
+        body=s.RouteIn,
+        response=s.OrderOut,
+        errors=(409,),
+    ),
+    Operation(
         "post",
         "/api/v1/ops/communities",
         "A community share link (earns no commission)",
@@ -534,6 +609,8 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     for param in params:  # a distributor's code is a share link's, not a group's
         if param["name"] == "code" and "/distributors/" in op.path:
             param["schema"]["pattern"] = s.LINK_CODE_PATTERN
+        if param["name"] == "code" and "/warehouses/" in op.path:
+            param["schema"]["pattern"] = s.WAREHOUSE_CODE_PATTERN
     if op.query is not None:
         schema = TypeAdapter(op.query).json_schema()
         required = set(schema.get("required", []))

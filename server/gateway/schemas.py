@@ -92,6 +92,11 @@ class StatusChange(TypedDict):
     at: str
 
 
+class RoutePartOut(TypedDict):
+    warehouse: str
+    units: int
+
+
 class OrderOut(TypedDict):
     order_id: str
     campaign_id: str
@@ -107,6 +112,8 @@ class OrderOut(TypedDict):
     group_code: str | None
     ref: str | None
     warehouse: str | None
+    address_id: str | None
+    route: list[RoutePartOut] | None  # the warehouses its units ship from, once routed
     history: list[StatusChange]
 
 
@@ -453,3 +460,64 @@ class PausedOut(TypedDict):
 
 class VersionOut(TypedDict):
     version: int
+
+
+ADDRESS_ID_PATTERN = r"^a[0-9a-f]{16}$"
+WAREHOUSE_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+_DIVISION = Annotated[str, Field(pattern=r"^(\d{6})?$")]
+
+
+class AddressIn(StrictBody):
+    """The fields are checked again by domain/addresses.py (phone, the divisions)."""
+
+    recipient: Annotated[str, Field(max_length=40)]
+    phone: Annotated[str, Field(max_length=20)]
+    province: _DIVISION
+    city: _DIVISION = ""
+    district: _DIVISION = ""
+    street: Annotated[str, Field(max_length=240)]
+
+
+class AddressOut(TypedDict):
+    id: str
+    recipient: str
+    phone: str
+    region_code: str
+    region: str
+    street: str
+    is_default: bool
+
+
+class AddressesOut(TypedDict):
+    addresses: list[AddressOut]
+
+
+class OrderAddressIn(StrictBody):
+    address_id: Annotated[str, Field(pattern=ADDRESS_ID_PATTERN)]
+
+
+class RoutePartIn(StrictBody):
+    warehouse: Annotated[str, Field(pattern=WAREHOUSE_CODE_PATTERN)]
+    units: Annotated[int, Field(gt=0, le=10_000)]
+
+
+class RouteIn(StrictBody):
+    route: Annotated[list[RoutePartIn], Field(min_length=1, max_length=64)]
+
+
+class WarehouseOut(TypedDict):
+    code: str
+    name: str
+    kind: str
+    location: str
+    stock: int
+    free: int
+    allocated: int
+    shipped: int
+
+
+class WarehousesOut(TypedDict):
+    campaign_id: str
+    strategy: str
+    warehouses: list[WarehouseOut]
+    awaiting_address: int  # paid orders that cannot be routed before their buyer says where

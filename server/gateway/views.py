@@ -50,6 +50,10 @@ def order_view(order: dict[str, Any], timezone: str) -> OrderOut:
         "group_code": order["group_code"] or None,
         "ref": order["ref"] or None,
         "warehouse": order.get("warehouse"),
+        "address_id": order.get("address_id"),
+        "route": [{"warehouse": w, "units": u} for w, u in order["route"]]
+        if order.get("route")
+        else None,
         "history": [{"status": s, "at": local_iso(at, timezone)} for s, at in order["history"]],
     }
 

@@ -30,6 +30,9 @@ orders = Table(
     Column("group_code", String(16)),
     Column("ref", String(64)),
     Column("warehouse", String(64)),
+    Column("address_id", String(24)),  # the address it ships to (addresses keep old rows)
+    Column("region_code", String(6)),  # that address's most precise GB/T 2260 code
+    Column("route", Text),  # JSON [[warehouse, units], ...] once routed
     Column("created_at_ms", BigInteger, nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
     Column("stream_ms", BigInteger, nullable=False),
@@ -159,6 +162,23 @@ withdrawals = Table(
     Column("reason", String(200)),
     Column("stream_ms", BigInteger, nullable=False),
     Column("stream_seq", BigInteger, nullable=False),
+)
+
+# Viewers' address books, written by the gateway. A change retires a row and adds one, so an
+# order's address_id always names what it ships to.
+addresses = Table(
+    "addresses",
+    metadata,
+    Column("address_id", String(24), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("recipient", String(40), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("region_label", String(60), nullable=False),
+    Column("street", String(240), nullable=False),
+    Column("is_default", Boolean, nullable=False, server_default=false()),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("retired_at_ms", BigInteger),
 )
 
 # The ops console's people. Written by the gateway (an account is not an order event), read

@@ -43,6 +43,12 @@ async def fulfil(
     gw: Gateway, actor: Actor, order_id: str, status: str, warehouse: str | None
 ) -> dict[str, Any]:
     live = gw.runtime.live_for_order(order_id)
+    if status == "allocated" and live.campaign.fulfilment is not None:
+        raise Conflict(
+            "this campaign's orders are routed to its warehouses; override the route instead",
+            "status",
+            "routed_by_rules",
+        )
     now = gw.runtime.clock.now_ms()
     aftersale = now + live.campaign.after_sale_days * DAY_MS if status == "delivered" else None
     answer = await live.orders.fulfil(

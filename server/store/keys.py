@@ -93,6 +93,12 @@ class CampaignKeys:
         return self._key("notifications_read")
 
     @property
+    def warehouses(self) -> str:
+        """Units per warehouse (hash: "<code>.stock", ".free", ".shipped"; "version" bumps
+        on every change, so a route planned from older numbers is refused)."""
+        return self._key("warehouses")
+
+    @property
     def stock_channel(self) -> str:
         """Pub/sub channel of every pool's remaining units; the scripts name it after the
         pools key (KEYS[1] .. ":stock"), so keep the two in step."""
@@ -125,6 +131,7 @@ class CampaignKeys:
             self.meta,
             self.counters,
             self.config,
+            self.warehouses,
         ]
 
 

@@ -30,7 +30,7 @@ class Answer:
     record: dict[str, Any] | None
 
 
-def _answer(code: bytes | str, record: bytes | str) -> Answer:
+def answer_of(code: bytes | str, record: bytes | str) -> Answer:
     return Answer(text(code), decode(record) if record else None)
 
 
@@ -48,7 +48,7 @@ class OrderStore:
             keys=[k.orders, k.payments, k.stream],
             args=[now_ms, order_id, user, payment_id, stage, amount_fen, status_before(stage)],
         )
-        return _answer(code, record)
+        return answer_of(code, record)
 
     async def settle_payment(
         self, now_ms: int, payment_id: str, amount_fen: int, outcome: str, balance_due_ms: int
@@ -68,7 +68,7 @@ class OrderStore:
             ],
             args=[now_ms, payment_id, amount_fen, outcome, balance_due_ms, TRANSITIONS],
         )
-        return _answer(code, record)
+        return answer_of(code, record)
 
     async def close_group(
         self, now_ms: int, code: str, paid_needed: int, fill: int, tiers: str
@@ -80,7 +80,7 @@ class OrderStore:
             keys=[k.groups, k.deadlines, k.stream, k.counters, k.progress],
             args=[now_ms, code, paid_needed, fill, tiers],
         )
-        return _answer(result, record)
+        return answer_of(result, record)
 
     async def adjust_group_price(self, now_ms: int, order_id: str, deadline: str) -> Answer:
         k = self.keys
@@ -88,7 +88,7 @@ class OrderStore:
             keys=[k.orders, k.groups, k.deadlines, k.stream, k.counters],
             args=[now_ms, order_id, deadline],
         )
-        return _answer(result, record)
+        return answer_of(result, record)
 
     async def fulfil(
         self,
@@ -104,10 +104,20 @@ class OrderStore:
         k = self.keys
         due = "" if aftersale_due_ms is None else aftersale_due_ms
         code, record = await self._scripts.fulfil(
-            keys=[k.orders, k.deadlines, k.stream],
+            keys=[k.orders, k.deadlines, k.stream, k.warehouses],
             args=[now_ms, order_id, status, required, due, warehouse, deadline],
         )
-        return _answer(code, record)
+        return answer_of(code, record)
+
+    async def set_address(
+        self, now_ms: int, order_id: str, user: str, address_id: str, region: str
+    ) -> Answer:
+        """Where the order ships: only before it is routed (see set_address.lua)."""
+        k = self.keys
+        code, record = await self._scripts.set_address(
+            keys=[k.orders, k.stream], args=[now_ms, order_id, user, address_id, region]
+        )
+        return answer_of(code, record)
 
     async def due(self, now_ms: int, limit: int = 200) -> list[str]:
         """Deadlines that have come: "pay:<order>", "group:<code>", ..."""

@@ -50,6 +50,9 @@ class Scripts:
     adjust_group_price: AsyncScript
     register_distributor: AsyncScript
     open_depositor_offer: AsyncScript
+    init_warehouses: AsyncScript
+    route_order: AsyncScript
+    set_address: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -155,6 +155,7 @@ class StockStore:
                 k.deadlines,
                 k.progress,
                 k.leaders,
+                k.warehouses,
             ],
             args=[
                 now_ms,

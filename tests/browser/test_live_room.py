@@ -191,13 +191,7 @@ async def test_a_distributors_link_earns_pending_then_settled(
             "JSON.parse(localStorage.getItem('liveroom.session')).user_id"
         )
         [order] = await ledger_rows(s, orders, orders.c.user_id == friend_user)
-        for step in ("allocated", "shipped", "delivered"):
-            r = await s.client.post(
-                f"/api/v1/ops/orders/{order.order_id}/fulfilment",
-                json={"status": step},
-                headers=s.ops,
-            )
-            assert r.status_code == 200, r.text
+        await s.deliver(await s.login(friend_user), order.order_id)
         await s.advance(8 * 86_400)  # past the 7-day after-sale period: settled
         await wait_until(distributor, f"{text_of('settled')} === '¥55.20'", seconds=25)
         await shot(distributor, "distributor-settled")

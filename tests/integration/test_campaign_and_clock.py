@@ -51,9 +51,7 @@ async def test_clock_advance_and_speed(serve: Serve) -> None:
 
 async def test_upload_makes_a_new_campaign_live(serve: Serve) -> None:
     async with serve() as s:
-        text = CANONICAL.replace('id = "mid-autumn"', 'id = "flash-sale"').replace(
-            "total_units = 10000", "total_units = 500"
-        )
+        text = campaign_text(500, campaign_id="flash-sale")
         r = await s.client.put(
             "/api/v1/ops/campaigns/flash-sale", content=text.encode(), headers=s.ops
         )

@@ -69,13 +69,7 @@ async def test_commission_settles_after_the_after_sale_period_and_claws_back(
         code = await s.become_distributor(d)
         order = await s.order(buyer, mode="direct", qty=2, ref=code)
         await s.pay(buyer, order["order_id"])
-        for status in ("allocated", "shipped", "delivered"):
-            r = await s.client.post(
-                f"/api/v1/ops/orders/{order['order_id']}/fulfilment",
-                json={"status": status},
-                headers=s.ops,
-            )
-            assert r.status_code == 200
+        await s.deliver(buyer, order["order_id"])
         assert amounts(await commissions(s, d)) == {"frozen": 2 * 36800 * 15 // 100}
         await s.advance(7 * 86_400 + 1)
         await s.wait_for_status(buyer, order["order_id"], "completed")
@@ -225,12 +219,7 @@ async def test_clawback_after_payout_leaves_a_debt_that_later_commission_pays_of
         async def delivered_order(qty: int) -> str:
             order = await s.order(buyer, mode="direct", qty=qty, ref=code)
             await s.pay(buyer, order["order_id"])
-            for status in ("allocated", "shipped", "delivered"):
-                await s.client.post(
-                    f"/api/v1/ops/orders/{order['order_id']}/fulfilment",
-                    json={"status": status},
-                    headers=s.ops,
-                )
+            await s.deliver(buyer, order["order_id"])
             return str(order["order_id"])
 
         first = await delivered_order(2)  # commission 11040

@@ -159,12 +159,14 @@ async def test_ops_refund_fulfilment_and_after_sale(serve_with_ledger: Serve) ->
                 await s.client.post(url, json={"status": status, **extra}, headers=s.ops)
             ).status_code
 
-        assert await step(kept["order_id"], "shipped") == 409  # allocate first
-        assert await step(kept["order_id"], "allocated", warehouse="WH-SH") == 200
+        assert await step(kept["order_id"], "shipped") == 409  # a warehouse first
+        assert await step(kept["order_id"], "allocated", warehouse="WH-SH") == 409  # by rules
+        routed = await s.ship_to(erin, kept["order_id"])
+        assert routed["route"] == [{"warehouse": "shanghai", "units": 1}]
         assert await step(kept["order_id"], "shipped") == 200
         assert await step(kept["order_id"], "delivered") == 200
-        for status in ("allocated", "shipped"):
-            assert await step(shipped_then_refunded["order_id"], status) == 200
+        await s.ship_to(erin, shipped_then_refunded["order_id"])
+        assert await step(shipped_then_refunded["order_id"], "shipped") == 200
         r = await s.client.post(
             f"/api/v1/ops/orders/{shipped_then_refunded['order_id']}/refund",
             json={"reason": "damaged"},
@@ -175,7 +177,10 @@ async def test_ops_refund_fulfilment_and_after_sale(serve_with_ledger: Serve) ->
 
         await s.advance(7 * 86_400 + 1)
         done = await s.wait_for_status(erin, kept["order_id"], "completed")
-        assert done["warehouse"] == "WH-SH"
+        assert done["warehouse"] == "shanghai"
+        houses = await s.client.get("/api/v1/ops/warehouses?campaign_id=mid-autumn", headers=s.ops)
+        shanghai = houses.json()["warehouses"][0]
+        assert (shanghai["shipped"], shanghai["allocated"]) == (2, 0)
         await s.ledger_caught_up()
         listed = await s.client.get(
             "/api/v1/ops/orders?status=refunded&user_id=erin", headers=s.ops

@@ -116,6 +116,7 @@ async def _seed(s: LiveServer, viewer: dict[str, str]) -> dict[str, str]:
     minted = await s.client.post(
         "/api/v1/ops/screen-tokens", json={"campaign_id": "mid-autumn"}, headers=s.ops
     )
+    address = await s.address(viewer)
     return {
         "cid": "mid-autumn",
         "oid": order["order_id"],
@@ -126,6 +127,8 @@ async def _seed(s: LiveServer, viewer: dict[str, str]) -> dict[str, str]:
         "id": minted.json()["id"],
         "mode": "group",
         "wid": "W" + "0" * 16,  # no withdrawal yet: its calls answer 404
+        "aid": address,
+        "warehouse": "shanghai",
     }
 
 
@@ -138,11 +141,11 @@ def _with_examples(document: dict[str, Any], seeds: dict[str, str]) -> dict[str,
             for param in operation["parameters"]:
                 if param["in"] == "path":
                     name = param["name"]
-                    seed = (
-                        seeds["link"]
-                        if name == "code" and "/distributors/" in path
-                        else seeds[name]
-                    )
+                    seed = seeds[name]
+                    if name == "code" and "/distributors/" in path:
+                        seed = seeds["link"]
+                    if name == "code" and "/warehouses/" in path:
+                        seed = seeds["warehouse"]
                     param["schema"]["examples"] = [seed]
     return document
 

@@ -86,12 +86,7 @@ async def test_a_withdrawal_lands_in_ops_queue_and_is_paid_or_rejected(
         buyer = await s.login("buyer")
         order = await s.order(buyer, mode="direct", qty=1, ref=code)
         await s.pay(buyer, order["order_id"])
-        for step in ("allocated", "shipped", "delivered"):
-            await s.client.post(
-                f"/api/v1/ops/orders/{order['order_id']}/fulfilment",
-                json={"status": step},
-                headers=s.ops,
-            )
+        await s.deliver(buyer, order["order_id"])
         await s.advance(8 * 86_400)
         summary = await _settled(s, me, 5_520)
         assert summary["withdrawable_fen"] == 5_520

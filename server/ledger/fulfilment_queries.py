@@ -1,0 +1,57 @@
+"""What fulfilment reads from the ledger: orders waiting for a warehouse, pick lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.ledger.schema import addresses, groups, orders
+
+
+async def routable(engine: AsyncEngine, campaign_id: str, limit: int = 500) -> list[str]:
+    """Paid orders with an address that no warehouse has yet, oldest first; a group's
+    members only once it formed (route_order.lua checks all of it again)."""
+    formed = select(groups.c.code).where(
+        groups.c.campaign_id == campaign_id, groups.c.status == "formed"
+    )
+    query = (
+        select(orders.c.order_id)
+        .where(
+            orders.c.campaign_id == campaign_id,
+            orders.c.status == "paid",
+            orders.c.region_code.is_not(None),
+            or_(orders.c.group_code.is_(None), orders.c.group_code.in_(formed)),
+        )
+        .order_by(orders.c.updated_at_ms)
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return [row.order_id for row in (await conn.execute(query)).all()]
+
+
+async def pick_list(engine: AsyncEngine, campaign_id: str, warehouse: str) -> list[dict[str, Any]]:
+    """The units a warehouse must pick and pack: its allocated orders, each with the part of
+    the order it ships and the address (whole: the warehouse prints the label)."""
+    query = (
+        select(orders, addresses)
+        .join(addresses, addresses.c.address_id == orders.c.address_id)
+        .where(
+            and_(
+                orders.c.campaign_id == campaign_id,
+                orders.c.status == "allocated",
+                orders.c.route.is_not(None),
+            )
+        )
+        .order_by(orders.c.updated_at_ms, orders.c.order_id)
+    )
+    lines: list[dict[str, Any]] = []
+    async with engine.connect() as conn:
+        for row in (await conn.execute(query)).all():
+            found = row._mapping
+            units = dict(orjson.loads(found["route"])).get(warehouse, 0)
+            if units:
+                lines.append({**found, "units": units})
+    return lines

@@ -1,0 +1,80 @@
+"""Units per warehouse in Redis, and the two scripts that move them: init_warehouses and
+route_order (release.lua gives a routed order's units back; fulfil.lua counts them out when
+it ships)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from server.domain.campaign import Campaign
+from server.domain.routing import Route
+from server.store.keys import CampaignKeys
+from server.store.orders import Answer, answer_of
+from server.store.scripts import Scripts
+from server.store.stock import text
+
+
+@dataclass(frozen=True)
+class Level:
+    """One warehouse's units: its stock, what is free to route, what has shipped. Routed
+    but not shipped ("allocated") is what is left: stock - free - shipped."""
+
+    stock: int
+    free: int
+    shipped: int
+
+    @property
+    def allocated(self) -> int:
+        return self.stock - self.free - self.shipped
+
+
+@dataclass(frozen=True)
+class Levels:
+    version: str  # the route_order script refuses a plan made at another version
+    houses: dict[str, Level]
+
+    def free(self) -> dict[str, int]:
+        return {code: level.free for code, level in self.houses.items()}
+
+
+class WarehouseStore:
+    def __init__(self, redis: Redis, scripts: Scripts, keys: CampaignKeys) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self.keys = keys
+
+    async def init(self, campaign: Campaign) -> int:
+        """Give the campaign's warehouses their configured units, where not done before."""
+        if campaign.fulfilment is None:
+            return 0
+        args: list[str | int] = []
+        for house in campaign.fulfilment.warehouses:
+            args += [house.code, house.units]
+        return int(await self._scripts.init_warehouses(keys=[self.keys.warehouses], args=args))
+
+    async def levels(self) -> Levels:
+        flat = await self._redis.hgetall(self.keys.warehouses)
+        fields = {text(k): text(v) for k, v in flat.items()}
+        counts: dict[str, dict[str, int]] = {}
+        for name, value in fields.items():
+            code, dot, counter = name.rpartition(".")
+            if dot:
+                counts.setdefault(code, {})[counter] = int(value)
+        houses = {
+            code: Level(c.get("stock", 0), c.get("free", 0), c.get("shipped", 0))
+            for code, c in counts.items()
+        }
+        return Levels(fields.get("version", "0"), houses)
+
+    async def route(self, now_ms: int, order_id: str, version: str, route: Route) -> Answer:
+        """Take the route's units for the order; version "" is an ops override."""
+        k = self.keys
+        args: list[str | int] = [now_ms, order_id, version]
+        for code, units in route:
+            args += [code, units]
+        code, record = await self._scripts.route_order(
+            keys=[k.orders, k.warehouses, k.stream, k.groups], args=args
+        )
+        return answer_of(code, record)
