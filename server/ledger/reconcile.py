@@ -7,7 +7,10 @@ unconsumed entries is replayed into a projection, which must match Redis exactly
   - the same orders, each reserved exactly once, with the same status, units and money;
   - per pool, reserved/sold/borrowed/lent recomputed from the orders' allocations;
   - no unit lost: remaining + reserved + sold = quota over all pools;
-  - per order: paid = Σ its payments, refunded = Σ its refunds, paid = refunded + kept.
+  - per order: paid = Σ its payments, refunded = Σ its refunds, paid = refunded + kept;
+  - per warehouse: free + allocated + shipped = stock, free never below zero, allocated and
+    shipped recomputed from the orders' routes; every routed order's route adds up to its
+    units, and every order past "paid" that a warehouse should ship has a route.
 """
 
 from __future__ import annotations
@@ -31,7 +34,11 @@ from server.store.keys import CampaignKeys
 from server.store.stock import parse_pools, text
 
 Fields = dict[str, str]
-_COMPARED = ("status", "held", "qty", "alloc", "paid_fen", "refunded_fen", "user", "mode")
+_COMPARED = (
+    "status", "held", "qty", "alloc", "paid_fen", "refunded_fen", "user", "mode", "route",
+    "region",
+)  # fmt: skip
+_ROUTED = ("allocated", "shipped", "delivered", "completed")
 
 
 @dataclass
@@ -89,7 +96,7 @@ class _Projection:
 
 async def reconcile(redis: Redis, engine: AsyncEngine, keys: CampaignKeys) -> Report:
     report = Report(keys.campaign_id)
-    pools, redis_orders, unconsumed, cutoff = await _redis_snapshot(redis, keys)
+    pools, redis_orders, unconsumed, cutoff, houses = await _redis_snapshot(redis, keys)
     projection = _Projection()
     for stream_id, fields in await _ledger_events(engine, keys.campaign_id):
         if stream_position(stream_id) <= cutoff:
@@ -100,6 +107,8 @@ async def reconcile(redis: Redis, engine: AsyncEngine, keys: CampaignKeys) -> Re
     report.orders = len(redis_orders)
     _check_orders(report, projection, redis_orders)
     _check_pools(report, projection, pools)
+    if houses:
+        _check_warehouses(report, projection, houses)
     _check_money(report, projection)
     if not unconsumed:  # commission lines are written as entries are applied
         _check_commissions(report, projection, await _ledger_lines(engine, keys.campaign_id))
@@ -109,7 +118,11 @@ async def reconcile(redis: Redis, engine: AsyncEngine, keys: CampaignKeys) -> Re
 async def _redis_snapshot(
     redis: Redis, keys: CampaignKeys
 ) -> tuple[
-    dict[str, dict[str, int]], dict[str, dict[str, Any]], list[tuple[str, Fields]], tuple[int, int]
+    dict[str, dict[str, int]],
+    dict[str, dict[str, Any]],
+    list[tuple[str, Fields]],
+    tuple[int, int],
+    dict[str, dict[str, int]],
 ]:
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hgetall(keys.pools)
@@ -118,7 +131,8 @@ async def _redis_snapshot(
         pipe.xpending_range(keys.stream, GROUP, min="-", max="+", count=1_000_000)
         pipe.xinfo_groups(keys.stream)
         pipe.xinfo_stream(keys.stream)
-        raw_pools, raw_orders, entries, pending, groups, info = await pipe.execute(
+        pipe.hgetall(keys.warehouses)
+        raw_pools, raw_orders, entries, pending, groups, info, raw_houses = await pipe.execute(
             raise_on_error=False
         )
     pools = parse_pools(raw_pools)
@@ -127,7 +141,12 @@ async def _redis_snapshot(
     # Ledger events up to the last entry ever added count, even when the worker has trimmed
     # the stream to nothing; later ones happened after this snapshot.
     cutoff = (0, 0) if isinstance(info, ResponseError) else _last_added(info)
-    return pools, orders, _unconsumed(stream, pending, groups), cutoff
+    houses: dict[str, dict[str, int]] = defaultdict(dict)
+    for name, value in raw_houses.items():
+        code, dot, counter = text(name).rpartition(".")
+        if dot:
+            houses[code][counter] = int(value)
+    return pools, orders, _unconsumed(stream, pending, groups), cutoff, dict(houses)
 
 
 def _last_added(info: dict[str, Any]) -> tuple[int, int]:
@@ -233,6 +252,34 @@ def _check_pools(report: Report, projection: _Projection, pools: dict[str, dict[
     moved_out = sum(c.get("moved_out", 0) for c in pools.values())
     if moved_in != moved_out:
         report.problems.append(f"units moved in {moved_in} != moved out {moved_out}")
+
+
+def _check_warehouses(
+    report: Report, projection: _Projection, houses: dict[str, dict[str, int]]
+) -> None:
+    allocated: Counter[str] = Counter()
+    shipped: Counter[str] = Counter()
+    for oid, (_, order) in sorted(projection.orders.items()):
+        route = order.get("route") or []
+        if route and sum(units for _, units in route) != order["qty"]:
+            report.problems.append(f"order {oid}: routed {route} for {order['qty']} units")
+        if not order["ended"] and order["status"] in _ROUTED and not route:
+            report.problems.append(f"order {oid}: {order['status']} without a warehouse")
+        left = any(status == "shipped" for status, _ in order["history"])
+        for code, units in route:
+            if left:
+                shipped[code] += units
+            elif not order["ended"]:
+                allocated[code] += units
+    for code, level in sorted(houses.items()):
+        stock, free, out = level.get("stock", 0), level.get("free", 0), level.get("shipped", 0)
+        if free < 0:
+            report.problems.append(f"warehouse {code}: {free} units free")
+        if stock - free - out != allocated[code] or out != shipped[code]:
+            report.problems.append(
+                f"warehouse {code}: allocated {stock - free - out}, shipped {out} in Redis; "
+                f"{allocated[code]} and {shipped[code]} from the orders' routes"
+            )
 
 
 def _check_money(report: Report, projection: _Projection) -> None:

@@ -69,3 +69,24 @@ async def test_reconcile_is_clean_once_the_worker_trimmed_the_stream_to_nothing(
 
         await redis.hincrby(f"{key_prefix}:{{mid-autumn}}:pools", "distribution.remaining", 1)
         assert any("units lost" in p for p in (await s.reconcile()).problems)
+
+
+async def test_reconcile_catches_a_warehouse_unit_out_of_place(
+    serve_with_ledger: Serve, redis: Redis, key_prefix: str
+) -> None:
+    async with serve_with_ledger() as s:
+        alice = await s.login("alice")
+        paid = await s.order(alice, mode="direct", qty=2)
+        await s.pay(alice, paid["order_id"])
+        await s.ship_to(alice, paid["order_id"])
+        assert (await s.reconcile()).problems == []
+
+        tag = f"{key_prefix}:{{mid-autumn}}"
+        await redis.hincrby(f"{tag}:warehouses", "guangzhou.free", -1)  # a box gone missing
+        order = orjson.loads(await redis.hget(f"{tag}:orders", paid["order_id"]) or b"{}")
+        order["route"] = [["shanghai", 1]]  # a route short of the order
+        await redis.hset(f"{tag}:orders", paid["order_id"], orjson.dumps(order))
+
+        problems = "\n".join((await s.reconcile()).problems)
+        assert "warehouse guangzhou: allocated 1, shipped 0 in Redis; 0 and 0" in problems
+        assert f"order {paid['order_id']}: route is [['shanghai', 1]] in Redis" in problems
