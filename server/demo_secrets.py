@@ -9,7 +9,12 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-NAMES = ("LIVEROOM_OPS_TOKEN", "LIVEROOM_SECRET", "LIVEROOM_PAYMENT_SECRET")
+NAMES = (
+    "LIVEROOM_OPS_TOKEN",
+    "LIVEROOM_SECRET",
+    "LIVEROOM_PAYMENT_SECRET",
+    "LIVEROOM_LOGISTICS_SECRET",
+)
 # The demo console's `admin` password: made with the demo's data, printed when it starts.
 ADMIN_PASSWORD = "LIVEROOM_DEMO_ADMIN_PASSWORD"
 FILE = "secrets.env"

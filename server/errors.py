@@ -52,6 +52,17 @@ class InvalidCampaign(BadInput):
         self.problems = problems
 
 
+class InvalidRows(BadInput):
+    """An uploaded file (CSV) with bad rows: nothing of it was applied; every row named."""
+
+    code = "invalid_rows"
+
+    def __init__(self, problems: list[tuple[int, FieldProblem]]) -> None:
+        line, first = problems[0]
+        super().__init__(f"line {line}, {first.field}: {first.message}", first.field)
+        self.problems = problems
+
+
 class Unauthorized(LiveroomError):
     status = 401
     code = "unauthorized"

@@ -137,6 +137,7 @@ class Settings:
     ops_token: str = ""
     secret: str = ""
     payment_secret: str = ""
+    logistics_secret: str = ""  # signs delivery events; unset: the logistics webhook is off
     clock: str = "real"
     clock_start: datetime | None = None
     clock_speed: float = 1.0
@@ -167,6 +168,7 @@ class Settings:
             ops_token=env.get("LIVEROOM_OPS_TOKEN", ""),
             secret=env.get("LIVEROOM_SECRET", ""),
             payment_secret=env.get("LIVEROOM_PAYMENT_SECRET", ""),
+            logistics_secret=env.get("LIVEROOM_LOGISTICS_SECRET", ""),
             clock=env.get("LIVEROOM_CLOCK", "real"),
             clock_start=_datetime(env, "LIVEROOM_CLOCK_START"),
             clock_speed=_number(env, "LIVEROOM_CLOCK_SPEED", 1.0),
@@ -208,6 +210,11 @@ class Settings:
                     "LIVEROOM_SECRET": self.secret,
                     "LIVEROOM_OPS_TOKEN": self.ops_token,
                     "LIVEROOM_PAYMENT_SECRET": self.payment_secret,
+                    **(
+                        {"LIVEROOM_LOGISTICS_SECRET": self.logistics_secret}
+                        if self.logistics_secret
+                        else {}
+                    ),
                 }
             )
 

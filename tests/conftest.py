@@ -26,6 +26,7 @@ TIME_FACTOR = float(os.environ.get("LIVEROOM_TEST_TIME_FACTOR", "1"))
 OPS_TOKEN = "test-ops-token-0123456789abcdefghijkl"
 SECRET = "test-viewer-secret-0123456789abcdefghijkl"
 PAYMENT_SECRET = "test-payment-secret-0123456789abcdefghijkl"
+LOGISTICS_SECRET = "test-logistics-secret-0123456789abcdefghij"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -92,6 +93,7 @@ def make_settings(key_prefix: str, **overrides: object) -> Settings:
         "ops_token": OPS_TOKEN,
         "secret": SECRET,
         "payment_secret": PAYMENT_SECRET,
+        "logistics_secret": LOGISTICS_SECRET,
         "clock": "simulated",
         "demo_login": True,
         "key_prefix": key_prefix,

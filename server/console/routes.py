@@ -10,6 +10,7 @@ from server.console import (
     routes_finance,
     routes_orders,
     routes_people,
+    routes_warehouses,
 )
 
 routes = [
@@ -17,6 +18,7 @@ routes = [
     *routes_campaigns.routes,
     *routes_desk.routes,
     *routes_orders.routes,
+    *routes_warehouses.routes,
     *routes_distributors.routes,
     *routes_finance.routes,
     *routes_people.routes,

@@ -14,11 +14,13 @@ from starlette.routing import Route
 from server.clock import to_ms
 from server.console.csv_export import orders_csv
 from server.console.guard import Visit, page, render, see_other
+from server.domain.addresses import shown
 from server.domain.campaign import Mode
 from server.domain.lifecycle import NEXT_FULFILMENT
 from server.errors import BadInput, NotFound
 from server.gateway.http import parse_params
 from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody
+from server.ledger.address_book import AddressBook
 from server.ledger.console_queries import order_story
 from server.ledger.queries import OrderFilter, list_orders
 from server.ops import orders as order_ops
@@ -130,7 +132,17 @@ async def order_detail(visit: Visit) -> Response:
     if order is None:
         raise NotFound("no such order", "order_id")
     zone = live.campaign.timezone if live else "UTC"
-    steps = [s for s, before in NEXT_FULFILMENT.items() if before == order["status"]]
+    routed = live is not None and live.campaign.fulfilment is not None
+    steps = [
+        s
+        for s, before in NEXT_FULFILMENT.items()
+        if before == order["status"] and not (routed and s == "allocated")
+    ]
+    address = None
+    if order.get("address_id"):
+        row = await AddressBook(visit.gw.ledger).get(order["address_id"])
+        address = shown(row, whole=visit.can("addresses.view")) if row else None
+    houses = live.campaign.fulfilment.warehouses if live and live.campaign.fulfilment else []
     return render(
         visit,
         "console/order.html",
@@ -139,6 +151,10 @@ async def order_detail(visit: Visit) -> Response:
         zone=zone,
         fulfil_steps=steps,
         refundable=not order["ended"],
+        routed=routed,
+        address=address,
+        warehouses={h.code: h.name for h in houses},
+        reroutable=routed and not order["ended"] and order["status"] in ("paid", "allocated"),
     )
 
 

@@ -104,12 +104,18 @@ def resolve(province: str, city: str, district: str) -> Region:
 
 
 def region_of(code: str) -> Region:
-    """The region a stored most-precise code stands for (codes come from `resolve`)."""
+    """The place a known code names, at its own level (a warehouse's city, an address's
+    district); KeyError for a code that is not a division."""
     table = divisions()
     province = province_of(code)
-    if code == province:
-        return resolve(province, "", "")
-    if is_city(code):
-        return resolve(province, code, "")
-    city = next((c for c in table[province].children if code in table[c].children), "")
-    return resolve(province, city, code)
+    names = [table[province].name]
+    city = district = ""
+    if code != province:
+        if is_city(code):
+            city = code
+        else:
+            district = code
+            city = next((c for c in table[province].children if code in table[c].children), "")
+        names += [table[c].name for c in (city, district) if c]
+    table[code]  # noqa: B018  (a code that is no division fails here, not later)
+    return Region(province, city, district, tuple(names))

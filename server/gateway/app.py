@@ -39,6 +39,7 @@ from server.gateway import (
     routes_screens,
     routes_sessions,
     routes_share,
+    routes_shipping,
 )
 from server.gateway.auth import ViewerTokens
 from server.gateway.context import Gateway
@@ -153,6 +154,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         *routes_me.routes,
         *routes_addresses.routes,
         *routes_fulfilment.routes,
+        *routes_shipping.routes,
         *routes_inbox.routes,
         *routes_groups.routes,
         *routes_quotes.routes,

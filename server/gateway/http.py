@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.errors import BadInput, InvalidCampaign, LiveroomError
+from server.errors import BadInput, InvalidCampaign, InvalidRows, LiveroomError
 from server.gateway.bodies import MAX_BODY_BYTES, BodyGate, ClientLeft, read_limited
 from server.telemetry import CLIENTS_LEFT_MID_BODY
 
@@ -81,6 +81,11 @@ def error_response(exc: LiveroomError) -> JSONResponse:
     body = error_body(exc.code, exc.message, exc.field)
     if isinstance(exc, InvalidCampaign):
         body["problems"] = [{"field": p.field, "message": p.message} for p in exc.problems]
+    if isinstance(exc, InvalidRows):
+        body["problems"] = [
+            {"line": line, "field": p.field, "message": p.message, "error": p.code}
+            for line, p in exc.problems
+        ]
     return JSONResponse(body, status_code=exc.status, headers=dict(exc.headers) or None)
 
 

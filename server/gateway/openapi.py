@@ -42,6 +42,7 @@ _PATH_PARAMETERS = {
     "mode": r"^(presale|group|direct)$",
     "aid": s.ADDRESS_ID_PATTERN,
 }
+_TEXT_BODIES = {"toml": "application/toml", "csv": "text/csv"}
 _DESCRIPTIONS = {
     400: "the body is not valid JSON (`bad_json`)",
     401: "no credentials, or credentials that are not valid (`unauthorized`)",
@@ -61,7 +62,7 @@ class Operation:
     path: str
     summary: str
     auth: str | None = None  # "viewer", "ops" or "signature" (the payment provider)
-    body: Any = None  # a model, "toml", or None for no body
+    body: Any = None  # a model, "toml" or "csv" (text), or None for no body
     response: Any = None
     status: int = 200
     errors: tuple[int, ...] = ()  # beyond those that follow from the above
@@ -422,6 +423,24 @@ OPERATIONS = [
         response=s.OrderOut,
         errors=(409,),
     ),
+    Operation("get", "/api/v1/carriers", "The carriers orders ship with", response=s.CarriersOut),
+    Operation(
+        "post",
+        "/api/v1/ops/shipments",
+        "Ship allocated orders: a CSV of order_id, carrier, tracking_no (all rows or none)",
+        auth="ops",
+        query=s.CampaignQuery,
+        body="csv",
+        response=s.ShipmentsOut,
+    ),
+    Operation(
+        "post",
+        "/api/v1/logistics/webhook",
+        "A logistics provider's event about a parcel (signed); delivered starts the after-sale",
+        auth="signature",
+        body=s.LogisticsIn,
+        response=s.LogisticsOut,
+    ),
     Operation(
         "post",
         "/api/v1/ops/communities",
@@ -546,7 +565,7 @@ def error_statuses(op: Operation) -> list[int]:
         if "campaign_id" in getattr(model, "model_fields", {}):
             found.add(404)
     if op.body is not None:
-        found |= {413, 422} | ({400} if op.body != "toml" else set())
+        found |= {413, 422} | ({400} if op.body not in _TEXT_BODIES else set())
     if "{" in op.path:
         found.add(404)
     if op.auth == "viewer" or op.auth == "signature":
@@ -567,10 +586,10 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     spec["parameters"] = _parameters(op)
     if op.auth:
         spec["security"] = [{op.auth: []}]
-    if op.body == "toml":
+    if op.body in _TEXT_BODIES:
         spec["requestBody"] = {
             "required": True,
-            "content": {"application/toml": {"schema": {"type": "string"}}},
+            "content": {_TEXT_BODIES[op.body]: {"schema": {"type": "string"}}},
         }
     elif op.body is not None:
         spec["requestBody"] = {

@@ -72,6 +72,8 @@ class FulfilmentIn(StrictBody):
 class ProblemOut(TypedDict):
     field: str | None
     message: str
+    line: NotRequired[int]  # an uploaded file's line (the heading is line 1)
+    error: NotRequired[str]  # its code, for the catalogue
 
 
 class ErrorOut(TypedDict):
@@ -97,6 +99,19 @@ class RoutePartOut(TypedDict):
     units: int
 
 
+class LogisticsEventOut(TypedDict):
+    status: str
+    at: str
+    text: str
+
+
+class ShipmentOut(TypedDict):
+    carrier: str
+    tracking_no: str
+    shipped_at: str
+    latest: LogisticsEventOut | None  # the provider's newest event
+
+
 class OrderOut(TypedDict):
     order_id: str
     campaign_id: str
@@ -114,6 +129,7 @@ class OrderOut(TypedDict):
     warehouse: str | None
     address_id: str | None
     route: list[RoutePartOut] | None  # the warehouses its units ship from, once routed
+    shipment: ShipmentOut | None  # once shipped
     history: list[StatusChange]
 
 
@@ -521,3 +537,34 @@ class WarehousesOut(TypedDict):
     strategy: str
     warehouses: list[WarehouseOut]
     awaiting_address: int  # paid orders that cannot be routed before their buyer says where
+
+
+class LogisticsIn(StrictBody):
+    """A logistics provider's event; the subscription carries our order id."""
+
+    order_id: Annotated[str, Field(pattern=ORDER_ID_PATTERN)]
+    carrier: Annotated[str, Field(pattern=r"^[A-Z]{2,4}$")]
+    tracking_no: Annotated[str, Field(pattern=r"^[A-Z0-9]{6,32}$")]
+    event_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+    status: Literal["collected", "in_transit", "out_for_delivery", "delivered", "exception"]
+    at: AwareDatetime
+    text: Annotated[str, Field(max_length=200)] = ""
+
+
+class LogisticsOut(TypedDict):
+    result: Literal["recorded", "duplicate"]
+    status: str  # the order's status after the event
+
+
+class ShipmentsOut(TypedDict):
+    shipped: int
+    unchanged: int  # shipped before with the same carrier and tracking number
+
+
+class CarrierOut(TypedDict):
+    code: str
+    name: str
+
+
+class CarriersOut(TypedDict):
+    carriers: list[CarrierOut]

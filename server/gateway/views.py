@@ -18,6 +18,7 @@ from server.gateway.schemas import (
     PaymentOut,
     PoolClassOut,
     PoolOut,
+    ShipmentOut,
     StockOut,
 )
 
@@ -54,7 +55,26 @@ def order_view(order: dict[str, Any], timezone: str) -> OrderOut:
         "route": [{"warehouse": w, "units": u} for w, u in order["route"]]
         if order.get("route")
         else None,
+        "shipment": _shipment_view(order, timezone),
         "history": [{"status": s, "at": local_iso(at, timezone)} for s, at in order["history"]],
+    }
+
+
+def _shipment_view(order: dict[str, Any], timezone: str) -> ShipmentOut | None:
+    shipment, latest = order.get("shipment"), order.get("logistics")
+    if not shipment:
+        return None
+    return {
+        "carrier": shipment["carrier"],
+        "tracking_no": shipment["tracking_no"],
+        "shipped_at": local_iso(shipment["at"], timezone),
+        "latest": {
+            "status": latest["status"],
+            "at": local_iso(latest["at"], timezone),
+            "text": latest["text"],
+        }
+        if latest
+        else None,
     }
 
 

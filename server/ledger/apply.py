@@ -8,7 +8,7 @@ ledger ends the same whatever the delivery order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -28,6 +28,7 @@ from server.ledger.schema import (
     payouts,
     pool_moves,
     refunds,
+    shipment_events,
     users,
     withdrawals,
 )
@@ -53,7 +54,7 @@ async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterab
     orders_rows: dict[str, dict[str, Any]] = {}
     payment_rows: dict[str, dict[str, Any]] = {}
     group_rows: dict[str, dict[str, Any]] = {}
-    refund_rows, move_rows = [], []
+    appended: dict[Table, list[dict[str, Any]]] = {refunds: [], pool_moves: [], shipment_events: []}
     for stream_id in new:  # oldest first: a later snapshot of the same key replaces an earlier
         fields = by_id[stream_id]
         ms, seq = stream_position(stream_id)
@@ -63,38 +64,57 @@ async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterab
             payment_rows[payment["id"]] = _payment_row(payment, ms, seq)
         if group := json_object(fields.get("group")):
             group_rows[group["code"]] = _group_row(campaign_id, group)
-        if int(fields.get("refund_fen", 0)) > 0:
-            refund_rows.append(
-                {
-                    "campaign_id": campaign_id,
-                    "stream_id": stream_id,
-                    "order_id": fields["order_id"],
-                    "amount_fen": int(fields["refund_fen"]),
-                    "reason": fields.get("reason", ""),
-                    "at_ms": _campaign_ms(order, payment, ms),
-                }
-            )
-        if fields["type"] == "pool_returned":
-            move_rows.append(
-                {
-                    "campaign_id": campaign_id,
-                    "stream_id": stream_id,
-                    "pool": fields["pool"],
-                    "target": fields["target"],
-                    "units": int(fields["units"]),
-                    "at_ms": ms,
-                }
-            )
+        at_ms = _campaign_ms(order, payment, ms)
+        for table, row in _appended_rows(fields, at_ms, ms):
+            appended[table].append({"campaign_id": campaign_id, "stream_id": stream_id, **row})
     await _upsert_newer(conn, orders, ["order_id"], list(orders_rows.values()))
     await _apply_commissions(
         conn, campaign_id, [json_object(r["snapshot"]) or {} for r in orders_rows.values()]
     )
     await _upsert_newer(conn, payments, ["payment_id"], list(payment_rows.values()))
     await _upsert(conn, groups, ["campaign_id", "code"], list(group_rows.values()))
-    for table, rows in ((refunds, refund_rows), (pool_moves, move_rows)):
+    for table, rows in appended.items():
         if rows:
             await conn.execute(table.insert(), rows)
     return len(new)
+
+
+def _appended_rows(
+    fields: Mapping[str, str], at_ms: int, stream_ms: int
+) -> Iterator[tuple[Table, dict[str, Any]]]:
+    """The rows an entry adds to the append-only tables: a refund, a pool's return, a
+    logistics event."""
+    if int(fields.get("refund_fen", 0)) > 0:
+        yield (
+            refunds,
+            {
+                "order_id": fields["order_id"],
+                "amount_fen": int(fields["refund_fen"]),
+                "reason": fields.get("reason", ""),
+                "at_ms": at_ms,
+            },
+        )
+    if fields["type"] == "pool_returned":
+        yield (
+            pool_moves,
+            {
+                "pool": fields["pool"],
+                "target": fields["target"],
+                "units": int(fields["units"]),
+                "at_ms": stream_ms,
+            },
+        )
+    if fields["type"] == "logistics":
+        yield (
+            shipment_events,
+            {
+                "order_id": fields["order_id"],
+                "event_id": fields["event_id"],
+                "status": fields["status"],
+                "at_ms": int(fields["at_ms"]),
+                "text": fields["text"],
+            },
+        )
 
 
 async def _apply_commissions(
@@ -259,6 +279,8 @@ def _order_row(order: dict[str, Any], ms: int, seq: int) -> dict[str, Any]:
         "address_id": order.get("address_id"),
         "region_code": order.get("region"),
         "route": orjson.dumps(order["route"]).decode() if order.get("route") else None,
+        "carrier": (order.get("shipment") or {}).get("carrier"),
+        "tracking_no": (order.get("shipment") or {}).get("tracking_no"),
         "created_at_ms": order["created_at_ms"],
         "updated_at_ms": order["history"][-1][1],
         "stream_ms": ms,

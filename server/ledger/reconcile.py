@@ -36,7 +36,7 @@ from server.store.stock import parse_pools, text
 Fields = dict[str, str]
 _COMPARED = (
     "status", "held", "qty", "alloc", "paid_fen", "refunded_fen", "user", "mode", "route",
-    "region",
+    "region", "shipment",
 )  # fmt: skip
 _ROUTED = ("allocated", "shipped", "delivered", "completed")
 

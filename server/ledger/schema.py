@@ -33,6 +33,8 @@ orders = Table(
     Column("address_id", String(24)),  # the address it ships to (addresses keep old rows)
     Column("region_code", String(6)),  # that address's most precise GB/T 2260 code
     Column("route", Text),  # JSON [[warehouse, units], ...] once routed
+    Column("carrier", String(8)),
+    Column("tracking_no", String(32)),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
     Column("stream_ms", BigInteger, nullable=False),
@@ -87,6 +89,19 @@ pool_moves = Table(
     Column("target", String(64), nullable=False),
     Column("units", Integer, nullable=False),
     Column("at_ms", BigInteger, nullable=False),
+)
+
+# What the logistics provider said about each shipped order, every event once.
+shipment_events = Table(
+    "shipment_events",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("stream_id", String(40), primary_key=True),
+    Column("order_id", String(96), nullable=False, index=True),
+    Column("event_id", String(64), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("text", String(200), nullable=False),
 )
 
 groups = Table(

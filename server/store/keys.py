@@ -99,6 +99,11 @@ class CampaignKeys:
         return self._key("warehouses")
 
     @property
+    def logistics_seen(self) -> str:
+        """Ids of the logistics events already recorded (set): each counts once."""
+        return self._key("logistics_seen")
+
+    @property
     def stock_channel(self) -> str:
         """Pub/sub channel of every pool's remaining units; the scripts name it after the
         pools key (KEYS[1] .. ":stock"), so keep the two in step."""
@@ -132,6 +137,7 @@ class CampaignKeys:
             self.counters,
             self.config,
             self.warehouses,
+            self.logistics_seen,
         ]
 
 

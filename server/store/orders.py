@@ -9,6 +9,7 @@ import orjson
 from redis.asyncio import Redis
 
 from server.domain.lifecycle import Stage, status_after, status_before
+from server.domain.shipping import LogisticsEvent
 from server.store.keys import CampaignKeys
 from server.store.scripts import Scripts
 from server.store.stock import Order, decode, text
@@ -100,12 +101,34 @@ class OrderStore:
         aftersale_due_ms: int | None = None,
         warehouse: str = "",
         deadline: str = "",
+        shipment: tuple[str, str] = ("", ""),
     ) -> Answer:
+        """One fulfilment step; `shipment`: the carrier and tracking number it ships with."""
         k = self.keys
         due = "" if aftersale_due_ms is None else aftersale_due_ms
         code, record = await self._scripts.fulfil(
             keys=[k.orders, k.deadlines, k.stream, k.warehouses],
-            args=[now_ms, order_id, status, required, due, warehouse, deadline],
+            args=[now_ms, order_id, status, required, due, warehouse, deadline, *shipment],
+        )
+        return answer_of(code, record)
+
+    async def logistics_event(
+        self, now_ms: int, order_id: str, event: LogisticsEvent, aftersale_due_ms: int
+    ) -> Answer:
+        k = self.keys
+        code, record = await self._scripts.logistics_event(
+            keys=[k.orders, k.deadlines, k.stream, k.logistics_seen],
+            args=[
+                now_ms,
+                order_id,
+                event.carrier,
+                event.tracking_no,
+                event.event_id,
+                event.status,
+                event.at_ms,
+                event.text,
+                aftersale_due_ms,
+            ],
         )
         return answer_of(code, record)
 

@@ -53,6 +53,7 @@ class Scripts:
     init_warehouses: AsyncScript
     route_order: AsyncScript
     set_address: AsyncScript
+    logistics_event: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

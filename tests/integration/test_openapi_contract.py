@@ -39,9 +39,9 @@ from tests.server_harness import LiveServer
 EXAMPLES = int(os.environ.get("LIVEROOM_SCHEMATHESIS_EXAMPLES", "20"))
 
 
-@schemathesis.serializer("application/toml")
-def _toml(context: Any, value: Any) -> bytes:
-    """Campaign files are text: a generated one goes as its UTF-8."""
+@schemathesis.serializer("application/toml", "text/csv")
+def _text(context: Any, value: Any) -> bytes:
+    """Campaign files and tracking lists are text: a generated one goes as its UTF-8."""
     return value if isinstance(value, bytes) else str(value).encode("utf-8")
 
 

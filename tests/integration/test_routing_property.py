@@ -81,15 +81,15 @@ def model_route(
 
 def campaign_with(warehouses: list[House], most: bool) -> Campaign:
     """The canonical campaign with these warehouses (and as many units as they hold)."""
-    total = max(1, sum(h.units for h in warehouses))
-    text = campaign_text(total).split("\n[fulfilment]")[0]
+    units = [h.units for h in warehouses]
+    units[0] += 0 if sum(units) else 1  # a SKU has at least one unit
+    text = campaign_text(sum(units)).split("\n[fulfilment]")[0]
     text += f'\n[fulfilment]\nstrategy = "{"most_stock" if most else "region_priority"}"\n'
     for i, house in enumerate(warehouses):
-        units = house.units + (1 if i == 0 and total == 1 and house.units == 0 else 0)
         serves = ", ".join(f'{{ region = "{r}", priority = {p} }}' for r, p in house.serves)
         text += (
             f'\n[[fulfilment.warehouses]]\ncode = "w{i}"\nname = "仓{i}"\n'
-            f'location = "310000"\nunits = {units}\nserves = [{serves}]\n'
+            f'location = "310000"\nunits = {units[i]}\nserves = [{serves}]\n'
         )
     return parse_campaign(text)
 

@@ -66,8 +66,10 @@ def test_demo_login_needs_the_simulated_clock() -> None:
 
 def test_fresh_secrets_pass_and_differ() -> None:
     made = demo_secrets.fresh()
-    assert Settings.from_env(made).ops_token == made["LIVEROOM_OPS_TOKEN"]
-    assert len(set(made.values())) == 3 and made != demo_secrets.fresh()
+    settings = Settings.from_env(made)
+    assert settings.ops_token == made["LIVEROOM_OPS_TOKEN"]
+    assert settings.logistics_secret == made["LIVEROOM_LOGISTICS_SECRET"]
+    assert len(set(made.values())) == 4 and made != demo_secrets.fresh()
 
 
 def test_the_demo_keeps_its_own_secrets_private(tmp_path: Path) -> None:
