@@ -8,6 +8,7 @@
   const state = {
     quote: page.quote, orders: [], groups: [], qty: 1, phase: page.phase,
     ref: params.get("ref"), invite: params.get("group"), myGroup: null, seq: 0, user: null,
+    addresses: [],
   };
 
   // -- price and actions ---------------------------------------------------------------
@@ -69,7 +70,9 @@
       const order = await placeOrder({ ...body, qty: state.qty });
       if (order.group_code && body.open_group) watchGroup(order.group_code);
       toast(t("live.placed"));
+      const addressed = await attachDefault(order.order_id).catch(() => false);
       await pay(order.order_id);
+      if (!addressed) toast(t("live.address_missing"));  // its row asks for one
     } catch (e) {
       toast(t("live.failed", { reason: e.message }));
     } finally {
@@ -113,6 +116,9 @@
     if (o.mode === "group" && o.refunded_fen && !["group_failed", "refunded", "cancelled", "expired"].includes(o.status)) {
       row.firstChild.append(el("div", "good", t("live.refund_of_difference", { amount: yuan(o.refunded_fen) })));
     }
+    if (o.shipment) row.firstChild.append(shipmentLine(o.shipment));
+    const side = addressButton(o);
+    if (side) row.append(el("div", "order-side", side));
     const owed = o.next_payment;
     if (owed && owed.payable_now) {
       const key = owed.stage === "balance" ? "live.pay_balance" : owed.stage === "deposit" ? "live.pay_deposit" : "live.pay_now";
@@ -128,6 +134,99 @@
     }
     return row;
   }
+
+  function shipmentLine(shipment) {
+    const line = [t("live.shipment_line", { carrier: t("carrier." + shipment.carrier), number: shipment.tracking_no })];
+    if (shipment.latest) line.push(t("logistics." + shipment.latest.status), shipment.latest.text);
+    return el("div", "dim shipment", line.filter(Boolean).join(" · "));
+  }
+
+  function addressButton(o) {  // an order may choose or change where it ships until routed
+    if (!ADDRESSABLE.includes(o.status)) return null;
+    const label = o.address_id ? t("live.address_change") : t("live.address_needed");
+    const made = button(label, () => openAddresses(o.order_id), o.address_id ? "small ghost" : "small primary");
+    made.dataset.address = o.order_id;
+    return made;
+  }
+
+  // -- addresses ---------------------------------------------------------------------------
+
+  const ADDRESSABLE = ["awaiting_payment", "awaiting_balance", "paid"];
+  const form = $("address-form");
+  let addressFor = null;  // the order the dialog chooses an address for
+
+  async function refreshAddresses() { state.addresses = (await api("GET", "/me/addresses")).addresses; }
+
+  async function attachDefault(orderId) {  // checkout: the default address goes with the order
+    const chosen = state.addresses[0];
+    if (chosen) await api("PUT", `/orders/${orderId}/address`, { address_id: chosen.id });
+    return Boolean(chosen);
+  }
+
+  async function openAddresses(orderId) {
+    addressFor = orderId;
+    await refreshAddresses();
+    $("address-list").replaceChildren(...state.addresses.map((a) => el("li", "order",
+      el("div", "", el("div", "row-title", `${a.recipient} ${a.phone}`), el("div", "dim", `${a.region} ${a.street}`)),
+      el("div", "order-side", button(t("live.address_use"), () => useAddress(a.id), "small primary")))));
+    if (!state.addresses.length) await showForm();
+    else form.hidden = true;
+    if (!$("address-dialog").open) $("address-dialog").showModal();
+  }
+
+  async function useAddress(id) {
+    try {
+      await api("PUT", `/orders/${addressFor}/address`, { address_id: id });
+      $("address-dialog").close();
+      toast(t("live.address_chosen"));
+      refreshOrders();
+    } catch (e) { toast(t("live.failed", { reason: e.message })); }
+  }
+
+  async function showForm() {
+    form.hidden = false;
+    if (!form.province.options.length) fill("province", (await api("GET", "/regions")).regions);
+  }
+
+  function fill(level, regions) {
+    const select = form[level];
+    const none = el("option", "", t("live.choose")); none.value = "";
+    select.replaceChildren(none, ...regions.map((r) => { const o = el("option", "", r.name); o.value = r.code; o.dataset.leaf = r.leaf ? "1" : ""; return o; }));
+    form.querySelector(`[data-level=${level}]`)?.toggleAttribute("hidden", !regions.length);
+  }
+
+  async function below(level, next) {  // a choice fills the level under it (cities or districts)
+    const option = form[level].selectedOptions[0];
+    for (const lower of next === "city" ? ["city", "district"] : ["district"]) fill(lower, []);
+    if (!option || !option.value || option.dataset.leaf) return;
+    const regions = (await api("GET", `/regions/${option.value}`)).regions;
+    const cities = regions.filter((r) => r.code.endsWith("00"));
+    if (next === "city" && !cities.length) fill("district", regions);  // a municipality: no cities
+    else fill(next, regions);
+  }
+
+  function addressError(e) {
+    for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+    const field = e.field && form[e.field] ? e.field : null;
+    if (field) form[field].setAttribute("aria-invalid", "true");
+    $("address-error").hidden = false;
+    $("address-error").textContent = field ? t("live.field_problem", { field: t("live.field_" + field), problem: e.message }) : e.message;
+  }
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = Object.fromEntries(["recipient", "phone", "province", "city", "district", "street"].map((n) => [n, form[n].value]));
+    try {
+      const made = await api("POST", "/me/addresses", body);
+      $("address-error").hidden = true;
+      form.reset();
+      await useAddress(made.id);
+    } catch (err) { addressError(err); }
+  });
+  form.province.addEventListener("change", () => below("province", "city"));
+  form.city.addEventListener("change", () => below("city", "district"));
+  $("address-new").addEventListener("click", () => showForm());
+  $("address-close").addEventListener("click", () => $("address-dialog").close());
 
   // -- groups ------------------------------------------------------------------------------
 
@@ -248,7 +347,7 @@
 
   async function refreshAll() {
     if (!state.user) return;
-    await Promise.allSettled([refreshQuote(), refreshOrders(), refreshInbox()]);
+    await Promise.allSettled([refreshQuote(), refreshOrders(), refreshInbox(), refreshAddresses()]);
     await Promise.allSettled([refreshGroups(), showInvite()]);
   }
 

@@ -41,6 +41,7 @@ _PATH_PARAMETERS = {
     "wid": r"^W[0-9a-f]{16}$",
     "mode": r"^(presale|group|direct)$",
     "aid": s.ADDRESS_ID_PATTERN,
+    "region": r"^[1-9]\d{5}$",
 }
 _TEXT_BODIES = {"toml": "application/toml", "csv": "text/csv"}
 _DESCRIPTIONS = {
@@ -348,6 +349,13 @@ OPERATIONS = [
         body=s.FulfilmentIn,
         response=s.OrderOut,
         errors=(409,),
+    ),
+    Operation("get", "/api/v1/regions", "The provinces (GB/T 2260)", response=s.RegionsOut),
+    Operation(
+        "get",
+        "/api/v1/regions/{region}",
+        "The divisions one level below a province or a city",
+        response=s.RegionsOut,
     ),
     Operation(
         "get",

@@ -7,10 +7,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.domain.addresses import parse_address, shown
+from server.domain.regions import divisions, provinces
 from server.errors import Conflict, NotFound
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
-from server.gateway.schemas import AddressesOut, AddressIn, NoFields, OrderAddressIn
+from server.gateway.schemas import (
+    AddressesOut,
+    AddressIn,
+    NoFields,
+    OrderAddressIn,
+    RegionsOut,
+)
 from server.gateway.views import order_view
 from server.ledger.address_book import AddressBook
 
@@ -82,7 +89,26 @@ async def choose_order_address(request: Request) -> Response:
     return JSONResponse(order_view(answer.record, live.campaign.timezone))
 
 
+async def regions(request: Request) -> Response:
+    """The divisions one level below `code` (none: the provinces), for an address picker;
+    they change only with a new release, so a browser keeps them a day."""
+    code = request.path_params.get("region", "")
+    if code:
+        division = divisions().get(code)
+        if division is None:
+            raise NotFound("no such division", "code", "unknown_region")
+        below = [divisions()[c] for c in division.children]
+    else:
+        below = provinces()
+    answer: RegionsOut = {
+        "regions": [{"code": d.code, "name": d.name, "leaf": not d.children} for d in below]
+    }
+    return JSONResponse(answer, headers={"Cache-Control": "public, max-age=86400"})
+
+
 routes = [
+    Route("/regions", regions, methods=["GET"]),
+    Route("/regions/{region}", regions, methods=["GET"]),
     Route("/me/addresses", list_addresses, methods=["GET"]),
     Route("/me/addresses", add_address, methods=["POST"]),
     Route("/me/addresses/{aid}", edit_address, methods=["PUT"]),

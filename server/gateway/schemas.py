@@ -568,3 +568,13 @@ class CarrierOut(TypedDict):
 
 class CarriersOut(TypedDict):
     carriers: list[CarrierOut]
+
+
+class RegionOut(TypedDict):
+    code: str
+    name: str
+    leaf: bool  # nothing below it: the last level an address names
+
+
+class RegionsOut(TypedDict):
+    regions: list[RegionOut]

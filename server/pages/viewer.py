@@ -26,6 +26,8 @@ from server.runtime import LiveCampaign
 
 _SECTIONS = (
     "live",
+    "carrier",
+    "logistics",
     "errors",
     "status",
     "mode",

@@ -5,13 +5,16 @@ Key screens are saved under artifacts/ (docs/screenshots/ keeps a selection)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from server.fulfilment.sandbox_courier import signed_event, tracking_no
 from server.ledger.schema import commissions, orders, payments, refunds
 from tests.browser.conftest import enabled, phone, shot, wait_until
 from tests.campaigns import campaign_text
+from tests.conftest import LOGISTICS_SECRET
 from tests.integration.conftest import GROUP_OPEN, Serve
 from tests.server_harness import LiveServer
 
@@ -27,13 +30,16 @@ _WEIGHT = """() => [performance.getEntriesByType("navigation")[0],
   ...performance.getEntriesByType("resource").filter((r) => r.initiatorType !== "img")]
   .reduce((sum, r) => sum + (r.decodedBodySize || 0), 0)"""
 _CODE = re.compile(r"[A-Z2-9]{8}")  # a group's or a share link's code, read aloud
+_TRACKING = re.compile(r"[A-Z]{0,3}\d{9,15}[A-Z]{0,2}")  # a parcel's tracking number
 _LATIN = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*")  # a code may start with a digit
 
 
 async def no_english(page: Any, where: str) -> None:
     """What a viewer reads has no English: the only Latin letters are codes (团号, 分销码)."""
     text = await page.evaluate(_SCAN)
-    words = [w for w in _LATIN.findall(text) if not _CODE.fullmatch(w)]
+    words = [
+        w for w in _LATIN.findall(text) if not _CODE.fullmatch(w) and not _TRACKING.fullmatch(w)
+    ]
     assert not words, f"{where}: English on the page: {sorted(set(words))}"
     assert not page.csp_refusals, page.csp_refusals
 
@@ -198,4 +204,66 @@ async def test_a_distributors_link_earns_pending_then_settled(
         await no_english(distributor, "earnings settled")
         [line] = await ledger_rows(s, commissions, commissions.c.order_id == order.order_id)
         assert (line.distributor, line.state, line.amount_fen) == (code, "settled", 5_520)
+        assert not (await s.reconcile()).problems
+
+
+async def test_a_buyer_gives_an_address_and_follows_the_parcel(
+    serve_page: Serve, browser: Any
+) -> None:
+    async with serve_page() as s:
+        page = await phone(browser)
+        await ready(page, f"{s.base_url}/live/mid-autumn")
+        await wait_until(page, enabled("button[data-offer=direct]"))
+        await page.click("button[data-offer=direct]")
+        await wait_until(page, f"{text_of('orders')}.includes('已支付')")
+        await page.click("[data-address]")  # its row asks where to ship
+        await wait_until(page, "document.getElementById('address-dialog').open")
+        await wait_until(
+            page,
+            "document.querySelector('#address-form select[name=province]').options.length > 30",
+        )
+        form = "#address-form"
+        await page.fill(f"{form} [name=recipient]", "王小明")
+        await page.fill(f"{form} [name=phone]", "1381234")
+        await page.select_option(f"{form} [name=province]", "440000")
+        await wait_until(
+            page, "document.querySelector('#address-form [name=city]').options.length > 1"
+        )
+        await page.select_option(f"{form} [name=city]", "440300")
+        await wait_until(
+            page, "document.querySelector('#address-form [name=district]').options.length > 1"
+        )
+        await page.select_option(f"{form} [name=district]", "440305")
+        await page.fill(f"{form} [name=street]", "科技园南区 8 栋 1203")
+        await page.click("#address-save")
+        await wait_until(page, f"{text_of('address-error')}.includes('手机号')")
+        assert await page.get_attribute(f"{form} [name=phone]", "aria-invalid") == "true"
+        await no_english(page, "address, a bad phone")
+        await shot(page, "live-address")
+        await page.fill(f"{form} [name=phone]", "13812345678")
+        await page.click("#address-save")
+        await wait_until(page, "!document.getElementById('address-dialog').open")
+
+        user = await page.evaluate("JSON.parse(localStorage.getItem('liveroom.session')).user_id")
+        [order] = await ledger_rows(s, orders, orders.c.user_id == user)
+        routed = await s.wait_for_status(await s.login(user), order.order_id, "allocated")
+        assert routed["route"] == [{"warehouse": "guangzhou", "units": 1}]  # Shenzhen: 广州仓
+        number = tracking_no("SF", 8)
+        upload = f"订单号,快递公司,运单号\n{order.order_id},SF,{number}\n".encode()
+        r = await s.client.post(
+            "/api/v1/ops/shipments?campaign_id=mid-autumn", content=upload, headers=s.ops
+        )
+        assert r.status_code == 200, r.text
+        body, headers = signed_event(
+            LOGISTICS_SECRET, order.order_id, "SF", number, "in_transit",
+            datetime.fromisoformat("2026-09-02T09:00:00+08:00"), "【深圳】快件已到达南山营业部",
+        )  # fmt: skip
+        r = await s.client.post("/api/v1/logistics/webhook", content=body, headers=headers)
+        assert r.status_code == 200, r.text
+        await page.reload()
+        await wait_until(page, "document.body.dataset.ready === '1'")
+        await wait_until(page, f"{text_of('orders')}.includes('顺丰速运 {number}')")
+        assert "南山营业部" in await page.inner_text("#orders")
+        await no_english(page, "parcel on its way")
+        await shot(page, "live-parcel")
         assert not (await s.reconcile()).problems

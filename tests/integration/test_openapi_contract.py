@@ -119,6 +119,7 @@ async def _seed(s: LiveServer, viewer: dict[str, str]) -> dict[str, str]:
     address = await s.address(viewer)
     return {
         "cid": "mid-autumn",
+        "region": "440300",
         "oid": order["order_id"],
         "pid": payment["payment_id"],
         "code": order["group_code"],
