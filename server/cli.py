@@ -280,7 +280,9 @@ async def _mint_demo_screen(settings: Settings, redis_url: str, campaign_id: str
 def _simulate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     shape = Shape(duration_s=args.pace).scaled(args.scale)
-    sim = Simulation(args.base, settings.ops_token, settings.payment_secret, shape)
+    sim = Simulation(
+        args.base, settings.ops_token, settings.payment_secret, shape, settings.logistics_secret
+    )
 
     async def run() -> dict[str, object]:
         await _wait_until_up(args.base)

@@ -9,20 +9,28 @@ recruiting, each day of the campaign, the close) are spread over `duration_s` of
 each step's orders evenly within its share, so a person can watch the big screen move. An
 answer it did not expect (a server error, a refusal other than sold out or a full group, the
 clock refusing to move) stops it with the reason. It ends by asking the server to reconcile.
+
+Buyers give addresses drawn across the provinces; each day the warehouses ship what the
+router gave them (their pick lists, then a tracking upload), and the sandbox courier reports
+each parcel in transit and, a day later, delivered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 
+from server.fulfilment.sandbox_courier import signed_event, tracking_no
 from server.payments.sandbox import signed_notice
 
 log = logging.getLogger("liveroom.sim")
@@ -61,6 +69,22 @@ class Shape:
         )
 
 
+# Where buyers live (province, city, district) and how many of every 100 live there: the
+# big screen's map fills where the warehouses are, and beyond.
+PLACES: tuple[tuple[str, str, str, int], ...] = (
+    ("310000", "", "310104", 10), ("320000", "320500", "320506", 8),
+    ("330000", "330100", "330106", 8), ("440000", "440300", "440305", 10),
+    ("440000", "440100", "440106", 7), ("110000", "", "110105", 8),
+    ("510000", "510100", "510107", 7), ("500000", "", "500103", 5),
+    ("420000", "420100", "420106", 5), ("370000", "370200", "370212", 5),
+    ("350000", "350200", "350203", 4), ("430000", "430100", "430104", 4),
+    ("610000", "610100", "610113", 4), ("410000", "410100", "410105", 4),
+    ("120000", "", "120101", 3), ("210000", "210200", "210202", 3),
+    ("530000", "530100", "530102", 2), ("650000", "650100", "650102", 1),
+    ("450000", "450100", "450103", 2),
+)  # fmt: skip
+CARRIERS = ("SF", "ZTO", "YTO", "JD")
+
 STEPS = 17  # recruiting, 5 presale days, the move to group, 9 group days, the close
 # Refusals a busy broadcast meets; any other answer means something is wrong.
 EXPECTED_REFUSALS = frozenset({"sold_out", "group_full", "group_closed"})
@@ -95,12 +119,17 @@ class Simulation:
     ops_token: str
     payment_secret: str
     shape: Shape = field(default_factory=Shape)
+    logistics_secret: str = ""  # the sandbox courier reports parcels only with it
     campaign: str = "mid-autumn"
     concurrency: int = 40
     tally: dict[str, int] = field(default_factory=dict)
     _session: aiohttp.ClientSession | None = None
     _codes: list[str] = field(default_factory=list)
     _pace: Pace | None = None
+    _addresses: dict[str, str] = field(default_factory=dict)  # buyer -> their address id
+    _in_transit: list[tuple[str, str, str]] = field(default_factory=list)  # order, carrier, no
+    _parcels: int = 0
+    _shipped: set[str] = field(default_factory=set)  # the ledger may list them a moment longer
 
     async def run(self) -> Json:
         connector = aiohttp.TCPConnector(limit=self.concurrency)
@@ -154,12 +183,65 @@ class Simulation:
             await self._each(
                 range(first, min(first + direct_per_day, self.shape.direct_buyers)), self._direct
             )
+            await self._ship()
             await self._step_done()
 
     async def _close(self) -> None:
         await self._set_clock("2026-09-16T00:30:00+08:00")  # groups close, balances lapse
-        await asyncio.sleep(3.0)  # the sweeps run
+        await asyncio.sleep(3.0)  # the sweeps run, the router routes the groups that formed
+        await self._ship()
+        await self._ship()  # what shipped just now is delivered too
         await self._step_done()
+
+    # -- the warehouses and the courier -----------------------------------------------------
+
+    async def _ship(self) -> None:
+        """Deliver yesterday's parcels, then ship every routed order on a pick list."""
+        if self.logistics_secret:
+            await self._each_now(self._in_transit, self._delivered)
+        self._in_transit = []
+        houses = await self._call(
+            "GET", f"/api/v1/ops/warehouses?campaign_id={self.campaign}", ops=True
+        )
+        picked: dict[str, None] = {}
+        for house in houses.get("warehouses", []):
+            text = await self._text("GET", f"/api/v1/ops/warehouses/{house['code']}/pick-list")
+            for row in list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:-1]:
+                if row[0] not in self._shipped:
+                    picked[row[0]] = None
+        if not picked:
+            return
+        rows = ["订单号,快递公司,运单号"]
+        for order_id in picked:
+            self._parcels += 1
+            carrier = CARRIERS[self._parcels % len(CARRIERS)]
+            number = tracking_no(carrier, self._parcels)
+            rows.append(f"{order_id},{carrier},{number}")
+            self._shipped.add(order_id)
+            self._in_transit.append((order_id, carrier, number))
+        await self._text("POST", "/api/v1/ops/shipments", "\n".join(rows).encode())
+        self._count("parcels shipped", len(picked))
+        if self.logistics_secret:
+            await self._each_now(self._in_transit, self._moving)
+
+    async def _moving(self, parcel: tuple[str, str, str]) -> None:
+        await self._courier(parcel, "in_transit", "快件已从仓库发出")
+
+    async def _delivered(self, parcel: tuple[str, str, str]) -> None:
+        await self._courier(parcel, "delivered", "已签收，感谢使用")
+        self._count("parcels delivered")
+
+    async def _courier(self, parcel: tuple[str, str, str], status: str, text: str) -> None:
+        order_id, carrier, number = parcel
+        clock = await self._call("GET", "/api/v1/clock")
+        body, signed = signed_event(
+            self.logistics_secret, order_id, carrier, number, status,
+            datetime.fromisoformat(clock["now"]), text,
+        )  # fmt: skip
+        assert self._session is not None
+        async with self._session.post("/api/v1/logistics/webhook", data=body, headers=signed) as r:
+            if r.status != 200:
+                raise SimulationStopped(f"a logistics event was refused: {await r.text()}")
 
     # -- one viewer or distributor each -------------------------------------------------
 
@@ -223,11 +305,37 @@ class Simulation:
         )
         if "order_id" in found:
             self._count("orders placed")
+            await self._ship_to(headers, found["order_id"])
             return found
         if found.get("error") not in EXPECTED_REFUSALS:
             raise SimulationStopped(f"an order was refused {found.get('error')}: {found}")
         self._count(f"refused {found.get('error')}")
         return None
+
+    async def _ship_to(self, headers: dict[str, str], order_id: str) -> None:
+        """The buyer's address (made on their first order) goes with every order."""
+        who = headers["Authorization"]
+        if who not in self._addresses:
+            province, city, district, _ = random.choices(PLACES, [p[3] for p in PLACES])[0]
+            address = {
+                "recipient": random.choice("王李张刘陈杨黄赵吴周")
+                + random.choice(["先生", "女士"]),
+                "phone": f"13{random.randint(0, 999_999_999):09d}",
+                "province": province,
+                "city": city,
+                "district": district,
+                "street": f"幸福路 {random.randint(1, 999)} 号 {random.randint(1, 30)} 栋",
+            }
+            made = await self._call("POST", "/api/v1/me/addresses", address, headers=headers)
+            if "id" not in made:
+                raise SimulationStopped(f"an address was refused: {made}")
+            self._addresses[who] = made["id"]
+        chosen = {"address_id": self._addresses[who]}
+        answer = await self._call(
+            "PUT", f"/api/v1/orders/{order_id}/address", chosen, headers=headers
+        )
+        if "order_id" not in answer:
+            raise SimulationStopped(f"an order's address was refused: {answer}")
 
     async def _pay(self, headers: dict[str, str], order_id: str, label: str) -> None:
         payment = await self._call(
@@ -280,6 +388,31 @@ class Simulation:
                 raise SimulationStopped(f"{method} {path} answered {r.status}: {found}")
             return found
 
+    async def _text(self, method: str, path: str, body: bytes | None = None) -> str:
+        """An ops call whose request or answer is CSV."""
+        assert self._session is not None
+        headers = {"Authorization": f"Bearer {self.ops_token}", "Content-Type": "text/csv"}
+        sep = "&" if "?" in path else "?"
+        url = f"{path}{sep}campaign_id={self.campaign}"
+        async with self._session.request(method, url, data=body, headers=headers) as r:
+            found = await r.text()
+            if r.status >= 300:
+                raise SimulationStopped(f"{method} {path} answered {r.status}: {found[:500]}")
+            return found
+
+    async def _each_now(
+        self,
+        items: list[tuple[str, str, str]],
+        step: Callable[[tuple[str, str, str]], Awaitable[None]],
+    ) -> None:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(item: tuple[str, str, str]) -> None:
+            async with gate:
+                await step(item)
+
+        await asyncio.gather(*(one(item) for item in items))
+
     async def _each(self, items: Iterable[int], step: Callable[[int], Awaitable[None]]) -> None:
         """Every item, started evenly over most of this step's share of the time."""
         gate = asyncio.Semaphore(self.concurrency)
@@ -294,5 +427,5 @@ class Simulation:
 
         await asyncio.gather(*(one(n, i) for n, i in enumerate(todo)))
 
-    def _count(self, label: str) -> None:
-        self.tally[label] = self.tally.get(label, 0) + 1
+    def _count(self, label: str, by: int = 1) -> None:
+        self.tally[label] = self.tally.get(label, 0) + by

@@ -15,9 +15,9 @@ def tracking_no(carrier: str, n: int) -> str:
     digits = f"{n:012d}"[-12:]
     shapes = {
         "SF": f"SF{digits}",
-        "JD": f"JDV{digits[:11]}",
+        "JD": f"JDV{digits[1:]}",
         "YTO": f"YT{digits}0",
-        "STO": f"77{digits[:11]}",
+        "STO": f"77{digits[1:]}",
         "JT": f"JT{digits}0",
     }
     return shapes.get(carrier, f"1{digits}")
