@@ -304,6 +304,11 @@ _NUMBERS: dict[str, tuple[int, int, str]] = {
 }
 
 
+def fen_of(text: str) -> int:
+    """Yuan a person typed ("29.80", "¥1,200"), in fen; ValueError("not_yuan") if not."""
+    return _scaled(text, 100, "not_yuan")
+
+
 def _scaled(text: str, scale: int, problem: str) -> int:
     """A decimal number typed by a person, exactly, in hundredths (yuan -> fen, % -> bp)."""
     text = text.replace(",", "").replace("，", "").replace("¥", "").replace("%", "").strip()

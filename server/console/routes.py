@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from server.console import (
+    routes_after_sale,
     routes_auth,
     routes_campaigns,
     routes_desk,
@@ -19,6 +20,7 @@ routes = [
     *routes_desk.routes,
     *routes_orders.routes,
     *routes_warehouses.routes,
+    *routes_after_sale.routes,
     *routes_distributors.routes,
     *routes_finance.routes,
     *routes_people.routes,

@@ -111,10 +111,11 @@ def expected_kept_fen(order: dict[str, Any]) -> int:
     goods (expired, cancelled, failed group, refunded); for a group order whose price fell
     at close, the price the group reached; otherwise everything paid but the payments the
     order could not take when they arrived (`bounced_fen`, returned at once; a forfeited
-    deposit is kept). Reconcile checks paid = refunded + this."""
+    deposit is kept); less what after-sale gave back. Reconcile checks paid = refunded + this."""
     if order["status"] in ENDED and order["status"] != "forfeited":
         return 0
+    aftersale = int(order.get("aftersale_fen", 0))  # given back by after-sale decisions
     final = order.get("final_unit_price_fen")
     if final is not None:
-        return int(final) * int(order["qty"])
-    return int(order["paid_fen"]) - int(order.get("bounced_fen", 0))
+        return int(final) * int(order["qty"]) - aftersale
+    return int(order["paid_fen"]) - int(order.get("bounced_fen", 0)) - aftersale

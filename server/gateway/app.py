@@ -22,6 +22,7 @@ from server.console.sessions import Sessions
 from server.feeds.hub import Hubs
 from server.gateway import (
     routes_addresses,
+    routes_after_sale,
     routes_broadcast,
     routes_campaigns,
     routes_distribution,
@@ -155,6 +156,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         *routes_addresses.routes,
         *routes_fulfilment.routes,
         *routes_shipping.routes,
+        *routes_after_sale.routes,
         *routes_inbox.routes,
         *routes_groups.routes,
         *routes_quotes.routes,

@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from server.domain.after_sale import MAX_PHOTOS, REASONS
 from server.gateway import schemas as s
+from server.gateway.routes_after_sale import AfterSaleQuery, ApprovalIn, RejectIn
 from server.gateway.routes_broadcast import MoveIn, NoticeIn
 from server.gateway.routes_distribution import (
     CampaignChoice,
@@ -42,8 +44,34 @@ _PATH_PARAMETERS = {
     "mode": r"^(presale|group|direct)$",
     "aid": s.ADDRESS_ID_PATTERN,
     "region": r"^[1-9]\d{5}$",
+    "rid": r"^S[0-9a-f]{16}$",
+    "name": r"^[1-9]\.jpg$",
 }
-_TEXT_BODIES = {"toml": "application/toml", "csv": "text/csv"}
+_AFTER_SALE_FORM = {
+    "schema": {
+        "type": "object",
+        "required": ["reason", "units"],
+        "properties": {
+            "reason": {
+                "type": "string",
+                "enum": list(REASONS),
+            },
+            "units": {"type": "string", "pattern": "^[1-9][0-9]{0,3}$"},
+            "text": {"type": "string", "maxLength": 400},
+            "photos": {
+                "type": "array",
+                "maxItems": MAX_PHOTOS,
+                "items": {"type": "string", "format": "binary"},
+            },
+        },
+    }
+}
+# Bodies that are not JSON, by Operation.body: what each is, in the document.
+_TEXT_BODIES = {
+    "toml": {"application/toml": {"schema": {"type": "string"}}},
+    "csv": {"text/csv": {"schema": {"type": "string"}}},
+    "multipart": {"multipart/form-data": _AFTER_SALE_FORM},
+}
 _DESCRIPTIONS = {
     400: "the body is not valid JSON (`bad_json`)",
     401: "no credentials, or credentials that are not valid (`unauthorized`)",
@@ -431,6 +459,49 @@ OPERATIONS = [
         response=s.OrderOut,
         errors=(409,),
     ),
+    Operation(
+        "post",
+        "/api/v1/orders/{oid}/after-sale",
+        "Ask for after-sale on a delivered order: reason, units, text, up to six photos",
+        auth="viewer",
+        body="multipart",
+        response=s.AfterSaleOut,
+        status=201,
+        errors=(409,),
+    ),
+    Operation(
+        "get",
+        "/api/v1/ops/after-sales",
+        "After-sale requests of a campaign, oldest first",
+        auth="ops",
+        query=AfterSaleQuery,
+        response=s.AfterSalesOut,
+    ),
+    Operation(
+        "get",
+        "/api/v1/ops/after-sales/{rid}/photos/{name}",
+        "A photo of an after-sale request (JPEG, EXIF removed)",
+        auth="ops",
+        media_type="image/jpeg",
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/after-sales/{rid}/approve",
+        "Refund some units or an amount; some units back in stock",
+        auth="ops",
+        body=ApprovalIn,
+        response=s.DecisionOut,
+        errors=(409,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/after-sales/{rid}/reject",
+        "Reject an after-sale request with a reason",
+        auth="ops",
+        body=RejectIn,
+        response=s.DecisionOut,
+        errors=(409,),
+    ),
     Operation("get", "/api/v1/carriers", "The carriers orders ship with", response=s.CarriersOut),
     Operation(
         "post",
@@ -595,10 +666,7 @@ def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     if op.auth:
         spec["security"] = [{op.auth: []}]
     if op.body in _TEXT_BODIES:
-        spec["requestBody"] = {
-            "required": True,
-            "content": {_TEXT_BODIES[op.body]: {"schema": {"type": "string"}}},
-        }
+        spec["requestBody"] = {"required": True, "content": _TEXT_BODIES[op.body]}
     elif op.body is not None:
         spec["requestBody"] = {
             "required": False,

@@ -130,6 +130,7 @@ class OrderOut(TypedDict):
     address_id: str | None
     route: list[RoutePartOut] | None  # the warehouses its units ship from, once routed
     shipment: ShipmentOut | None  # once shipped
+    after_sale: AfterSaleStateOut
     history: list[StatusChange]
 
 
@@ -578,3 +579,49 @@ class RegionOut(TypedDict):
 
 class RegionsOut(TypedDict):
     regions: list[RegionOut]
+
+
+class AfterSaleOut(TypedDict):
+    id: str
+    order_id: str
+    status: Literal["open", "approved", "rejected"]
+    reason: str
+    units: int
+    text: str
+    refund_fen: int | None
+    restock_units: int | None
+    photos: int
+
+
+class AfterSaleRowOut(TypedDict):
+    request_id: str
+    campaign_id: str
+    order_id: str
+    user_id: str
+    reason: str
+    units: int
+    text: str
+    photos: int
+    status: str
+    refund_fen: int
+    refund_units: int
+    restock_units: int
+    decided_by: str | None
+    decision_reason: str | None
+    opened_at_ms: int
+    decided_at_ms: int | None
+
+
+class AfterSalesOut(TypedDict):
+    requests: list[AfterSaleRowOut]
+
+
+class DecisionOut(TypedDict):
+    request: AfterSaleOut
+    order: OrderOut | None
+
+
+class AfterSaleStateOut(TypedDict):
+    open: bool  # a request waits for ops
+    refunded_fen: int  # given back by after-sale so far
+    units: int  # units refunded so far

@@ -56,6 +56,11 @@ def order_view(order: dict[str, Any], timezone: str) -> OrderOut:
         if order.get("route")
         else None,
         "shipment": _shipment_view(order, timezone),
+        "after_sale": {
+            "open": bool(order.get("aftersale_open")),
+            "refunded_fen": int(order.get("aftersale_fen", 0)),
+            "units": int(order.get("aftersale_units", 0)),
+        },
         "history": [{"status": s, "at": local_iso(at, timezone)} for s, at in order["history"]],
     }
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.domain.commission import Line, next_lines
 from server.ledger.schema import (
+    after_sales,
     audit_log,
     commissions,
     groups,
@@ -54,6 +55,7 @@ async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterab
     orders_rows: dict[str, dict[str, Any]] = {}
     payment_rows: dict[str, dict[str, Any]] = {}
     group_rows: dict[str, dict[str, Any]] = {}
+    request_rows: dict[str, dict[str, Any]] = {}
     appended: dict[Table, list[dict[str, Any]]] = {refunds: [], pool_moves: [], shipment_events: []}
     for stream_id in new:  # oldest first: a later snapshot of the same key replaces an earlier
         fields = by_id[stream_id]
@@ -64,6 +66,8 @@ async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterab
             payment_rows[payment["id"]] = _payment_row(payment, ms, seq)
         if group := json_object(fields.get("group")):
             group_rows[group["code"]] = _group_row(campaign_id, group)
+        if request := json_object(fields.get("request")):
+            request_rows[request["id"]] = _request_row(campaign_id, request)
         at_ms = _campaign_ms(order, payment, ms)
         for table, row in _appended_rows(fields, at_ms, ms):
             appended[table].append({"campaign_id": campaign_id, "stream_id": stream_id, **row})
@@ -73,6 +77,7 @@ async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterab
     )
     await _upsert_newer(conn, payments, ["payment_id"], list(payment_rows.values()))
     await _upsert(conn, groups, ["campaign_id", "code"], list(group_rows.values()))
+    await _upsert(conn, after_sales, ["request_id"], list(request_rows.values()))
     for table, rows in appended.items():
         if rows:
             await conn.execute(table.insert(), rows)
@@ -286,6 +291,28 @@ def _order_row(order: dict[str, Any], ms: int, seq: int) -> dict[str, Any]:
         "stream_ms": ms,
         "stream_seq": seq,
         "snapshot": orjson.dumps(order).decode(),
+    }
+
+
+def _request_row(campaign_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    decision = request.get("decision") or {}
+    return {
+        "request_id": request["id"],
+        "campaign_id": campaign_id,
+        "order_id": request["order_id"],
+        "user_id": request["user"],
+        "reason": request["reason"],
+        "units": request["units"],
+        "text": request["text"],
+        "photos": len(request.get("photos") or []),
+        "status": request["status"],
+        "refund_fen": int(request.get("refund_fen", 0)),
+        "refund_units": int(request.get("refund_units", 0)),
+        "restock_units": int(request.get("restock_units", 0)),
+        "decided_by": decision.get("by"),
+        "decision_reason": decision.get("reason"),
+        "opened_at_ms": request["opened_at_ms"],
+        "decided_at_ms": request.get("decided_at_ms"),
     }
 
 

@@ -36,7 +36,7 @@ from server.store.stock import parse_pools, text
 Fields = dict[str, str]
 _COMPARED = (
     "status", "held", "qty", "alloc", "paid_fen", "refunded_fen", "user", "mode", "route",
-    "region", "shipment",
+    "region", "shipment", "aftersale_fen", "aftersale_units", "restocked",
 )  # fmt: skip
 _ROUTED = ("allocated", "shipped", "delivered", "completed")
 
@@ -260,17 +260,15 @@ def _check_warehouses(
     allocated: Counter[str] = Counter()
     shipped: Counter[str] = Counter()
     for oid, (_, order) in sorted(projection.orders.items()):
-        route = order.get("route") or []
-        if route and sum(units for _, units in route) != order["qty"]:
-            report.problems.append(f"order {oid}: routed {route} for {order['qty']} units")
-        if not order["ended"] and order["status"] in _ROUTED and not route:
-            report.problems.append(f"order {oid}: {order['status']} without a warehouse")
+        report.problems += _route_problems(oid, order)
         left = any(status == "shipped" for status, _ in order["history"])
-        for code, units in route:
+        for code, units in order.get("route") or []:
             if left:
                 shipped[code] += units
             elif not order["ended"]:
                 allocated[code] += units
+        for code, units in order.get("restocked") or []:  # back from the buyer, in stock
+            shipped[code] -= units
     for code, level in sorted(houses.items()):
         stock, free, out = level.get("stock", 0), level.get("free", 0), level.get("shipped", 0)
         if free < 0:
@@ -280,6 +278,16 @@ def _check_warehouses(
                 f"warehouse {code}: allocated {stock - free - out}, shipped {out} in Redis; "
                 f"{allocated[code]} and {shipped[code]} from the orders' routes"
             )
+
+
+def _route_problems(oid: str, order: dict[str, Any]) -> list[str]:
+    route = order.get("route") or []
+    problems = []
+    if route and sum(units for _, units in route) != order["qty"]:
+        problems.append(f"order {oid}: routed {route} for {order['qty']} units")
+    if not order["ended"] and order["status"] in _ROUTED and not route:
+        problems.append(f"order {oid}: {order['status']} without a warehouse")
+    return problems
 
 
 def _check_money(report: Report, projection: _Projection) -> None:

@@ -104,6 +104,28 @@ shipment_events = Table(
     Column("text", String(200), nullable=False),
 )
 
+# Buyers' after-sale requests and ops' decisions (from the order stream, newest wins).
+after_sales = Table(
+    "after_sales",
+    metadata,
+    Column("request_id", String(24), primary_key=True),
+    Column("campaign_id", String(64), nullable=False, index=True),
+    Column("order_id", String(96), nullable=False, index=True),
+    Column("user_id", String(64), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("text", String(400), nullable=False),
+    Column("photos", Integer, nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # open | approved | rejected
+    Column("refund_fen", BigInteger, nullable=False),
+    Column("refund_units", Integer, nullable=False),
+    Column("restock_units", Integer, nullable=False),
+    Column("decided_by", String(32)),
+    Column("decision_reason", String(200)),
+    Column("opened_at_ms", BigInteger, nullable=False),
+    Column("decided_at_ms", BigInteger),
+)
+
 groups = Table(
     "groups",
     metadata,

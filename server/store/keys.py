@@ -104,6 +104,11 @@ class CampaignKeys:
         return self._key("logistics_seen")
 
     @property
+    def after_sales(self) -> str:
+        """Buyers' after-sale requests (hash: request id -> JSON), open and decided."""
+        return self._key("after_sales")
+
+    @property
     def stock_channel(self) -> str:
         """Pub/sub channel of every pool's remaining units; the scripts name it after the
         pools key (KEYS[1] .. ":stock"), so keep the two in step."""
@@ -138,6 +143,7 @@ class CampaignKeys:
             self.config,
             self.warehouses,
             self.logistics_seen,
+            self.after_sales,
         ]
 
 

@@ -142,6 +142,56 @@ class OrderStore:
         )
         return answer_of(code, record)
 
+    async def open_after_sale(
+        self, now_ms: int, order_id: str, user: str, request_id: str, request: dict[str, Any]
+    ) -> Answer:
+        k = self.keys
+        code, record = await self._scripts.open_after_sale(
+            keys=[k.orders, k.deadlines, k.stream, k.after_sales],
+            args=[now_ms, order_id, user, request_id, orjson.dumps(request).decode()],
+        )
+        return answer_of(code, record)
+
+    async def decide_after_sale(
+        self,
+        now_ms: int,
+        order_id: str,
+        request_id: str,
+        approve: bool,
+        given: tuple[int, int, int],
+        decision: dict[str, Any],
+    ) -> Answer:
+        """`given`: the refund in fen, the units it is for, how many come back to stock."""
+        k = self.keys
+        refund, units, restock = given
+        code, record = await self._scripts.decide_after_sale(
+            keys=[
+                k.pools,
+                k.orders,
+                k.deadlines,
+                k.stream,
+                k.counters,
+                k.warehouses,
+                k.leaders,
+                k.after_sales,
+            ],
+            args=[
+                now_ms,
+                order_id,
+                request_id,
+                "approve" if approve else "reject",
+                refund,
+                units,
+                restock,
+                orjson.dumps(decision).decode(),
+            ],
+        )
+        return answer_of(code, record)
+
+    async def after_sale(self, request_id: str) -> dict[str, Any] | None:
+        raw = await self._redis.hget(self.keys.after_sales, request_id)
+        return decode(raw) if raw else None
+
     async def due(self, now_ms: int, limit: int = 200) -> list[str]:
         """Deadlines that have come: "pay:<order>", "group:<code>", ..."""
         members = await self._redis.zrangebyscore(self.keys.deadlines, "-inf", now_ms, 0, limit)

@@ -54,6 +54,8 @@ class Scripts:
     route_order: AsyncScript
     set_address: AsyncScript
     logistics_event: AsyncScript
+    open_after_sale: AsyncScript
+    decide_after_sale: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -262,7 +262,7 @@ async def test_a_buyer_gives_an_address_and_follows_the_parcel(
         assert r.status_code == 200, r.text
         await page.reload()
         await wait_until(page, "document.body.dataset.ready === '1'")
-        await wait_until(page, f"{text_of('orders')}.includes('顺丰速运 {number}')")
+        await wait_until(page, f"{text_of('orders')}.includes('运单号 {number}')")
         assert "南山营业部" in await page.inner_text("#orders")
         await no_english(page, "parcel on its way")
         await shot(page, "live-parcel")

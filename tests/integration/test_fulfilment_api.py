@@ -90,6 +90,7 @@ async def test_a_thousand_paid_orders_are_routed_and_picked(serve_with_ledger: S
         houses = await eventually(
             routed, lambda h: sum(x["allocated"] for x in h.values()) == units, seconds=60
         )
+        await s.ledger_caught_up()  # the pick lists read the ledger
         for house in houses.values():
             assert house["free"] >= 0
             assert house["free"] + house["allocated"] + house["shipped"] == house["stock"]

@@ -129,6 +129,8 @@ async def _seed(s: LiveServer, viewer: dict[str, str]) -> dict[str, str]:
         "mode": "group",
         "wid": "W" + "0" * 16,  # no withdrawal yet: its calls answer 404
         "aid": address,
+        "rid": "S" + "0" * 16,  # no after-sale request: its calls answer 404
+        "name": "1.jpg",
         "warehouse": "shanghai",
     }
 
