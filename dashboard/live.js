@@ -117,7 +117,9 @@
       row.firstChild.append(el("div", "good", t("live.refund_of_difference", { amount: yuan(o.refunded_fen) })));
     }
     if (o.shipment) row.firstChild.append(shipmentLine(o.shipment));
-    const side = addressButton(o);
+    if (o.after_sale.open) row.firstChild.append(el("div", "dim", t("live.after_sale_waiting")));
+    if (o.after_sale.refunded_fen) row.firstChild.append(el("div", "good", t("live.after_sale_refunded", { amount: yuan(o.after_sale.refunded_fen) })));
+    const side = addressButton(o) || afterSaleButton(o);
     if (side) row.append(el("div", "order-side", side));
     const owed = o.next_payment;
     if (owed && owed.payable_now) {
@@ -147,6 +149,51 @@
     const made = button(label, () => openAddresses(o.order_id), o.address_id ? "small ghost" : "small primary");
     made.dataset.address = o.order_id;
     return made;
+  }
+
+  function afterSaleButton(o) {  // a delivered order, in its after-sale period
+    if (o.status !== "delivered" || o.after_sale.open) return null;
+    const made = button(t("live.after_sale_open"), () => openAfterSale(o), "small ghost");
+    made.dataset.afterSale = o.order_id;
+    return made;
+  }
+
+  // -- after-sale ----------------------------------------------------------------------------
+
+  const claim = $("after-sale-form");
+  let claimFor = null;
+
+  function openAfterSale(o) {
+    claimFor = o.order_id;
+    claim.reset();
+    $("photo-count").textContent = "";
+    claim.units.max = o.qty - o.after_sale.units;
+    $("after-sale-error").hidden = true;
+    $("after-sale-dialog").showModal();
+  }
+
+  claim.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (claim.photos.files.length > 6) { showClaimError(t("live.too_many_photos")); return; }
+    const body = new FormData(claim);  // the photos go as they are: the server checks them
+    $("after-sale-send").disabled = true;
+    try {
+      await api("POST", `/orders/${claimFor}/after-sale`, body);
+      $("after-sale-dialog").close();
+      toast(t("live.after_sale_sent"));
+      refreshOrders();
+    } catch (err) { showClaimError(err.message); }
+    finally { $("after-sale-send").disabled = false; }
+  });
+  $("after-sale-close").addEventListener("click", () => $("after-sale-dialog").close());
+  claim.photos.addEventListener("change", () => {
+    const n = claim.photos.files.length;
+    $("photo-count").textContent = n ? t("live.photos_chosen", { n }) : "";
+  });
+
+  function showClaimError(message) {
+    $("after-sale-error").hidden = false;
+    $("after-sale-error").textContent = message;
   }
 
   // -- addresses ---------------------------------------------------------------------------

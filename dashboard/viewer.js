@@ -59,11 +59,12 @@ const Viewer = (() => {
 
   let token = null;
   async function api(method, path, body) {
-    const headers = { "Content-Type": "application/json" };
+    const form = body instanceof FormData;  // a form with files: the browser sets its type
+    const headers = form ? {} : { "Content-Type": "application/json" };
     if (token) headers.Authorization = "Bearer " + token;
     let response;
     try {
-      response = await fetch("/api/v1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      response = await fetch("/api/v1" + path, { method, headers, body: body === undefined || form ? body : JSON.stringify(body) });
     } catch (e) {
       throw new ApiError("unavailable", 0, null);
     }

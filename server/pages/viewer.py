@@ -28,6 +28,7 @@ _SECTIONS = (
     "live",
     "carrier",
     "logistics",
+    "after_sale_reason",
     "errors",
     "status",
     "mode",

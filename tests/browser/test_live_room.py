@@ -16,6 +16,7 @@ from tests.browser.conftest import enabled, phone, shot, wait_until
 from tests.campaigns import campaign_text
 from tests.conftest import LOGISTICS_SECRET
 from tests.integration.conftest import GROUP_OPEN, Serve
+from tests.integration.test_after_sale_api import photo_with_gps
 from tests.server_harness import LiveServer
 
 _SCAN = """() => {
@@ -266,4 +267,25 @@ async def test_a_buyer_gives_an_address_and_follows_the_parcel(
         assert "南山营业部" in await page.inner_text("#orders")
         await no_english(page, "parcel on its way")
         await shot(page, "live-parcel")
+
+        # Delivered: one box arrived broken; the buyer asks with a photo.
+        body, headers = signed_event(
+            LOGISTICS_SECRET, order.order_id, "SF", number, "delivered",
+            datetime.fromisoformat("2026-09-03T09:00:00+08:00"), "已签收",
+        )  # fmt: skip
+        await s.client.post("/api/v1/logistics/webhook", content=body, headers=headers)
+        await page.reload()
+        await wait_until(page, "document.body.dataset.ready === '1'")
+        await wait_until(page, "document.querySelector('[data-after-sale]') !== null")
+        await page.click("[data-after-sale]")
+        await page.select_option("#after-sale-form [name=reason]", "damaged")
+        await page.fill("#after-sale-form [name=text]", "外盒压坏")
+        await page.set_input_files(
+            "#after-sale-form [name=photos]",
+            files=[{"name": "box.jpg", "mimeType": "image/jpeg", "buffer": photo_with_gps()}],
+        )
+        await shot(page, "live-after-sale")
+        await page.click("#after-sale-send")
+        await wait_until(page, f"{text_of('orders')}.includes('售后处理中')")
+        await no_english(page, "after-sale asked")
         assert not (await s.reconcile()).problems
