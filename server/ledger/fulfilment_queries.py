@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.ledger.schema import addresses, groups, orders
@@ -55,3 +55,24 @@ async def pick_list(engine: AsyncEngine, campaign_id: str, warehouse: str) -> li
             if units:
                 lines.append({**found, "units": units})
     return lines
+
+
+PAID_STATUSES = ("paid", "allocated", "shipped", "delivered", "completed")
+
+
+async def paid_by_province(engine: AsyncEngine, campaign_id: str) -> list[dict[str, Any]]:
+    """Paid orders and units by the province of their address (the first two digits of a
+    GB/T 2260 code), for the big screen's map."""
+    province = func.substr(orders.c.region_code, 1, 2)
+    query = (
+        select(province.label("p"), func.count().label("n"), func.sum(orders.c.qty).label("u"))
+        .where(
+            orders.c.campaign_id == campaign_id,
+            orders.c.status.in_(PAID_STATUSES),
+            orders.c.region_code.is_not(None),
+        )
+        .group_by(province)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [{"code": f"{r.p}0000", "orders": int(r.n), "units": int(r.u or 0)} for r in rows]

@@ -17,7 +17,7 @@ from server.sim import Shape, Simulation
 from tests.browser.conftest import phone, screenshot_path, wait_until
 from tests.browser.test_live_room import ready
 from tests.campaigns import CANONICAL
-from tests.conftest import OPS_TOKEN, PAYMENT_SECRET
+from tests.conftest import LOGISTICS_SECRET, OPS_TOKEN, PAYMENT_SECRET
 from tests.integration.conftest import Serve
 
 WALLS = ((1920, 1080), (1366, 768), (3840, 2160), (3840, 1080))  # the last a 32:9 strip
@@ -55,7 +55,7 @@ async def test_every_widget_reaches_its_live_state_during_a_broadcast(
         await wait_until(screen, f"{_text('viewers')} === '1'")
 
         shape = Shape(duration_s=24).scaled(0.02)
-        sim = Simulation(s.base_url, OPS_TOKEN, PAYMENT_SECRET, shape)
+        sim = Simulation(s.base_url, OPS_TOKEN, PAYMENT_SECRET, shape, LOGISTICS_SECRET)
         broadcast = asyncio.create_task(sim.run())
         try:
             while not await screen.evaluate(f"{_count('#leading .bar')} > 0"):  # group phase
@@ -64,6 +64,7 @@ async def test_every_widget_reaches_its_live_state_during_a_broadcast(
                 await asyncio.sleep(0.1)
             await wait_until(screen, "window.liveroomScreen.trendPoints() > 1")
             await wait_until(screen, f"{_count('#ticker li')} > 0")
+            await wait_until(screen, "window.liveroomScreen.provinces() > 3", seconds=25)
             checks = {
                 "orders": f"Number({_text('orders')}.replace(/,/g, '')) > 0",
                 "gmv": f"{_text('gmv')} !== '¥0'",
@@ -77,6 +78,8 @@ async def test_every_widget_reaches_its_live_state_during_a_broadcast(
                 "phase": f"{_text('phase')} === '拼团中'",
                 "trend chart": "!!document.querySelector('#trend canvas')",
                 "funnel chart": "!!document.querySelector('#funnel canvas')",
+                "map": "!!document.querySelector('#map canvas')",
+                "warehouse loads": f"{_text('loads')}.includes('上海仓 待发')",
                 "clock": f"/\\d+月\\d+日 \\d\\d:\\d\\d:\\d\\d/.test({_text('campaign-time')})",
             }
             for name, check in checks.items():
