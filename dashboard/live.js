@@ -125,6 +125,11 @@
     if (owed && owed.payable_now) {
       const key = owed.stage === "balance" ? "live.pay_balance" : owed.stage === "deposit" ? "live.pay_deposit" : "live.pay_now";
       const payButton = button(t(key, { amount: yuan(owed.amount_fen) }), async () => {
+        if (owed.stage === "balance" && !o.address_id && !(await attachDefault(o.order_id).catch(() => false))) {
+          toast(t("errors.address_needed"));  // a presale ships somewhere: asked before its balance
+          openAddresses(o.order_id);
+          return;
+        }
         payButton.disabled = true;
         try { await pay(o.order_id); } catch (e) { toast(t("live.failed", { reason: e.message })); }
         refreshAll();

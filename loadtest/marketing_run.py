@@ -68,6 +68,16 @@ async def worked_example(client: Client, run: str) -> list[str]:
     await client.call(
         "POST", "/api/v1/ops/clock", json={"set": "2026-09-06T10:00:00+08:00"}, headers=client.ops
     )
+    place = {"recipient": "丙", "phone": "13800000003", "province": "310000", "district": "310104"}
+    _, address = await client.call(
+        "POST", "/api/v1/me/addresses", json={**place, "street": "漕溪北路 1 号"}, headers=c
+    )
+    await client.call(  # a presale ships somewhere: chosen at the latest with the balance
+        "PUT",
+        f"/api/v1/orders/{presale['order_id']}/address",
+        json={"address_id": address["id"]},
+        headers=c,
+    )
     await _paid(client, c, presale)  # the balance
     b_after = await _wait(lambda: _commission(client, b))
     lines.append(f"after C's balance: B {b_after}, A {await _commission(client, a)}")

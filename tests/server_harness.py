@@ -85,7 +85,16 @@ class LiveServer:
         return result
 
     async def open_payment(self, headers: dict[str, str], order_id: str) -> dict[str, Any]:
-        r = await self.client.post(f"/api/v1/orders/{order_id}/payments", headers=headers)
+        """The next stage; a balance first gets the order an address if it has none."""
+        url = f"/api/v1/orders/{order_id}/payments"
+        r = await self.client.post(url, headers=headers)
+        if r.status_code == 409 and r.json()["error"] == "address_needed":
+            address = {"address_id": await self.address(headers)}
+            put = await self.client.put(
+                f"/api/v1/orders/{order_id}/address", json=address, headers=headers
+            )
+            assert put.status_code == 200, put.text
+            r = await self.client.post(url, headers=headers)
         assert r.status_code == 201, r.text
         result: dict[str, Any] = r.json()
         return result

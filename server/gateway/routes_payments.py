@@ -52,6 +52,9 @@ async def open_payment(request: Request) -> Response:
     now = gw.runtime.clock.now()
     if stage == "balance" and not balance_window_open(live.campaign, now):
         raise Conflict("the balance can be paid only in its window", None, "window_closed")
+    if stage == "balance" and live.campaign.fulfilment and not order.get("address_id"):
+        # a presale chooses where it ships at the latest with its balance (SPEC: fulfilment)
+        raise Conflict("choose where the order ships first", "address_id", "address_needed")
     offer, who = False, ANONYMOUS
     if stage == "balance":  # the balance follows the buyer's identity, as the quote did
         offer = await live.orders.depositor_offer_open()

@@ -17,7 +17,7 @@ from tests.campaigns import campaign_text
 from tests.conftest import LOGISTICS_SECRET
 from tests.integration.conftest import GROUP_OPEN, Serve
 from tests.integration.test_after_sale_api import photo_with_gps
-from tests.server_harness import LiveServer
+from tests.server_harness import LiveServer, eventually
 
 _SCAN = """() => {
   const seen = [document.title, document.body.innerText];
@@ -52,6 +52,22 @@ async def ready(page: Any, url: str) -> None:
 
 def text_of(element_id: str) -> str:
     return f"(document.getElementById('{element_id}').textContent || '')"
+
+
+async def fill_address(page: Any, province: str, city: str, district: str) -> None:
+    """The address dialog's new-address form, filled and saved."""
+    form = "#address-form"
+    await wait_until(page, f"document.querySelector('{form} [name=province]').options.length > 30")
+    await page.fill(f"{form} [name=recipient]", "王小明")
+    await page.fill(f"{form} [name=phone]", "13812345678")
+    await page.select_option(f"{form} [name=province]", province)
+    if city:
+        await wait_until(page, f"document.querySelector('{form} [name=city]').options.length > 1")
+        await page.select_option(f"{form} [name=city]", city)
+    await wait_until(page, f"document.querySelector('{form} [name=district]').options.length > 1")
+    await page.select_option(f"{form} [name=district]", district)
+    await page.fill(f"{form} [name=street]", "科技园南区 8 栋 1203")
+    await page.click("#address-save")
 
 
 async def ledger_rows(s: LiveServer, table: Any, *where: Any) -> list[Any]:
@@ -95,6 +111,10 @@ async def test_a_depositor_pays_the_deposit_then_the_offers_balance(
         await page.click("#inbox-close")
 
         await page.click("button[data-pay]")  # the balance: ¥238 after the ¥50 deposit
+        await wait_until(page, "document.getElementById('address-dialog').open")  # where to?
+        await fill_address(page, "310000", "", "310104")
+        await wait_until(page, "!document.getElementById('address-dialog').open")
+        await page.click("button[data-pay]")
         await wait_until(page, f"{text_of('orders')}.includes('已支付')")
         await wait_until(page, "!!document.querySelector('button[data-offer=depositor_group]')")
         assert "¥288" in await page.inner_text("button[data-offer=depositor_group]")
@@ -104,10 +124,13 @@ async def test_a_depositor_pays_the_deposit_then_the_offers_balance(
         await no_english(page, "after paying")
 
         user = await page.evaluate("JSON.parse(localStorage.getItem('liveroom.session')).user_id")
-        rows = await ledger_rows(s, orders, orders.c.user_id == user)
+        rows = await eventually(  # the presale, paid in full with an address, gets a warehouse
+            lambda: ledger_rows(s, orders, orders.c.user_id == user),
+            lambda found: any(r.status == "allocated" for r in found),
+        )
         assert sorted((r.mode, r.status, r.paid_fen) for r in rows) == [
-            ("group", "paid", 28_800),
-            ("presale", "paid", 5_000 + 23_800),
+            ("group", "paid", 28_800),  # ships once its group forms
+            ("presale", "allocated", 5_000 + 23_800),
         ]
         paid = await ledger_rows(s, payments, payments.c.order_id.in_([r.order_id for r in rows]))
         assert sorted(p.amount_fen for p in paid) == [5_000, 23_800, 28_800]

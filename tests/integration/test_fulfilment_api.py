@@ -1,6 +1,8 @@
-"""Fulfilment through the API with the worker running: many paid orders from random
-regions are routed to the canonical warehouses, the pick lists add up to them, a refund
-before shipping gives units back, and reconcile is clean."""
+"""Fulfilment through the API with the worker running, end to end: a thousand paid orders
+from random regions are routed to the canonical warehouses, the pick lists add up to them, a
+refund before shipping gives units back, the rest ship with an uploaded tracking list, the
+courier delivers every parcel (which starts each after-sale period), one box of a
+distributor's three-box order is refunded, and reconcile is clean."""
 
 from __future__ import annotations
 
@@ -9,12 +11,19 @@ import csv
 import io
 import random
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from server.fulfilment.sandbox_courier import signed_event, tracking_no
+from server.ledger.schema import orders
 from tests.campaigns import campaign_text
+from tests.conftest import LOGISTICS_SECRET
 from tests.integration.conftest import Serve
+from tests.integration.test_after_sale_api import _ask, photo_with_gps
+from tests.integration.test_distribution import amounts, commissions
 from tests.server_harness import LiveServer, eventually
 
 pytestmark = pytest.mark.usefixtures("ledger_url")
@@ -34,6 +43,7 @@ PLACES = [
     ("650000", "650100", "650102"),
     ("810000", "", "810001"),
 ]
+ARRIVED = datetime.fromisoformat("2026-09-08T10:00:00+08:00")
 HOME = {"310000": "shanghai", "440000": "guangzhou", "510000": "chengdu", "110000": "beijing"}
 ORDERS = 1000
 BUYERS = 250
@@ -120,5 +130,54 @@ async def test_a_thousand_paid_orders_are_routed_and_picked(serve_with_ledger: S
         assert r.status_code == 200, r.text
         after = await _warehouses(s)
         assert after[code]["free"] == houses[code]["free"] + qty
+        del placed[oid]
+
+        # A distributor's buyer takes three boxes; then everything ships and arrives.
+        seller, buyer = await s.login("dist"), await s.login("three-boxes")
+        ref = await s.become_distributor(seller)
+        three = await s.order(buyer, mode="direct", qty=3, ref=ref)
+        await s.pay(buyer, three["order_id"])
+        await s.ship_to(buyer, three["order_id"])
+        await s.ledger_caught_up()
+        parcels = [*placed, three["order_id"]]
+        numbers = {oid: tracking_no("SF", n) for n, oid in enumerate(parcels, start=1)}
+        upload = "订单号,快递公司,运单号\n" + "\n".join(f"{o},SF,{n}" for o, n in numbers.items())
+        r = await s.client.post(
+            "/api/v1/ops/shipments?campaign_id=mid-autumn", content=upload.encode(), headers=s.ops
+        )
+        assert r.json() == {"shipped": len(parcels), "unchanged": 0}, r.text
+        gate = asyncio.Semaphore(16)
+
+        async def arrives(order_id: str) -> None:
+            async with gate:
+                body, headers = signed_event(
+                    LOGISTICS_SECRET, order_id, "SF", numbers[order_id], "delivered", ARRIVED
+                )
+                answer = await s.client.post(
+                    "/api/v1/logistics/webhook", content=body, headers=headers
+                )
+                assert answer.json()["status"] == "delivered", answer.text
+
+        await asyncio.gather(*(arrives(o) for o in parcels))
+        shipped = await _warehouses(s)
+        assert sum(h["shipped"] for h in shipped.values()) == units - qty + 3
+        assert sum(h["allocated"] for h in shipped.values()) == 0
+
+        oid3 = three["order_id"]
+        asked = await _ask(s, buyer, oid3, "1", [photo_with_gps()])
+        r = await s.client.post(
+            f"/api/v1/ops/after-sales/{asked.json()['id']}/approve",
+            json={"units": 1, "reason": "压坏一盒"},
+            headers=s.ops,
+        )
+        assert r.json()["order"]["refunded_fen"] == 36_800, r.text
+        await s.advance(7 * 86_400 + 1)  # every after-sale period has run: all complete
+        await s.wait_for_status(buyer, oid3, "completed")
+        assert amounts(await commissions(s, seller)) == {"settled": 2 * 36_800 * 15 // 100}
         report = await s.reconcile()
         assert report.problems == [], report.problems
+        async with s.app.state.gateway.ledger.connect() as conn:
+            statuses = await conn.execute(
+                select(orders.c.status, func.count()).group_by(orders.c.status)
+            )
+            assert dict(statuses.all()) == {"completed": len(parcels), "refunded": 1}

@@ -41,7 +41,15 @@ async def test_presale_deposit_then_balance_in_its_window(serve_with_ledger: Ser
         assert early.status_code == 409 and early.json()["error"] == "window_closed"
         assert (await s.stock())["pools"]["presale"]["sold"] == 2
         await s.set_clock("2026-09-06T09:00:00+08:00")
-        balance = await s.pay(alice, order["order_id"])
+        unaddressed = await s.client.post(
+            f"/api/v1/orders/{order['order_id']}/payments", headers=alice
+        )
+        assert unaddressed.status_code == 409
+        assert (unaddressed.json()["error"], unaddressed.json()["field"]) == (
+            "address_needed",
+            "address_id",
+        )
+        balance = await s.pay(alice, order["order_id"])  # with an address now
         assert (balance["stage"], balance["amount_fen"]) == ("balance", 2 * 24800)
         mine = (await s.my_orders(alice))[order["order_id"]]
         assert mine["status"] == "paid" and mine["paid_fen"] == 2 * 29800
