@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from server.clock import to_ms
 from server.errors import NotFound, Unauthorized
-from server.gateway.context import gateway
+from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
 from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody, TrendQuery
 from server.gateway.screen_tokens import MAX_TTL_S
@@ -21,6 +21,7 @@ from server.ledger.console_queries import trend
 from server.ledger.fulfilment_queries import paid_by_province
 from server.ops import people
 from server.ops.audit import AUTOMATION
+from server.runtime import LiveCampaign
 
 
 class ScreenTokenIn(StrictBody):
@@ -75,15 +76,21 @@ TREND_POINTS = 96  # what a chart across the screen holds
 _MINUTE_MS = 60_000
 
 
-async def broadcast_trend(request: Request) -> Response:
-    """The trend a big screen draws when it opens, and again every half minute: orders and
-    money per slice of the broadcast so far, from the ledger."""
+async def _watched(request: Request) -> tuple[Gateway, LiveCampaign]:
+    """The campaign a big screen asks about, with that campaign's valid screen token."""
     gw = gateway(request)
     query = parse_params(dict(request.query_params), TrendQuery)
     live = gw.runtime.live(request.path_params["cid"])
     grant = gw.screen_tokens.grant(query.token)
     if grant.campaign_id != live.campaign.id or await gw.screens.revoked([grant.id]):
         raise Unauthorized("not a screen token of this campaign", "token")
+    return gw, live
+
+
+async def broadcast_trend(request: Request) -> Response:
+    """The trend a big screen draws when it opens, and again every half minute: orders and
+    money per slice of the broadcast so far, from the ledger."""
+    gw, live = await _watched(request)
     start = to_ms(min(live.campaign.window(m).opens_at for m in live.campaign.modes))
     span = max(_MINUTE_MS, gw.runtime.clock.now_ms() - start)
     bucket = -(-span // TREND_POINTS // _MINUTE_MS) * _MINUTE_MS  # whole minutes, rounded up
@@ -93,12 +100,7 @@ async def broadcast_trend(request: Request) -> Response:
 
 async def broadcast_map(request: Request) -> Response:
     """The big screen's map: paid orders by province (ledger) and each warehouse's load."""
-    gw = gateway(request)
-    query = parse_params(dict(request.query_params), TrendQuery)
-    live = gw.runtime.live(request.path_params["cid"])
-    grant = gw.screen_tokens.grant(query.token)
-    if grant.campaign_id != live.campaign.id or await gw.screens.revoked([grant.id]):
-        raise Unauthorized("not a screen token of this campaign", "token")
+    gw, live = await _watched(request)
     houses = []
     if live.campaign.fulfilment is not None:
         levels = await live.warehouses.levels()
