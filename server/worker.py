@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.fulfilment.router import route_due
+from server.fulfilment.router import Router
 from server.ledger.consumer import LedgerConsumer
 from server.ledger.migrate import upgrade
 from server.runtime import Runtime
@@ -46,6 +46,7 @@ class Worker:
             runtime.redis, engine, runtime.settings.key_prefix, name, claim_idle_ms=claim_idle_ms
         )
         self.sweeper = Sweeper(runtime)
+        self.router = Router(runtime, engine)
 
     async def run(self, stop: asyncio.Event) -> None:
         await upgrade(self._engine)
@@ -67,7 +68,7 @@ class Worker:
         return await self.consumer.consume(list(self._runtime.campaigns), block_ms=200)
 
     async def _route(self) -> int:
-        return await route_due(self._runtime, self._engine)
+        return await self.router.route_due()
 
     async def _trim(self) -> None:
         await self.consumer.trim(list(self._runtime.campaigns))

@@ -5,31 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.ledger.schema import addresses, groups, orders
 
 
-async def routable(engine: AsyncEngine, campaign_id: str, limit: int = 500) -> list[str]:
-    """Paid orders with an address that no warehouse has yet, oldest first; a group's
-    members only once it formed (route_order.lua checks all of it again)."""
+async def routable(
+    engine: AsyncEngine, campaign_id: str, after: tuple[int, str] | None = None, limit: int = 500
+) -> list[tuple[int, str]]:
+    """Paid orders with an address that no warehouse has yet, oldest first, a page after
+    `after` (the last one's updated time and id); a group's members only once it formed
+    (route_order.lua checks all of it again)."""
     formed = select(groups.c.code).where(
         groups.c.campaign_id == campaign_id, groups.c.status == "formed"
     )
     query = (
-        select(orders.c.order_id)
+        select(orders.c.updated_at_ms, orders.c.order_id)
         .where(
             orders.c.campaign_id == campaign_id,
             orders.c.status == "paid",
             orders.c.region_code.is_not(None),
             or_(orders.c.group_code.is_(None), orders.c.group_code.in_(formed)),
         )
-        .order_by(orders.c.updated_at_ms)
+        .order_by(orders.c.updated_at_ms, orders.c.order_id)
         .limit(limit)
     )
+    if after is not None:
+        query = query.where(tuple_(orders.c.updated_at_ms, orders.c.order_id) > after)
     async with engine.connect() as conn:
-        return [row.order_id for row in (await conn.execute(query)).all()]
+        return [(row.updated_at_ms, row.order_id) for row in (await conn.execute(query)).all()]
 
 
 async def pick_list(engine: AsyncEngine, campaign_id: str, warehouse: str) -> list[dict[str, Any]]:

@@ -181,3 +181,31 @@ async def test_a_thousand_paid_orders_are_routed_and_picked(serve_with_ledger: S
                 select(orders.c.status, func.count()).group_by(orders.c.status)
             )
             assert dict(statuses.all()) == {"completed": len(parcels), "refunded": 1}
+
+
+async def test_an_order_the_warehouses_cannot_cover_waits_without_holding_back_others(
+    serve_with_ledger: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("server.fulfilment.router.PAGE", 1)  # one order a page: no room to hide
+    async with serve_with_ledger() as s:
+        gw = s.app.state.gateway
+        houses = gw.runtime.live("mid-autumn").warehouses.keys.warehouses
+        # Only one box is free anywhere (as if the rest were counted out by hand).
+        await gw.runtime.redis.hset(
+            houses, mapping={"shanghai.free": 1, "guangzhou.free": 0, "chengdu.free": 0,
+                             "beijing.free": 0}
+        )  # fmt: skip
+        await gw.runtime.redis.hincrby(houses, "version", 1)
+        big, small = await s.login("big"), await s.login("small")
+        three = await s.order(big, mode="direct", qty=3)
+        await s.pay(big, three["order_id"])
+        put = {"address_id": await s.address(big)}
+        await s.client.put(f"/api/v1/orders/{three['order_id']}/address", json=put, headers=big)
+        one = await s.order(small, mode="direct", qty=1)
+        await s.pay(small, one["order_id"])
+        routed = await s.ship_to(small, one["order_id"])  # routed past the one that waits
+        assert routed["route"] == [{"warehouse": "shanghai", "units": 1}]
+        assert (await s.my_orders(big))[three["order_id"]]["status"] == "paid"
+        await gw.runtime.redis.hset(houses, mapping={"guangzhou.free": 30, "chengdu.free": 20})
+        await gw.runtime.redis.hincrby(houses, "version", 1)  # units came: it is planned again
+        await s.wait_for_status(big, three["order_id"], "allocated")
