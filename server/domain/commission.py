@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.domain.campaign import Campaign
+from server.domain.lifecycle import expected_kept_fen
 
 PENDING_STATUSES = ("paid", "allocated", "shipped")
 OWED = ("pending", "frozen", "settled")  # states whose amount the merchant owes
@@ -113,6 +114,8 @@ def _next_line(
     status = order["status"]
     base = order["paid_fen"] - order["refunded_fen"]
     if status in ENDED_WITHOUT_GOODS:
+        if before is None or before.state in ("pending", "frozen"):  # it may have moved on
+            before = _line_it_had(order, level, code, rate_bp) or before
         if before is None:
             return None
         if before.state == "settled":
@@ -127,6 +130,24 @@ def _next_line(
         state = "pending"
     if state is None:  # not paid yet, or a presale whose balance is still due
         return None
+    return Line(level, code, base, rate_bp, commission_fen(base, rate_bp), state)
+
+
+def _line_it_had(order: dict[str, Any], level: int, code: str, rate_bp: int) -> Line | None:
+    """The line an ended order had just before it ended, for when the ledger never saw that
+    line: the snapshots between (its payment, its delivery, ...) and its end applied in one
+    batch of the stream, only the newest of them. Worked out from the status it ended from,
+    as the step-by-step ledger would have had it."""
+    history = order.get("history") or []
+    if len(history) < 2:
+        return None
+    previous = history[-2][0]
+    state = {"delivered": "frozen", "completed": "settled"}.get(previous)
+    if state is None and previous in PENDING_STATUSES:
+        state = "pending"
+    if state is None:
+        return None
+    base = expected_kept_fen({**order, "status": previous})
     return Line(level, code, base, rate_bp, commission_fen(base, rate_bp), state)
 
 

@@ -110,3 +110,35 @@ def test_commission_states_follow_the_order_like_the_model(
             assert lines[1].amount_fen == commission_fen(price, rate)  # fixed once earned
     owed = sum(line.amount_fen for line in lines.values() if line.state in OWED)
     assert balance_fen(list(lines.values()), 0) == (owed if statuses[-1] == "completed" else 0)
+
+
+@given(lives(), st.data())
+def test_a_batch_that_skips_snapshots_ends_with_the_same_lines(
+    life: tuple[list[str], int, int], data: st.DataObject
+) -> None:
+    """The ledger applies only the newest snapshot of an order per batch: whichever of its
+    snapshots a batch skips (its payment and its refund in one batch), the lines end the same
+    as step by step."""
+    statuses, price, rate = life
+    attribution = {"level1": "DAAAAAAA", "level1_bp": rate, "level2": "", "level2_bp": 0}
+
+    def snapshot(upto: int) -> dict[str, Any]:
+        status = statuses[upto]
+        return {
+            "status": status,
+            "qty": 1,
+            "paid_fen": price if status != "awaiting_payment" else 0,
+            "refunded_fen": price if status in ENDS else 0,
+            "attribution": attribution,
+            "history": [[s, n] for n, s in enumerate(statuses[: upto + 1])],
+        }
+
+    stepwise: dict[int, Any] = {}
+    for upto in range(len(statuses)):
+        stepwise = {line.level: line for line in next_lines(snapshot(upto), stepwise)}
+    seen = data.draw(st.lists(st.booleans(), min_size=len(statuses), max_size=len(statuses)))
+    batched: dict[int, Any] = {}
+    for upto in range(len(statuses)):
+        if seen[upto] or upto == len(statuses) - 1:  # the last snapshot always lands
+            batched = {line.level: line for line in next_lines(snapshot(upto), batched)}
+    assert batched == stepwise
