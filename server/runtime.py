@@ -145,6 +145,7 @@ class Runtime:
                     raise Conflict(
                         f"{mode} orders exist: the mode cannot be left out", mode, "mode_in_use"
                     )
+            current.warehouses.check(campaign, await current.warehouses.levels())
         await self._campaign_store.add_id(campaign.id)
         version = await self._stock(campaign.id).install(campaign, text)
         if version is None:
@@ -267,7 +268,10 @@ class Runtime:
                 "%s: pools in Redis differ from the file; orders exist, keeping them", campaign.id
             )
         live = self._activate(campaign, version)
-        await live.warehouses.init(campaign)
+        try:
+            await live.warehouses.init(campaign)
+        except Conflict as refused:  # units already committed elsewhere: keep Redis's
+            log.warning("%s: warehouses kept as they are: %s", campaign.id, refused.message)
 
     def _activate(self, campaign: Campaign, version: int) -> LiveCampaign:
         current = self.campaigns.get(campaign.id)

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from server.domain.campaign import Campaign
 from server.domain.routing import Route
+from server.errors import Conflict
 from server.store.keys import CampaignKeys
 from server.store.orders import Answer, answer_of
 from server.store.scripts import Scripts
@@ -39,20 +40,53 @@ class Levels:
         return {code: level.free for code, level in self.houses.items()}
 
 
+def refusal(campaign: Campaign, code: str, detail: list[str]) -> Conflict:
+    """Why the campaign's warehouses cannot be what it says, at the field to change."""
+    houses = [h.code for h in campaign.fulfilment.warehouses] if campaign.fulfilment else []
+    warehouse = detail[0]
+    if code == "short":
+        at = f"fulfilment.warehouses[{houses.index(warehouse)}].units"
+        return Conflict(
+            f"warehouse {warehouse} has {detail[1]} units routed or shipped: not fewer",
+            at,
+            "warehouse_committed",
+        )
+    return Conflict(
+        f"warehouse {warehouse} has routed units: it cannot be left out",
+        "fulfilment.warehouses",
+        "warehouse_in_use",
+    )
+
+
 class WarehouseStore:
     def __init__(self, redis: Redis, scripts: Scripts, keys: CampaignKeys) -> None:
         self._redis = redis
         self._scripts = scripts
         self.keys = keys
 
-    async def init(self, campaign: Campaign) -> int:
-        """Give the campaign's warehouses their configured units, where not done before."""
+    async def init(self, campaign: Campaign) -> None:
+        """Make the warehouses' units what the campaign says (init_warehouses.lua); a
+        change that would take away routed or shipped units is refused, naming the field."""
         if campaign.fulfilment is None:
-            return 0
+            return
         args: list[str | int] = []
         for house in campaign.fulfilment.warehouses:
             args += [house.code, house.units]
-        return int(await self._scripts.init_warehouses(keys=[self.keys.warehouses], args=args))
+        reply = await self._scripts.init_warehouses(keys=[self.keys.warehouses], args=args)
+        code, *rest = (text(part) for part in reply)
+        if code != "set":
+            raise refusal(campaign, code, rest)
+
+    def check(self, campaign: Campaign, levels: Levels) -> None:
+        """The same refusals, read before anything is installed."""
+        wanted = (
+            {h.code: h.units for h in campaign.fulfilment.warehouses} if campaign.fulfilment else {}
+        )
+        for code, level in levels.houses.items():
+            if code in wanted and level.free + wanted[code] - level.stock < 0:
+                raise refusal(campaign, "short", [code, str(level.stock - level.free)])
+            if code not in wanted and level.free != level.stock:
+                raise refusal(campaign, "in_use", [code])
 
     async def levels(self) -> Levels:
         flat = await self._redis.hgetall(self.keys.warehouses)

@@ -71,12 +71,13 @@ async def test_fulfilment_refuses_bad_input_and_changes_nothing(
             "PUT", address_url, 404, "address_id", json={"address_id": bobs}, headers=alice
         )
         route = f"/api/v1/ops/orders/{oid}/route"
-        for body, status, field in [
+        route_cases: list[tuple[dict[str, Any], int, str]] = [
             ({"route": []}, 422, "route"),
             ({"route": [{"warehouse": "mars", "units": 2}]}, 422, "route[0].warehouse"),
             ({"route": [{"warehouse": "shanghai", "units": 0}]}, 422, "route.0.units"),
             ({"route": [{"warehouse": "shanghai", "units": 1}]}, 409, "route"),  # no address
-        ]:
+        ]
+        for body, status, field in route_cases:
             await refused("POST", route, status, field, json=body, headers=s.ops)
         claim = f"/api/v1/orders/{oid}/after-sale"
         for form, field in [

@@ -209,3 +209,31 @@ async def test_an_order_the_warehouses_cannot_cover_waits_without_holding_back_o
         await gw.runtime.redis.hset(houses, mapping={"guangzhou.free": 30, "chengdu.free": 20})
         await gw.runtime.redis.hincrby(houses, "version", 1)  # units came: it is planned again
         await s.wait_for_status(big, three["order_id"], "allocated")
+
+
+async def test_ops_move_stock_between_warehouses_by_editing_the_campaign(
+    serve_with_ledger: Serve,
+) -> None:
+    text = campaign_text(100)  # 40 / 30 / 20 / 10
+    async with serve_with_ledger(text) as s:
+        buyer = await s.login("buyer")
+        order = await s.order(buyer, mode="direct", qty=2)
+        await s.pay(buyer, order["order_id"])
+        await s.ship_to(buyer, order["order_id"])  # two of Shanghai's forty are committed
+        url = "/api/v1/ops/campaigns/mid-autumn"
+
+        moved = text.replace("units = 40\n", "units = 15\n").replace("units = 10\n", "units = 35\n")
+        r = await s.client.put(url, content=moved.encode(), headers=s.ops)
+        assert r.status_code == 200, r.text
+        houses = await _warehouses(s)
+        assert (houses["shanghai"]["stock"], houses["shanghai"]["free"]) == (15, 13)
+        assert (houses["beijing"]["stock"], houses["beijing"]["free"]) == (35, 35)
+
+        too_far = text.replace("units = 40\n", "units = 1\n").replace(
+            "units = 10\n", "units = 49\n"
+        )
+        r = await s.client.put(url, content=too_far.encode(), headers=s.ops)
+        assert (r.status_code, r.json()["error"]) == (409, "warehouse_committed")
+        assert r.json()["field"] == "fulfilment.warehouses[0].units"
+        assert (await _warehouses(s))["shanghai"]["stock"] == 15  # nothing changed
+        assert not (await s.reconcile()).problems
