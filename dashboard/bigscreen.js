@@ -201,7 +201,7 @@
     }));
     $("leaders").replaceChildren(...s.distributors.top.map((d) => h("li", "", h("span", "", d.name || d.code), h("b", "", say("boxes", { n: num(d.units) })))));
     $("ticker").replaceChildren(...s.recent.map((o) => h("li", "",
-      h("span", "", o.buyer), h("span", "", M.mode[o.mode] || o.mode), h("span", "", "×" + o.qty), h("b", "", yuan(o.amount_fen)))));
+      h("span", "", o.buyer), h("span", "place", o.place || ""), h("span", "", M.mode[o.mode] || o.mode), h("span", "", "×" + o.qty), h("b", "", yuan(o.amount_fen)))));
   }
 
   // Charts and countdowns at most once a second.

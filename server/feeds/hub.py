@@ -361,14 +361,20 @@ def _viewers(per_process: dict[Any, Any]) -> int:
 
 
 def _recent(entries: list[Any]) -> list[dict[str, Any]]:
-    """The newest orders placed, from the order stream's latest entries."""
-    found = []
+    """The newest orders placed, from the order stream's latest entries (newest first),
+    each with the place it ships to when an address came in the same entries."""
+    found: list[tuple[dict[str, Any], str]] = []
+    regions: dict[str, str] = {}
     for _, fields in entries:
-        if text(fields.get(b"type", b"")) == "reserved" and b"order" in fields:
-            found.append(recent_order(orjson.loads(fields[b"order"])))
-        if len(found) == RECENT_SHOWN:
-            break
-    return found
+        kind = text(fields.get(b"type", b""))
+        if kind not in ("reserved", "address") or b"order" not in fields:
+            continue
+        order = orjson.loads(fields[b"order"])
+        if kind == "address":
+            regions.setdefault(order["id"], order.get("region", ""))
+        elif len(found) < RECENT_SHOWN:
+            found.append((order, order["id"]))
+    return [recent_order(order, regions.get(oid, "")) for order, oid in found]
 
 
 def _encode(body: dict[str, Any]) -> Frames:

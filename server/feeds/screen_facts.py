@@ -9,6 +9,7 @@ from typing import Any
 
 from server.domain.campaign import Campaign
 from server.domain.privacy import mask_user
+from server.domain.regions import region_of
 
 LOW_STOCK = 0.1  # a pool with less than a tenth of its units left is on alert
 MOMENTS_SHOWN = 2
@@ -53,11 +54,24 @@ def low_pools(pools: dict[str, dict[str, int]], returned: set[str]) -> list[str]
     )
 
 
-def recent_order(order: dict[str, Any]) -> dict[str, Any]:
+def recent_order(order: dict[str, Any], region: str = "") -> dict[str, Any]:
+    """An order as the big screen's ticker shows it; `region`: where it ships, when known."""
     return {
         "buyer": mask_user(str(order.get("user", ""))),
+        "place": place_of(region),
         "mode": order.get("mode"),
         "qty": order.get("qty"),
         "amount_fen": order.get("amount_due_fen"),
         "at_ms": order.get("created_at_ms"),
     }
+
+
+def place_of(region: str) -> str:
+    """The city an address is in ("深圳市"), or its municipality ("上海市"); "" if unknown."""
+    try:
+        found = region_of(region) if region else None
+    except KeyError:
+        return ""
+    if found is None:
+        return ""
+    return found.names[1] if found.city else found.names[0]

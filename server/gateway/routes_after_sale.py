@@ -3,6 +3,7 @@ photos, and the decision."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -69,8 +70,8 @@ async def open_request(request: Request) -> Response:
             text = str(form.get("text", "")).strip()
             if len(text) > 400:
                 raise BadInput("at most 400 characters", "text", "length")
-            photos = [
-                clean_photo(await f.read(), f"photos[{i}]")
+            photos = [  # decoding is CPU work: off the event loop the orders run on
+                await asyncio.to_thread(clean_photo, await f.read(), f"photos[{i}]")
                 for i, f in enumerate(form.getlist("photos"))
                 if isinstance(f, UploadFile)
             ]

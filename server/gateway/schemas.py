@@ -580,6 +580,7 @@ class LogisticsOut(TypedDict):
 class ShipmentsOut(TypedDict):
     shipped: int
     unchanged: int  # shipped before with the same carrier and tracking number
+    changed_lines: list[int]  # rows whose order ended while the file was applied: not shipped
 
 
 class CarrierOut(TypedDict):

@@ -29,10 +29,14 @@ def carrier_names() -> dict[str, str]:
 class UploadResult:
     shipped: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # shipped before with the same number
-    problems: list[RowProblem] = field(default_factory=list)  # rows that changed meanwhile
+    changed: list[int] = field(default_factory=list)  # lines whose order changed meanwhile
 
     def view(self) -> dict[str, Any]:
-        return {"shipped": len(self.shipped), "unchanged": len(self.unchanged)}
+        return {
+            "shipped": len(self.shipped),
+            "unchanged": len(self.unchanged),
+            "changed_lines": self.changed,
+        }
 
 
 def refused(problems: list[RowProblem]) -> InvalidRows:
@@ -67,9 +71,7 @@ async def upload_tracking(gw: Gateway, actor: Actor, campaign_id: str, raw: byte
         if answer.code == "moved":
             result.shipped.append(row.order_id)
         else:  # refunded between the check and now: said, not shipped
-            result.problems.append(
-                RowProblem(row.line, "order_id", "wrong_status", "changed during the upload")
-            )
+            result.changed.append(row.line)
     await gw.audit.record(
         actor,
         "shipments.upload",

@@ -55,9 +55,9 @@ async def test_upload_tracking_then_the_courier_delivers(serve_with_ledger: Serv
 
         good = ("订单号,快递公司,运单号\n" + "\n".join(lines)).encode()
         r = await s.client.post(UPLOAD, content=good, headers=s.ops)
-        assert r.json() == {"shipped": 3, "unchanged": 0}
+        assert r.json() == {"shipped": 3, "unchanged": 0, "changed_lines": []}
         r = await s.client.post(UPLOAD, content=good, headers=s.ops)  # uploaded again
-        assert r.json() == {"shipped": 0, "unchanged": 3}
+        assert r.json() == {"shipped": 0, "unchanged": 3, "changed_lines": []}
         shipped = (await s.my_orders(buyer))[orders[0]]
         assert shipped["status"] == "shipped"
         assert shipped["shipment"]["carrier"] == "SF"

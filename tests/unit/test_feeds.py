@@ -163,6 +163,10 @@ def test_the_screens_facts_from_the_campaigns_rules() -> None:
     campaign = parse_campaign(CANONICAL)
     order = {"user": "viewer-3f9a", "mode": "group", "qty": 1, "amount_due_fen": 32_800}
     assert recent_order(order)["buyer"] == "vi***9a"
+    assert recent_order(order, "440305")["place"] == "深圳市"
+    assert recent_order(order, "310104")["place"] == "上海市"  # a municipality: no city level
+    assert recent_order(order, "441900")["place"] == "东莞市"
+    assert recent_order(order)["place"] == recent_order(order, "999999")["place"] == ""
     assert tier_progress(campaign, 2) == {
         "members": 2,
         "price_fen": None,
