@@ -580,6 +580,7 @@ class LogisticsOut(TypedDict):
 class ShipmentsOut(TypedDict):
     shipped: int
     unchanged: int  # shipped before with the same carrier and tracking number
+    corrected: int  # in transit with another number: this one replaced it
     changed_lines: list[int]  # rows whose order ended while the file was applied: not shipped
 
 

@@ -29,12 +29,14 @@ def carrier_names() -> dict[str, str]:
 class UploadResult:
     shipped: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # shipped before with the same number
+    corrected: list[str] = field(default_factory=list)  # in transit: a new number replaced it
     changed: list[int] = field(default_factory=list)  # lines whose order changed meanwhile
 
     def view(self) -> dict[str, Any]:
         return {
             "shipped": len(self.shipped),
             "unchanged": len(self.unchanged),
+            "corrected": len(self.corrected),
             "changed_lines": self.changed,
         }
 
@@ -50,6 +52,7 @@ async def upload_tracking(gw: Gateway, actor: Actor, campaign_id: str, raw: byte
     rows, problems = parse_tracking_csv(raw, carrier_names())
     result = UploadResult()
     to_ship: list[TrackingRow] = []
+    to_correct: list[TrackingRow] = []
     for row in rows:
         state = await _state_of(live, row)
         if isinstance(state, RowProblem):
@@ -57,27 +60,31 @@ async def upload_tracking(gw: Gateway, actor: Actor, campaign_id: str, raw: byte
         elif state == "unchanged":
             result.unchanged.append(row.order_id)
         else:
-            to_ship.append(row)
+            (to_correct if state == "correct" else to_ship).append(row)
     if problems:
         raise refused(problems)
+    now = gw.runtime.clock.now_ms()
     for row in to_ship:
+        shipment = (row.carrier, row.tracking_no)
         answer = await live.orders.fulfil(
-            gw.runtime.clock.now_ms(),
-            row.order_id,
-            "shipped",
-            "allocated",
-            shipment=(row.carrier, row.tracking_no),
+            now, row.order_id, "shipped", "allocated", shipment=shipment
         )
         if answer.code == "moved":
             result.shipped.append(row.order_id)
         else:  # refunded between the check and now: said, not shipped
+            result.changed.append(row.line)
+    for row in to_correct:
+        answer = await live.orders.correct_shipment(now, row.order_id, row.carrier, row.tracking_no)
+        if answer.code == "corrected":
+            result.corrected.append(row.order_id)
+        else:  # delivered or refunded between the check and now: said, not changed
             result.changed.append(row.line)
     await gw.audit.record(
         actor,
         "shipments.upload",
         campaign_id,
         None,
-        {"shipped": len(result.shipped), "unchanged": len(result.unchanged)},
+        result.view(),
     )
     return result
 
@@ -94,6 +101,8 @@ async def _state_of(live: LiveCampaign, row: TrackingRow) -> str | RowProblem:
         )
         if same and not order["ended"]:
             return "unchanged"
+        if order["status"] == "shipped" and not order["ended"]:
+            return "correct"  # a typo fixed while the parcel is on its way
         return RowProblem(
             row.line,
             "order_id",

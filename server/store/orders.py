@@ -112,6 +112,15 @@ class OrderStore:
         )
         return answer_of(code, record)
 
+    async def correct_shipment(
+        self, now_ms: int, order_id: str, carrier: str, tracking_no: str
+    ) -> Answer:
+        k = self.keys
+        code, record = await self._scripts.correct_shipment(
+            keys=[k.orders, k.stream], args=[now_ms, order_id, carrier, tracking_no]
+        )
+        return answer_of(code, record)
+
     async def logistics_event(
         self, now_ms: int, order_id: str, event: LogisticsEvent, aftersale_due_ms: int
     ) -> Answer:

@@ -54,6 +54,7 @@ class Scripts:
     route_order: AsyncScript
     set_address: AsyncScript
     logistics_event: AsyncScript
+    correct_shipment: AsyncScript
     open_after_sale: AsyncScript
     decide_after_sale: AsyncScript
 

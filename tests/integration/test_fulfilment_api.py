@@ -145,7 +145,12 @@ async def test_a_thousand_paid_orders_are_routed_and_picked(serve_with_ledger: S
         r = await s.client.post(
             "/api/v1/ops/shipments?campaign_id=mid-autumn", content=upload.encode(), headers=s.ops
         )
-        assert r.json() == {"shipped": len(parcels), "unchanged": 0, "changed_lines": []}, r.text
+        assert r.json() == {
+            "shipped": len(parcels),
+            "unchanged": 0,
+            "corrected": 0,
+            "changed_lines": [],
+        }, r.text
         gate = asyncio.Semaphore(16)
 
         async def arrives(order_id: str) -> None:

@@ -55,9 +55,18 @@ async def test_upload_tracking_then_the_courier_delivers(serve_with_ledger: Serv
 
         good = ("订单号,快递公司,运单号\n" + "\n".join(lines)).encode()
         r = await s.client.post(UPLOAD, content=good, headers=s.ops)
-        assert r.json() == {"shipped": 3, "unchanged": 0, "changed_lines": []}
+        assert r.json() == {"shipped": 3, "unchanged": 0, "corrected": 0, "changed_lines": []}
         r = await s.client.post(UPLOAD, content=good, headers=s.ops)  # uploaded again
-        assert r.json() == {"shipped": 0, "unchanged": 3, "changed_lines": []}
+        assert r.json() == {"shipped": 0, "unchanged": 3, "corrected": 0, "changed_lines": []}
+        # A typo in one number, fixed while the parcel is on its way: the old number's events
+        # no longer count.
+        fixed = tracking_no("SF", 11)
+        correction = f"订单号,快递公司,运单号\n{orders[1]},SF,{fixed}\n".encode()
+        r = await s.client.post(UPLOAD, content=correction, headers=s.ops)
+        assert (r.json()["corrected"], r.json()["shipped"]) == (1, 0)
+        stale = await _event(s, orders[1], numbers[1], "in_transit")
+        assert (stale["status_code"], stale["error"]) == (404, "wrong_shipment")
+        assert (await _event(s, orders[1], fixed, "in_transit"))["result"] == "recorded"
         shipped = (await s.my_orders(buyer))[orders[0]]
         assert shipped["status"] == "shipped"
         assert shipped["shipment"]["carrier"] == "SF"
