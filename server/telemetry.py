@@ -1,12 +1,14 @@
-"""Counters a process keeps about its edge, for Prometheus (prometheus-client's registry).
+"""Counters a process keeps about its edge, for Prometheus (prometheus-client's registry),
+served at /metrics with the campaign-wide figures read from Redis at each scrape.
 
 Only what the logs deliberately leave out goes here: events too frequent or too
-unremarkable for a log line (a client that left mid-body, a refused upload, a rate limit).
+unremarkable for a log line (a client that left mid-body, a refused upload, a rate limit),
+and the last reconcile's verdict.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 CLIENTS_LEFT_MID_BODY = Counter(
     "liveroom_clients_left_mid_body_total",
@@ -23,4 +25,13 @@ SLOW_CLIENTS_CLOSED = Counter(
     "liveroom_slow_clients_closed_total",
     "Connections closed because headers or body did not arrive in time",
     ["phase"],
+)
+
+RECONCILE_PROBLEMS = Gauge(
+    "liveroom_reconcile_problems",
+    "Mismatches the last reconcile run by this process found (0: clean)",
+    ["campaign"],
+)
+RECONCILE_AT = Gauge(
+    "liveroom_reconcile_timestamp_seconds", "When this process last ran reconcile", ["campaign"]
 )

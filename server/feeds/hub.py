@@ -164,6 +164,10 @@ class CampaignHub:
             await self._next_change(raw.last_id)
         self._last.clear()  # nobody listens: the cache would go stale
 
+    def subscriber_kinds(self) -> list[str]:
+        """The kind of every feed open on this hub ("live", "dashboard", ...)."""
+        return [subscriber.kind for subscriber in self._subscribers]
+
     async def _count_viewers(self) -> None:
         """This process's live-room feeds, for every gateway's big screen to add up."""
         live_rooms = sum(1 for s in self._subscribers if s.kind == "live")
@@ -386,6 +390,15 @@ def _encode(body: dict[str, Any]) -> Frames:
 
 class Hubs:
     """The hubs of one gateway process, one per campaign, made on first use."""
+
+    def subscribers(self) -> dict[tuple[str, str], int]:
+        """Open feeds of this process by (campaign, kind of feed), for /metrics."""
+        counts: dict[tuple[str, str], int] = {}
+        for campaign_id, hub in self._hubs.items():
+            for kind in hub.subscriber_kinds():
+                key = (campaign_id, kind)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def __init__(self, runtime: Runtime, revoked: Revoked, labels: Labels) -> None:
         self._runtime = runtime

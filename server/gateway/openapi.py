@@ -613,6 +613,14 @@ OPERATIONS = [
         response=s.ScreenMapOut,
         errors=(401, 404),
     ),
+    Operation(
+        "get",
+        "/metrics",
+        "Prometheus metrics: this process's edge and reconcile, the campaigns' orders, money, "
+        "stream, ledger lag, warehouses and feeds",
+        auth="ops",
+        media_type="text/plain",
+    ),
     Operation("get", "/healthz", "The process answers", response=s.StatusOut, backed=False),
     Operation("get", "/readyz", "Redis answers", response=s.StatusOut),
 ]

@@ -32,6 +32,7 @@ from server.ledger.consumer import GROUP
 from server.ledger.schema import commissions, order_events
 from server.store.keys import CampaignKeys
 from server.store.stock import parse_pools, text
+from server.telemetry import RECONCILE_AT, RECONCILE_PROBLEMS
 
 Fields = dict[str, str]
 _COMPARED = (
@@ -112,6 +113,8 @@ async def reconcile(redis: Redis, engine: AsyncEngine, keys: CampaignKeys) -> Re
     _check_money(report, projection)
     if not unconsumed:  # commission lines are written as entries are applied
         _check_commissions(report, projection, await _ledger_lines(engine, keys.campaign_id))
+    RECONCILE_PROBLEMS.labels(keys.campaign_id).set(len(report.problems))  # for /metrics
+    RECONCILE_AT.labels(keys.campaign_id).set_to_current_time()
     return report
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from loadtest.client import Client
 from loadtest.spike import Attempt, Feed, run, spike_campaign, verdict
@@ -20,6 +21,22 @@ async def test_a_small_spike_against_a_real_server_passes(serve_with_ledger: Ser
     ):
         client = Client(session, OPS_TOKEN, PAYMENT_SECRET)
         result = await run(client, s.base_url, units=60, factor=4, concurrency=32, settle_s=30)
+        scraped = await s.client.get("/metrics", headers=s.ops)
+        refused = await s.client.get("/metrics")
+    assert refused.status_code == 401
+    assert scraped.headers["content-type"].startswith("text/plain")
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+    }
+    spike = (("campaign", result["campaign_id"]),)
+    assert (
+        samples[("liveroom_orders_total", (*spike, ("outcome", "accepted")))] == result["accepted"]
+    )
+    assert samples[("liveroom_stream_entries", spike)] >= 0
+    assert samples[("liveroom_ledger_lag_entries", spike)] == 0  # all in the ledger
+    assert samples[("liveroom_reconcile_problems", spike)] == 0  # the rehearsal reconciled
     assert result["verdict"] == "PASS", result["problems"]
     assert result["attempts"] == 240
     assert 0 < result["accepted"] == result["pools_gave"] == result["ledger_orders"] < 240
