@@ -81,7 +81,7 @@ async def test_every_route_is_in_the_document(api: LiveServer) -> None:
     }
     served = set()
     for prefix, route in _routes(api.app.routes):
-        if prefix == "/api/v1" or route.path in ("/healthz", "/readyz"):
+        if prefix == "/api/v1" or route.path in ("/healthz", "/readyz", "/metrics"):
             for method in (route.methods or set()) - {"HEAD"}:
                 served.add((method, prefix + route.path))
     assert served == documented
