@@ -119,6 +119,8 @@
     if (o.shipment) row.firstChild.append(shipmentLine(o.shipment));
     if (o.after_sale.open) row.firstChild.append(el("div", "dim", t("live.after_sale_waiting")));
     if (o.after_sale.refunded_fen) row.firstChild.append(el("div", "good", t("live.after_sale_refunded", { amount: yuan(o.after_sale.refunded_fen) })));
+    const last = o.after_sale.last;
+    if (last && !o.after_sale.open) row.firstChild.append(el("div", "dim", t("live.after_sale_" + last.verdict, { reason: last.reason })));
     const side = addressButton(o) || afterSaleButton(o);
     if (side) row.append(el("div", "order-side", side));
     const owed = o.next_payment;

@@ -78,11 +78,14 @@ else
 end
 
 order.aftersale_open = ""
+local decision = cjson.decode(ARGV[8])
+-- The buyer reads the latest decision with their order.
+order.aftersale_last = {verdict = verdict, reason = decision.reason or "", at = now}
 local due = math.max(order.aftersale_due or now, now)
 redis.call("ZADD", KEYS[3], due, "aftersale:" .. oid)
 local request = cjson.decode(redis.call("HGET", KEYS[8], rid) or "{}")
 request.status = verdict == "approve" and "approved" or "rejected"
-request.decision, request.decided_at_ms = cjson.decode(ARGV[8]), now
+request.decision, request.decided_at_ms = decision, now
 request.refund_fen, request.refund_units, request.restock_units = refund, units, restock
 local encoded, kept = cjson.encode(order), cjson.encode(request)
 redis.call("HSET", KEYS[2], oid, encoded)

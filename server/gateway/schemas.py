@@ -643,7 +643,14 @@ class DecisionOut(TypedDict):
     order: OrderOut | None
 
 
+class AfterSaleDecisionOut(TypedDict):
+    verdict: Literal["approved", "rejected"]
+    reason: str  # ops' words to the buyer
+    at: str
+
+
 class AfterSaleStateOut(TypedDict):
     open: bool  # a request waits for ops
     refunded_fen: int  # given back by after-sale so far
     units: int  # units refunded so far
+    last: AfterSaleDecisionOut | None  # the latest decision

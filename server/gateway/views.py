@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from server.domain.campaign import Campaign
@@ -12,6 +12,7 @@ from server.domain.phases import balance_window_open, open_modes, phase
 from server.domain.pricing import next_tier, reached_tier
 from server.domain.privacy import mask_user
 from server.gateway.schemas import (
+    AfterSaleDecisionOut,
     CampaignOut,
     GroupOut,
     OrderOut,
@@ -60,9 +61,19 @@ def order_view(order: dict[str, Any], timezone: str) -> OrderOut:
             "open": bool(order.get("aftersale_open")),
             "refunded_fen": int(order.get("aftersale_fen", 0)),
             "units": int(order.get("aftersale_units", 0)),
+            "last": _decision_view(order.get("aftersale_last"), timezone),
         },
         "history": [{"status": s, "at": local_iso(at, timezone)} for s, at in order["history"]],
     }
+
+
+def _decision_view(last: dict[str, Any] | None, timezone: str) -> AfterSaleDecisionOut | None:
+    if not last:
+        return None
+    verdict: Literal["approved", "rejected"] = (
+        "approved" if last["verdict"] == "approve" else "rejected"
+    )
+    return {"verdict": verdict, "reason": last["reason"], "at": local_iso(last["at"], timezone)}
 
 
 def _shipment_view(order: dict[str, Any], timezone: str) -> ShipmentOut | None:

@@ -312,4 +312,22 @@ async def test_a_buyer_gives_an_address_and_follows_the_parcel(
         await page.click("#after-sale-send")
         await wait_until(page, f"{text_of('orders')}.includes('售后处理中')")
         await no_english(page, "after-sale asked")
+
+        async def open_requests() -> list[dict[str, Any]]:  # the ops queue reads the ledger
+            url = "/api/v1/ops/after-sales?campaign_id=mid-autumn&status=open"
+            found: list[dict[str, Any]] = (await s.client.get(url, headers=s.ops)).json()[
+                "requests"
+            ]
+            return found
+
+        [asked] = await eventually(open_requests, lambda found: len(found) == 1)
+        r = await s.client.post(
+            f"/api/v1/ops/after-sales/{asked['request_id']}/reject",
+            json={"reason": "外盒压痕不影响食用，已补寄一张优惠券"},
+            headers=s.ops,
+        )
+        assert r.status_code == 200, r.text
+        await page.reload()
+        await wait_until(page, "document.body.dataset.ready === '1'")
+        await wait_until(page, f"{text_of('orders')}.includes('售后未通过：外盒压痕')")
         assert not (await s.reconcile()).problems

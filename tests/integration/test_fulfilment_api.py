@@ -10,6 +10,7 @@ import asyncio
 import csv
 import io
 import random
+import re
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -241,4 +242,15 @@ async def test_ops_move_stock_between_warehouses_by_editing_the_campaign(
         assert (r.status_code, r.json()["error"]) == (409, "warehouse_committed")
         assert r.json()["field"] == "fulfilment.warehouses[0].units"
         assert (await _warehouses(s))["shanghai"]["stock"] == 15  # nothing changed
+
+        # Shanghai shipped nothing yet but holds two routed boxes: it cannot be left out.
+        without = re.sub(
+            r'\n\[\[fulfilment\.warehouses\]\]\ncode = "shanghai".*?(?=\n\[\[)',
+            "",
+            moved,
+            flags=re.S,
+        )
+        without = without.replace("units = 30\n", "units = 45\n")  # its 15 go to Guangzhou
+        r = await s.client.put(url, content=without.encode(), headers=s.ops)
+        assert (r.status_code, r.json()["error"]) == (409, "warehouse_in_use"), r.text
         assert not (await s.reconcile()).problems
