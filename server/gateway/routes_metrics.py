@@ -54,15 +54,7 @@ async def _campaign_families(gw: Gateway) -> list[Metric]:
         "liveroom_warehouse_units", "Units per warehouse", labels=["campaign", "warehouse", "state"]
     )
     for campaign_id, live in list(gw.runtime.campaigns.items()):
-        keys = live.stock.keys
-        async with gw.runtime.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(keys.counters)
-            pipe.xlen(keys.stream)
-            pipe.xinfo_groups(keys.stream)
-            counters, length, groups = await pipe.execute(raise_on_error=False)
-        counts = (
-            {text(k): int(v) for k, v in counters.items()} if isinstance(counters, dict) else {}
-        )
+        counts, length, groups = await _read(gw, live)
         orders.add_metric([campaign_id, "accepted"], counts.get("orders.accepted", 0))
         for name, value in counts.items():
             if name.startswith("refused."):
