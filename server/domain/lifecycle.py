@@ -40,6 +40,14 @@ NEXT_FULFILMENT: dict[str, str] = {
 }
 
 
+DAY_MS = 86_400_000
+
+
+def aftersale_due_ms(campaign: Campaign, delivered_ms: int) -> int:
+    """When a delivered order's after-sale period ends (and its commission settles)."""
+    return delivered_ms + campaign.after_sale_days * DAY_MS
+
+
 def next_stage(mode: Mode, status: str) -> Stage | None:
     """The payment stage an order in this status can open, if any."""
     if status == AWAITING_PAYMENT:

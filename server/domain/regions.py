@@ -107,6 +107,8 @@ def region_of(code: str) -> Region:
     """The place a known code names, at its own level (a warehouse's city, an address's
     district); KeyError for a code that is not a division."""
     table = divisions()
+    if code not in table:
+        raise KeyError(code)
     province = province_of(code)
     names = [table[province].name]
     city = district = ""
@@ -117,5 +119,4 @@ def region_of(code: str) -> Region:
             district = code
             city = next((c for c in table[province].children if code in table[c].children), "")
         names += [table[c].name for c in (city, district) if c]
-    table[code]  # noqa: B018  (a code that is no division fails here, not later)
     return Region(province, city, district, tuple(names))

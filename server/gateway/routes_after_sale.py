@@ -16,8 +16,9 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from server.domain.after_sale import MAX_PHOTOS, MAX_REQUEST_BYTES, REASONS
-from server.errors import BadInput, NotFound, Unavailable
+from server.errors import BadInput, NotFound
 from server.fulfilment.photos import clean_photo, photo_path
+from server.gateway.bodies import BodyGate
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
 from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody
@@ -26,8 +27,9 @@ from server.ledger.schema import after_sales
 from server.ops import after_sale
 from server.ops.audit import AUTOMATION
 
-MAX_UPLOADING = 4  # after-sale bodies assembled at once per process: 4 x 12 MiB at most
-_uploading = 0
+# After-sale bodies assembled at once per process: 4 x 12 MiB at most (the gateway's gate
+# for every body allows far more, of far smaller ones).
+UPLOADS = BodyGate(max_assembling=4)
 
 
 class ApprovalIn(StrictBody):
@@ -48,12 +50,9 @@ class AfterSaleQuery(StrictBody):
 
 async def open_request(request: Request) -> Response:
     """Form fields: reason, units, text; photos: up to six image files."""
-    global _uploading
     gw = gateway(request)
     user = gw.viewer(request.headers)
-    if _uploading >= MAX_UPLOADING:
-        raise Unavailable("too many photos are uploading; retry in a moment", None, "busy")
-    _uploading += 1
+    UPLOADS.enter()  # 503 busy past the cap
     try:
         request._body = await read_body(request, MAX_REQUEST_BYTES)
         try:
@@ -78,7 +77,7 @@ async def open_request(request: Request) -> Response:
         finally:
             await form.close()
     finally:
-        _uploading -= 1
+        UPLOADS.leave()
     order_id = request.path_params["oid"]
     found = await after_sale.open_request(gw, user, order_id, reason, int(units_text), text, photos)
     return JSONResponse(_request_view(found), status_code=201)

@@ -19,7 +19,7 @@ from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody, TrendQuery
 from server.gateway.screen_tokens import MAX_TTL_S
 from server.ledger.console_queries import trend
 from server.ledger.fulfilment_queries import paid_by_province
-from server.ops import people
+from server.ops import fulfilment, people
 from server.ops.audit import AUTOMATION
 from server.runtime import LiveCampaign
 
@@ -101,21 +101,8 @@ async def broadcast_trend(request: Request) -> Response:
 async def broadcast_map(request: Request) -> Response:
     """The big screen's map: paid orders by province (ledger) and each warehouse's load."""
     gw, live = await _watched(request)
-    houses = []
-    if live.campaign.fulfilment is not None:
-        levels = await live.warehouses.levels()
-        for house in live.campaign.fulfilment.warehouses:
-            level = levels.houses.get(house.code)
-            houses.append(
-                {
-                    "code": house.code,
-                    "name": house.name,
-                    "location": house.location,
-                    "free": level.free if level else 0,
-                    "allocated": level.allocated if level else 0,
-                    "shipped": level.shipped if level else 0,
-                }
-            )
+    shown = ("code", "name", "location", "free", "allocated", "shipped")
+    houses = [{k: row[k] for k in shown} for row in await fulfilment.loads(live)]
     provinces = await paid_by_province(gw.ledger, live.campaign.id)
     return JSONResponse({"provinces": provinces, "warehouses": houses})
 

@@ -14,6 +14,7 @@ from server.ledger.fulfilment_queries import pick_list
 from server.ledger.schema import orders
 from server.ops.audit import Actor
 from server.runtime import LiveCampaign
+from server.store.warehouses import Level
 
 
 async def warehouses(gw: Gateway, campaign_id: str) -> dict[str, Any]:
@@ -23,23 +24,7 @@ async def warehouses(gw: Gateway, campaign_id: str) -> dict[str, Any]:
     fulfilment = live.campaign.fulfilment
     if fulfilment is None:
         raise NotFound("this campaign has no warehouses", "campaign_id", "no_warehouses")
-    levels = await live.warehouses.levels()
-    rows = []
-    for house in fulfilment.warehouses:
-        level = levels.houses.get(house.code)
-        stock, free, shipped = (level.stock, level.free, level.shipped) if level else (0, 0, 0)
-        rows.append(
-            {
-                "code": house.code,
-                "name": house.name,
-                "kind": house.kind,
-                "location": house.location,
-                "stock": stock,
-                "free": free,
-                "allocated": stock - free - shipped,
-                "shipped": shipped,
-            }
-        )
+    rows = await loads(live)
     waiting = select(func.count()).where(
         orders.c.campaign_id == campaign_id,
         orders.c.status == "paid",
@@ -53,6 +38,28 @@ async def warehouses(gw: Gateway, campaign_id: str) -> dict[str, Any]:
         "warehouses": rows,
         "awaiting_address": awaiting,
     }
+
+
+async def loads(live: LiveCampaign) -> list[dict[str, Any]]:
+    """Each configured warehouse with its units now (stock = free + allocated + shipped)."""
+    fulfilment = live.campaign.fulfilment
+    levels = await live.warehouses.levels()
+    rows = []
+    for house in fulfilment.warehouses if fulfilment else []:
+        level = levels.houses.get(house.code) or Level(0, 0, 0)
+        rows.append(
+            {
+                "code": house.code,
+                "name": house.name,
+                "kind": house.kind,
+                "location": house.location,
+                "stock": level.stock,
+                "free": level.free,
+                "allocated": level.allocated,
+                "shipped": level.shipped,
+            }
+        )
+    return rows
 
 
 async def override_route(gw: Gateway, actor: Actor, order_id: str, route: Route) -> dict[str, Any]:

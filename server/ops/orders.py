@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain.lifecycle import AWAITING_PAYMENT, NEXT_FULFILMENT, NOT_SHIPPED, SHIPPED
+from server.domain.lifecycle import (
+    AWAITING_PAYMENT,
+    NEXT_FULFILMENT,
+    NOT_SHIPPED,
+    SHIPPED,
+    aftersale_due_ms,
+)
 from server.errors import Conflict, NotFound
 from server.gateway.context import Gateway
 from server.ops.audit import Actor
 from server.store.stock import EndTerms
-
-DAY_MS = 86_400_000
 
 
 async def refund(gw: Gateway, actor: Actor, order_id: str, reason: str | None) -> dict[str, Any]:
@@ -50,7 +54,7 @@ async def fulfil(
             "routed_by_rules",
         )
     now = gw.runtime.clock.now_ms()
-    aftersale = now + live.campaign.after_sale_days * DAY_MS if status == "delivered" else None
+    aftersale = aftersale_due_ms(live.campaign, now) if status == "delivered" else None
     answer = await live.orders.fulfil(
         now,
         order_id,

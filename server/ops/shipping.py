@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.domain.lifecycle import aftersale_due_ms
 from server.domain.shipping import (
     CARRIERS,
     LogisticsEvent,
@@ -17,7 +18,6 @@ from server.errors import FieldProblem, InvalidRows, NotFound
 from server.gateway.context import Gateway
 from server.i18n import t
 from server.ops.audit import Actor
-from server.ops.orders import DAY_MS
 from server.runtime import LiveCampaign
 
 
@@ -116,7 +116,7 @@ async def record_event(gw: Gateway, order_id: str, event: LogisticsEvent) -> dic
     """One logistics event; "delivered" starts the after-sale period by itself."""
     live = gw.runtime.live_for_order(order_id)
     now = gw.runtime.clock.now_ms()
-    aftersale_due = now + live.campaign.after_sale_days * DAY_MS
+    aftersale_due = aftersale_due_ms(live.campaign, now)
     answer = await live.orders.logistics_event(now, order_id, event, aftersale_due)
     if answer.code == "not_found" or answer.record is None:
         raise NotFound("no such order", "order_id")
