@@ -233,7 +233,7 @@
       await api("PUT", `/orders/${addressFor}/address`, { address_id: id });
       $("address-dialog").close();
       toast(t("live.address_chosen"));
-      refreshOrders();
+      await Promise.all([refreshOrders(), refreshAddresses()]);  // the pay buttons see it
     } catch (e) { toast(t("live.failed", { reason: e.message })); }
   }
 

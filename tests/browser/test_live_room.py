@@ -114,6 +114,7 @@ async def test_a_depositor_pays_the_deposit_then_the_offers_balance(
         await wait_until(page, "document.getElementById('address-dialog').open")  # where to?
         await fill_address(page, "310000", "", "310104")
         await wait_until(page, "!document.getElementById('address-dialog').open")
+        await wait_until(page, f"{text_of('orders')}.includes('修改地址')")  # the row knows it
         await page.click("button[data-pay]")
         # paid, and with an address the router may already have given it a warehouse (已配货)
         await wait_until(page, f"/已支付|已配货/.test({text_of('orders')})")
