@@ -8,7 +8,7 @@
   const state = {
     quote: page.quote, orders: [], groups: [], qty: 1, phase: page.phase,
     ref: params.get("ref"), invite: params.get("group"), myGroup: null, seq: 0, user: null,
-    addresses: [],
+    addresses: [], tag: null,
   };
 
   // -- price and actions ---------------------------------------------------------------
@@ -353,6 +353,7 @@
   async function refreshInbox() {
     if (!state.user) return;
     const inbox = await api("GET", "/me/notifications");
+    state.tag = inbox.tag;
     $("unread").hidden = !inbox.unread;
     $("unread").textContent = inbox.unread;
     const mineHere = inbox.notifications.filter((n) => n.campaign_id === campaign.id);
@@ -413,6 +414,13 @@
 
   function onFeed(m) {
     if (m.campaign_time) clock.sync(m.campaign_time);
+    if (m.type === "inbox") {  // someone's notices are new: if one is mine, show it
+      if (state.tag && (m.tags || []).includes(state.tag)) {
+        refreshInbox().catch(() => {});
+        toast(t("live.new_notice"));
+      }
+      return;
+    }
     if (m.type === "notice") { showNotice(m.kind === "clear" ? null : m); refreshInbox().catch(() => {}); return; }
     if (m.type !== "snapshot") return;
     if (m.phase !== state.phase) {
@@ -441,7 +449,14 @@
   $("my-group-copy").addEventListener("click", () => {
     navigator.clipboard.writeText($("my-group-link").value).then(() => toast(t("live.invite_copied")), () => $("my-group-link").select());
   });
-  $("inbox-open").addEventListener("click", () => { $("inbox").showModal(); refreshInbox().catch(() => {}); });
+  $("inbox-open").addEventListener("click", () => {
+    $("inbox").showModal();
+    refreshInbox().catch(() => {});
+    api("GET", "/me/notice-settings").then((s) => { $("promotions").checked = s.promotions; }).catch(() => {});
+  });
+  $("promotions").addEventListener("change", (e) => {
+    api("PUT", "/me/notice-settings", { promotions: e.target.checked }).catch(() => { e.target.checked = !e.target.checked; });
+  });
   $("inbox-close").addEventListener("click", () => $("inbox").close());
   $("inbox-read").addEventListener("click", async () => { await api("POST", "/me/notifications/read", {}); refreshInbox(); });
 

@@ -237,6 +237,9 @@ def _demo(args: argparse.Namespace) -> int:
     for name, value in demo_defaults(args.data_dir, own).items():
         os.environ.setdefault(name, value)
     base = f"http://{args.host}:{args.port}"
+    # notices go out through the webhook channel to the sandbox receiver the gateway plays
+    os.environ.setdefault("LIVEROOM_NOTIFY_URL", f"{base}/api/v1/sandbox/notify")
+    os.environ.setdefault("LIVEROOM_NOTIFY_SANDBOX", "1")
 
     def announce(settings: Settings, redis_url: str) -> None:
         campaign_id = parse_campaign(startup_campaign_text(settings)).id

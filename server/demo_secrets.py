@@ -14,6 +14,7 @@ NAMES = (
     "LIVEROOM_SECRET",
     "LIVEROOM_PAYMENT_SECRET",
     "LIVEROOM_LOGISTICS_SECRET",
+    "LIVEROOM_NOTIFY_SECRET",
 )
 # The demo console's `admin` password: made with the demo's data, printed when it starts.
 ADMIN_PASSWORD = "LIVEROOM_DEMO_ADMIN_PASSWORD"

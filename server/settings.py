@@ -151,6 +151,9 @@ class Settings:
     rate_limits: Mapping[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
     host_login: HostLogin = HostLogin()
     public_url: str = ""  # where viewers reach the gateway (share links, QR codes)
+    notify_url: str = ""  # the outbound notice webhook; unset: notices reach inbox and page only
+    notify_secret: str = ""  # signs that webhook (and is checked by the sandbox receiver)
+    notify_sandbox: bool = False  # the gateway also plays the receiver, at /sandbox/notify
 
     @property
     def simulated_clock(self) -> bool:
@@ -182,6 +185,9 @@ class Settings:
             rate_limits=parse_rate_limits(env.get("LIVEROOM_RATE_LIMITS", "")),
             host_login=HostLogin.from_env(env),
             public_url=_public_url(env.get("LIVEROOM_PUBLIC_URL", "")),
+            notify_url=_url(env.get("LIVEROOM_NOTIFY_URL", ""), "LIVEROOM_NOTIFY_URL"),
+            notify_secret=env.get("LIVEROOM_NOTIFY_SECRET", ""),
+            notify_sandbox=_flag(env, "LIVEROOM_NOTIFY_SANDBOX"),
         )
         settings.validate(secrets=secrets)
         return settings
@@ -213,6 +219,11 @@ class Settings:
                     **(
                         {"LIVEROOM_LOGISTICS_SECRET": self.logistics_secret}
                         if self.logistics_secret
+                        else {}
+                    ),
+                    **(
+                        {"LIVEROOM_NOTIFY_SECRET": self.notify_secret}
+                        if self.notify_url or self.notify_sandbox or self.notify_secret
                         else {}
                     ),
                 }
@@ -285,9 +296,13 @@ def _bounded(env: Mapping[str, str], name: str, default: float, most: float) -> 
 
 
 def _public_url(value: str) -> str:
+    return _url(value, "LIVEROOM_PUBLIC_URL").rstrip("/")
+
+
+def _url(value: str, name: str) -> str:
     if value and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?", value):
-        raise BadInput("must be an http(s) URL without query", "LIVEROOM_PUBLIC_URL")
-    return value.rstrip("/")
+        raise BadInput("must be an http(s) URL without query", name)
+    return value
 
 
 def _datetime(env: Mapping[str, str], name: str) -> datetime | None:

@@ -30,11 +30,25 @@ class Sweeper:
         fired = 0
         await self._runtime.return_due_pools()
         for live in list(self._runtime.campaigns.values()):
+            await self._open_offer_on_time(live)
             while due := await live.orders.due(self._runtime.clock.now_ms()):
                 for member in due:
                     await self._fire(live, member)
                 fired += len(due)
         return fired
+
+    async def _open_offer_on_time(self, live: LiveCampaign) -> None:
+        """The depositor offer, where the campaign opens it by itself, at its time."""
+        offer = live.campaign.depositor_group
+        if offer is None or not live.campaign.notifications.open_depositor_offer:
+            return
+        if self._runtime.clock.now() < offer.opens_at or await live.orders.depositor_offer_open():
+            return
+        opened = await open_offer(live, self._runtime.clock.now_ms())
+        if opened["result"] == "opened":
+            await self._audit.record(
+                SCHEDULE, "desk.presale_to_group", live.campaign.id, None, opened
+            )
 
     async def _fire(self, live: LiveCampaign, member: str) -> None:
         now = self._runtime.clock.now_ms()

@@ -1,5 +1,5 @@
-"""`liveroom worker`: the ledger writer, the deadline sweeper, the warehouse router and the
-stream trimmer.
+"""`liveroom worker`: the ledger writer, the deadline sweeper, the warehouse router, the
+notifier and the stream trimmer.
 
 Each loop survives an outage of Redis or of the SQL database: it logs, backs off and
 tries again; unacknowledged entries simply wait in the stream.
@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.fulfilment.router import Router
 from server.ledger.consumer import LedgerConsumer
 from server.ledger.migrate import upgrade
+from server.notify.channels import Channel, InboxOnly, Webhook
+from server.notify.notifier import Notifier
 from server.runtime import Runtime
 from server.sweeper import Sweeper
 
@@ -29,6 +31,7 @@ OUTAGES = (RedisError, OperationalError, DBAPIError, OSError)
 SWEEP_INTERVAL_S = 0.1
 TRIM_INTERVAL_S = 30.0
 ROUTE_INTERVAL_S = 0.5
+NOTIFY_INTERVAL_S = 0.5
 
 
 def default_worker_name() -> str:
@@ -47,6 +50,7 @@ class Worker:
         )
         self.sweeper = Sweeper(runtime)
         self.router = Router(runtime, engine)
+        self.notifier = Notifier(runtime, engine, channel_for(runtime))
 
     async def run(self, stop: asyncio.Event) -> None:
         await upgrade(self._engine)
@@ -56,6 +60,9 @@ class Worker:
             asyncio.create_task(self._forever(stop, "sweep", self.sweeper.sweep, SWEEP_INTERVAL_S)),
             asyncio.create_task(self._forever(stop, "route", self._route, ROUTE_INTERVAL_S)),
             asyncio.create_task(self._forever(stop, "trim", self._trim, TRIM_INTERVAL_S)),
+            asyncio.create_task(
+                self._forever(stop, "notify", self.notifier.step, NOTIFY_INTERVAL_S)
+            ),
         ]
         await stop.wait()
         for task in loops:  # each loop checks `stop` between rounds: let the round finish
@@ -63,6 +70,7 @@ class Worker:
                 await asyncio.wait_for(asyncio.shield(task), timeout=5)
         for task in loops:
             task.cancel()
+        await self.notifier.channel.close()
 
     async def _consume(self) -> int:
         return await self.consumer.consume(list(self._runtime.campaigns), block_ms=200)
@@ -88,6 +96,14 @@ class Worker:
                 continue
             if pause:
                 await _sleep_or_stop(stop, pause)
+
+
+def channel_for(runtime: Runtime) -> Channel:
+    """The outbound webhook when one is configured; otherwise the inbox and live room only."""
+    settings = runtime.settings
+    if settings.notify_url:
+        return Webhook(settings.notify_url, settings.notify_secret)
+    return InboxOnly()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

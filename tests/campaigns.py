@@ -28,3 +28,18 @@ def write_campaign(directory: Path, text: str) -> Path:
     path = directory / "campaign.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def manual_offer(text: str) -> str:
+    """The campaign with its depositor offer opened only by the desk, never on time."""
+    changed = text.replace("open_depositor_offer = true", "open_depositor_offer = false")
+    assert changed != text
+    return changed
+
+
+def with_notifications(text: str, **values: int) -> str:
+    """The campaign with other [notifications] numbers (e.g. promotions_per_hour=1)."""
+    for name, value in values.items():
+        text, found = re.subn(rf"^{name} = \S+", f"{name} = {value}", text, flags=re.MULTILINE)
+        assert found == 1, name
+    return text

@@ -27,6 +27,7 @@ OPS_TOKEN = "test-ops-token-0123456789abcdefghijkl"
 SECRET = "test-viewer-secret-0123456789abcdefghijkl"
 PAYMENT_SECRET = "test-payment-secret-0123456789abcdefghijkl"
 LOGISTICS_SECRET = "test-logistics-secret-0123456789abcdefghij"
+NOTIFY_SECRET = "test-notify-secret-0123456789abcdefghijklm"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -94,6 +95,7 @@ def make_settings(key_prefix: str, **overrides: object) -> Settings:
         "secret": SECRET,
         "payment_secret": PAYMENT_SECRET,
         "logistics_secret": LOGISTICS_SECRET,
+        "notify_secret": NOTIFY_SECRET,
         "clock": "simulated",
         "demo_login": True,
         "key_prefix": key_prefix,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -210,14 +211,17 @@ async def run_server(
     settings: Settings, redis_url: str, order_lane: bool = True
 ) -> AsyncIterator[LiveServer]:
     """order_lane=False: the app with its order requests left to the router (to compare)."""
-    app = create_app(settings, redis_url)
-    if not order_lane:
-        lane: object = OrderLane
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not lane]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    if settings.notify_sandbox and not settings.notify_url:  # as the demo: it plays the receiver
+        notify_url = f"http://127.0.0.1:{port}/api/v1/sandbox/notify"
+        settings = dataclasses.replace(settings, notify_url=notify_url)
+    app = create_app(settings, redis_url)
+    if not order_lane:
+        lane: object = OrderLane
+        app.user_middleware = [m for m in app.user_middleware if m.cls is not lane]
     served_as = {k: v for k, v in uvicorn_options(settings).items() if k != "loop"}
     served_as["http"] = guarded_protocol(settings.edge)  # as `liveroom serve`, this test's limits
     config = uvicorn.Config(app, lifespan="on", **served_as)

@@ -24,7 +24,7 @@ from server.errors import FieldProblem, InvalidCampaign
 
 Kind = Literal[
     "text", "slug", "yuan", "percent", "int", "minutes", "hours", "datetime", "bool", "choice",
-    "modes",
+    "modes", "numbers",
 ]  # fmt: skip
 Values = Mapping[str, list[str]]  # a posted form: every value of every name
 
@@ -193,6 +193,16 @@ FORM: tuple[Section, ...] = (
         ),
         toggle=True,
     ),
+    Section(
+        "notifications",
+        "notifications",
+        (
+            Field("open_depositor_offer", "bool"),
+            Field("balance_reminders_h", "numbers"),
+            Field("group_short", "int"),
+            Field("promotions_per_hour", "int"),
+        ),
+    ),
 )
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -282,6 +292,8 @@ def _read(f: Field, given: list[str], zone: ZoneInfo) -> Any:
             raise ValueError("not_a_choice")
         return [m for m in MODES if m in chosen]  # in the usual order, once each
     text = given[-1].strip() if given else ""
+    if f.kind == "numbers":  # whole numbers apart by commas or spaces; none: an empty list
+        return [_scaled(part, 1, "not_whole") for part in re.split(r"[,，\s]+", text) if part]
     if not text:
         return None
     if f.kind == "choice" and text not in f.choices:
@@ -406,6 +418,8 @@ def _show(
 def _shown(f: Field, value: Any, zone: ZoneInfo) -> list[str]:
     if f.kind == "modes":
         return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    if f.kind == "numbers":
+        return [", ".join(str(v) for v in value)] if isinstance(value, list) else [str(value)]
     if f.kind == "bool":
         return ["1"] if value is True else []
     if isinstance(value, bool) or not isinstance(value, (int, datetime)):

@@ -164,6 +164,17 @@ class Fulfilment(_Section):
     warehouses: Annotated[list[Warehouse], Field(min_length=1, max_length=64)]
 
 
+class Notifications(_Section):
+    """What goes out by itself on the campaign clock (domain/notices.py)."""
+
+    open_depositor_offer: bool = False  # the depositor offer opens at its time, with no click
+    balance_reminders_h: Annotated[
+        list[Annotated[int, Field(gt=0, le=240)]], Field(max_length=6)
+    ] = [24, 2]  # hours before the balance window closes
+    group_short: Annotated[int, Field(ge=0, le=20)] = 2  # "还差 N 人成团" at N or fewer; 0: off
+    promotions_per_hour: Annotated[int, Field(ge=0, le=60)] = 3  # pushes a viewer gets at most
+
+
 class Campaign(_Section):
     """A campaign; any of its modes (and distribution) may be left out, not all of them."""
 
@@ -181,6 +192,7 @@ class Campaign(_Section):
     stacking: Stacking = Stacking()
     stock: Stock
     fulfilment: Fulfilment | None = None  # none: orders are moved through fulfilment by ops
+    notifications: Notifications = Notifications()
 
     @property
     def modes(self) -> tuple[Mode, ...]:

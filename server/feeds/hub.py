@@ -347,9 +347,13 @@ class CampaignHub:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 if message is None:
                     continue
-                # the notice's own fields ({"kind", "text", "at_ms"}) under type "notice"
-                notice = _encode({**orjson.loads(message["data"]), "type": "notice"})
-                self._deliver(list(self._subscribers), dict.fromkeys(KINDS, notice))
+                # a banner's own fields ({"kind", "text", "at_ms"}) under type "notice"; the
+                # inbox's ({"type": "inbox", "tags"}: whose notices are new) to live rooms only
+                payload = {"type": "notice", **orjson.loads(message["data"])}
+                targets = list(self._subscribers)
+                if payload["type"] == "inbox":
+                    targets = [s for s in targets if s.kind == "live"]
+                self._deliver(targets, dict.fromkeys(KINDS, _encode(payload)))
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 

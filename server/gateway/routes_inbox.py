@@ -10,6 +10,7 @@ from starlette.routing import Route
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
 from server.gateway.schemas import NoFields, NotificationOut, NotificationsOut
+from server.notify.tags import inbox_tag
 
 
 async def my_notifications(request: Request) -> Response:
@@ -32,7 +33,8 @@ async def my_notifications(request: Request) -> Response:
                 }
             )
     found.sort(key=lambda n: -n["at_ms"])
-    answer: NotificationsOut = {"notifications": found, "unread": unread}
+    tag = inbox_tag(gw.settings.secret, user)
+    answer: NotificationsOut = {"notifications": found, "unread": unread, "tag": tag}
     return JSONResponse(answer)
 
 

@@ -251,6 +251,30 @@ class NotificationOut(TypedDict):
 class NotificationsOut(TypedDict):
     notifications: list[NotificationOut]
     unread: int
+    tag: str  # the caller's tag in the live feed's "inbox" messages: a new notice is theirs
+
+
+class NoticeSettingsIn(StrictBody):
+    promotions: bool  # offers, balance reminders, group nudges; off: none of them is sent
+
+
+class NoticeSettingsOut(TypedDict):
+    promotions: bool
+
+
+class SandboxNoticeIn(StrictBody):
+    """What the notice webhook sends (server/notify/channels.py)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=240)]
+    campaign_id: Annotated[str, Field(pattern=CAMPAIGN_ID_PATTERN)]
+    user: Annotated[str, Field(min_length=1, max_length=64)]
+    kind: Annotated[str, Field(min_length=1, max_length=24)]
+    text: Annotated[str, Field(min_length=1, max_length=400)]
+    at_ms: Annotated[int, Field(ge=0)]
+
+
+class SandboxReceiptOut(TypedDict):
+    duplicate: bool
 
 
 class WebhookOut(TypedDict):

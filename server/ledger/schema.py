@@ -247,3 +247,31 @@ audit_log = Table(
     Column("before", Text),
     Column("after", Text),
 )
+
+# Notices to viewers, planned by the worker's notifier from ledger facts: the key is the fact
+# (see domain/notices.py), so a notice planned again is the same row, delivered once.
+notices = Table(
+    "notices",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("notice_key", String(160), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("kind", String(24), nullable=False),
+    Column("text", String(400), nullable=False),
+    Column("planned_at_ms", BigInteger, nullable=False),
+    # pending | sent (inbox and channel) | inbox_only | skipped | failed (the channel refused)
+    Column("state", String(12), nullable=False, index=True),
+    Column("reason", String(200)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_try_ms", BigInteger, nullable=False),
+    Column("done_at_ms", BigInteger),
+)
+
+# What each viewer lets us push; no row: promotions on.
+notice_prefs = Table(
+    "notice_prefs",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("promotions", Boolean, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)

@@ -40,7 +40,7 @@ async def open_offer(live: LiveCampaign, now_ms: int) -> dict[str, Any]:
     offer = campaign.offer_rules
     balance = offer.price_fen - campaign.presale_rules.deposit_fen
     text = t("notice.depositor_offer", price=yuan(offer.price_fen), balance=yuan(balance))
-    answer = await live.orders.open_depositor_offer(now_ms, text, await live.orders.depositors())
+    answer = await live.orders.open_depositor_offer(now_ms, text)
     assert answer.record is not None
     return {
         "result": "opened" if answer.code == "opened" else "already",

@@ -88,6 +88,11 @@ class CampaignKeys:
         return self._key("notifications")
 
     @property
+    def notices_delivered(self) -> str:
+        """Keys of the notices already in their viewers' inboxes (set): each goes in once."""
+        return self._key("notices_delivered")
+
+    @property
     def notifications_read(self) -> str:
         """Up to when each user has read their notifications (hash: user -> at_ms)."""
         return self._key("notifications_read")
@@ -226,3 +231,23 @@ class OpsKeys:
     def audit(self) -> str:
         """Every ops action, in order; the worker writes them to the ledger's audit_log."""
         return self._key("audit")
+
+
+@dataclass(frozen=True)
+class SandboxKeys:
+    """What the sandbox notice receiver got (the demo's stand-in for SMS or WeChat)."""
+
+    prefix: str
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}:{{sandbox}}:{name}"
+
+    @property
+    def notices(self) -> str:
+        """Each notice received, once (hash: notice id -> the body)."""
+        return self._key("notices")
+
+    @property
+    def receipts(self) -> str:
+        """Every delivery, duplicates included (a counter)."""
+        return self._key("receipts")

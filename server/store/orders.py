@@ -17,6 +17,8 @@ from server.store.stock import Order, decode, text
 Payment = dict[str, Any]
 
 # The stage transitions as settle_payment.lua reads them: "deposit:awaiting_payment>...".
+INBOX_KEEPS = 100  # a viewer's newest notices kept per campaign
+
 TRANSITIONS = ";".join(
     f"{stage}:{status_before(stage)}>{status_after(stage)}"
     for stage in ("deposit", "balance", "full")
@@ -206,11 +208,11 @@ class OrderStore:
         members = await self._redis.zrangebyscore(self.keys.deadlines, "-inf", now_ms, 0, limit)
         return [text(m) for m in members if isinstance(m, bytes | str)]
 
-    async def open_depositor_offer(self, now_ms: int, text_: str, users: list[str]) -> Answer:
+    async def open_depositor_offer(self, now_ms: int, banner: str) -> Answer:
         k = self.keys
         code, count = await self._scripts.open_depositor_offer(
-            keys=[k.meta, k.notifications, k.stream, k.counters],
-            args=[now_ms, k.feed_channel, text_, *users],
+            keys=[k.meta, k.stream, k.counters],
+            args=[now_ms, k.feed_channel, banner, await self.depositor_count()],
         )
         return Answer(text(code), {"depositors": int(count)})
 
@@ -222,6 +224,17 @@ class OrderStore:
             raw, read = await pipe.execute()
         found = orjson.loads(raw) if raw else []
         return (found if isinstance(found, list) else []), int(read or 0)
+
+    async def deliver_notices(self, notices: list[tuple[str, str, bytes, str]]) -> int:
+        """(key, user, notice JSON, the viewer's feed tag) into the inboxes, each once;
+        returns how many were new."""
+        args: list[str | bytes | int] = [self.keys.feed_channel, INBOX_KEEPS]
+        for key, user, notice, tag in notices:
+            args += [key, user, notice, tag]
+        new = await self._scripts.deliver_notices(
+            keys=[self.keys.notifications, self.keys.notices_delivered], args=args
+        )
+        return int(new)
 
     async def mark_read(self, user: str, up_to_ms: int) -> None:
         await self._redis.hset(self.keys.notifications_read, user, up_to_ms)
@@ -268,6 +281,14 @@ class OrderStore:
 
     async def depositor_offer_open(self) -> bool:
         return bool(await self._redis.hget(self.keys.meta, "depositor_offer"))
+
+    async def depositor_offer_opened_at(self) -> int | None:
+        """When the depositor offer opened (campaign ms), if it has."""
+        at = await self._redis.hget(self.keys.meta, "depositor_offer")
+        return None if at is None else int(at)
+
+    async def counter(self, metric: str) -> int:
+        return int(await self._redis.hget(self.keys.counters, metric) or 0)
 
     async def schedule(self, member: str, at_ms: int) -> None:
         """Something to do at a moment of campaign time, made by the worker's sweep."""

@@ -57,6 +57,7 @@ class Scripts:
     correct_shipment: AsyncScript
     open_after_sale: AsyncScript
     decide_after_sale: AsyncScript
+    deliver_notices: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -93,19 +93,25 @@ async def test_a_depositor_pays_the_deposit_then_the_offers_balance(
         await wait_until(page, f"{text_of('orders')}.includes('开始支付')")  # balance opens 9/6
         await no_english(page, "presale, deposit paid")
 
-        await s.set_clock(GROUP_OPEN)
-        opened = await s.client.post(
-            "/api/v1/ops/campaigns/mid-autumn/presale-to-group", headers=s.ops
-        )
-        assert opened.json()["depositors_notified"] == 1
+        await s.set_clock(GROUP_OPEN)  # nobody clicks: the offer opens on time by itself
         await wait_until(page, f"{text_of('banner')}.includes('专享团')")  # the offer's notice
-        await wait_until(page, f"{text_of('unread')} === '1'")
+        await wait_until(page, f"{text_of('unread')} === '1'")  # the depositor's own, pushed
         await wait_until(page, f"{text_of('orders')}.includes('付尾款 ¥238')")
         await shot(page, "live-depositor-offer")
         await no_english(page, "group phase, offer open")
         await page.click("#inbox-open")
         await wait_until(page, f"{text_of('notices')}.includes('专享团')")
+        await wait_until(page, "document.getElementById('promotions').checked")
         await no_english(page, "inbox")
+        await page.click("#promotions")  # no more promotions for this viewer
+        session = await page.evaluate("JSON.parse(localStorage.getItem('liveroom.session'))")
+        viewer = {"Authorization": "Bearer " + session["token"]}
+
+        async def promotions() -> bool:
+            r = await s.client.get("/api/v1/me/notice-settings", headers=viewer)
+            return bool(r.json()["promotions"])
+
+        await eventually(promotions, lambda on: not on)
         await page.click("#inbox-read")
         await wait_until(page, "document.getElementById('unread').hidden")
         await page.click("#inbox-close")

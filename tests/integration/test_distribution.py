@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.campaigns import campaign_text
+from tests.campaigns import campaign_text, manual_offer
 from tests.integration.conftest import Serve
 from tests.server_harness import LiveServer, eventually
 
@@ -28,8 +28,9 @@ def amounts(summary: dict[str, Any]) -> dict[str, int]:
 
 async def test_seed_worked_example(serve_with_ledger: Serve) -> None:
     """B shares a presale link; C pays the deposit through it; B earns only once C has paid
-    the balance. Later C joins a group through a community link: B earns nothing."""
-    async with serve_with_ledger(campaign_text(100, 0, 0)) as s:
+    the balance. Later C joins a group through a community link: B earns nothing. (The
+    depositor offer stays shut, so the balance is the presale's ¥248.)"""
+    async with serve_with_ledger(manual_offer(campaign_text(100, 0, 0))) as s:
         a, b, c = await s.login("A"), await s.login("B"), await s.login("C")
         code_a = await s.become_distributor(a)
         code_b = await s.become_distributor(b, upline=code_a)
@@ -160,7 +161,7 @@ async def test_recruitment_rules(serve_with_ledger: Serve) -> None:
 
 
 async def test_presale_to_group_in_one_action(serve_with_ledger: Serve) -> None:
-    async with serve_with_ledger(campaign_text(100, 0, 0)) as s:
+    async with serve_with_ledger(manual_offer(campaign_text(100, 0, 0))) as s:
         dep, late, browser = await s.login("dep"), await s.login("late"), await s.login("browser")
         deposit = await s.order(dep, mode="presale", qty=1)
         await s.pay(dep, deposit["order_id"])
@@ -178,12 +179,16 @@ async def test_presale_to_group_in_one_action(serve_with_ledger: Serve) -> None:
         }
         again = await s.client.post(url, headers=s.ops)
         assert again.json()["result"] == "already"
-        notes = (await s.client.get("/api/v1/me/notifications", headers=dep)).json()
-        assert len(notes["notifications"]) == 1 and "¥288" in notes["notifications"][0]["text"]
-        assert (await s.client.get("/api/v1/me/notifications", headers=late)).json() == {
-            "notifications": [],
-            "unread": 0,
-        }
+
+        async def notes_of(headers: dict[str, str]) -> dict[str, Any]:
+            found: dict[str, Any] = (
+                await s.client.get("/api/v1/me/notifications", headers=headers)
+            ).json()
+            return found
+
+        notes = await eventually(lambda: notes_of(dep), lambda n: len(n["notifications"]) == 1)
+        assert "¥288" in notes["notifications"][0]["text"]
+        assert (await notes_of(late))["notifications"] == []
 
         balance = await s.pay(dep, deposit["order_id"])
         assert balance["amount_fen"] == 23800  # the deposit counts towards ¥288

@@ -11,7 +11,7 @@ import orjson
 import sqlalchemy as sa
 
 from server.ledger.schema import audit_log
-from tests.campaigns import CANONICAL
+from tests.campaigns import CANONICAL, manual_offer
 from tests.integration.conftest import GROUP_OPEN, Serve
 from tests.server_harness import LiveServer, eventually
 
@@ -64,7 +64,7 @@ async def test_pausing_a_mode_the_campaign_does_not_sell_names_the_field(serve: 
 
 
 async def test_the_scheduled_move_opens_the_offer_at_its_time(serve_with_ledger: Serve) -> None:
-    async with serve_with_ledger(CANONICAL) as s:
+    async with serve_with_ledger(manual_offer(CANONICAL)) as s:
         h = await s.login("alice")
         order = await s.order(h, mode="presale", qty=1)
         await s.pay(h, order["order_id"])

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from server.settings import HostLogin
 from tests.campaigns import campaign_text
 from tests.integration.conftest import GROUP_OPEN, Serve
-from tests.server_harness import LiveServer
+from tests.server_harness import LiveServer, eventually
 
 pytestmark = pytest.mark.usefixtures("ledger_url")
 
@@ -169,8 +169,15 @@ async def test_the_inbox_counts_unread_and_the_banner_is_kept(serve_with_ledger:
         await s.pay(depositor, order["order_id"])
         await s.set_clock(GROUP_OPEN)
         await s.client.post("/api/v1/ops/campaigns/mid-autumn/presale-to-group", headers=s.ops)
-        inbox = (await s.client.get("/api/v1/me/notifications", headers=depositor)).json()
-        assert inbox["unread"] == 1 and "¥238" in inbox["notifications"][0]["text"]
+
+        async def read_inbox() -> dict[str, Any]:
+            found: dict[str, Any] = (
+                await s.client.get("/api/v1/me/notifications", headers=depositor)
+            ).json()
+            return found
+
+        inbox = await eventually(read_inbox, lambda found: found["unread"] == 1)
+        assert "¥238" in inbox["notifications"][0]["text"]
         assert not any(ch.isascii() and ch.isalpha() for ch in inbox["notifications"][0]["text"])
         await s.client.post("/api/v1/me/notifications/read", json={}, headers=depositor)
         assert (await s.client.get("/api/v1/me/notifications", headers=depositor)).json()[

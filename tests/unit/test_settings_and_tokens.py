@@ -69,7 +69,21 @@ def test_fresh_secrets_pass_and_differ() -> None:
     settings = Settings.from_env(made)
     assert settings.ops_token == made["LIVEROOM_OPS_TOKEN"]
     assert settings.logistics_secret == made["LIVEROOM_LOGISTICS_SECRET"]
-    assert len(set(made.values())) == 4 and made != demo_secrets.fresh()
+    assert settings.notify_secret == made["LIVEROOM_NOTIFY_SECRET"]
+    assert len(set(made.values())) == 5 and made != demo_secrets.fresh()
+
+
+def test_a_notice_webhook_needs_its_own_secret() -> None:
+    made = demo_secrets.fresh()
+    url = {"LIVEROOM_NOTIFY_URL": "https://sms.example/hook"}
+    without = {k: v for k, v in made.items() if k != "LIVEROOM_NOTIFY_SECRET"}
+    with pytest.raises(BadInput) as missing:
+        Settings.from_env({**without, **url})
+    assert missing.value.field == "LIVEROOM_NOTIFY_SECRET"
+    with pytest.raises(BadInput) as bad_url:
+        Settings.from_env({**made, "LIVEROOM_NOTIFY_URL": "ftp://x"})
+    assert bad_url.value.field == "LIVEROOM_NOTIFY_URL"
+    assert Settings.from_env({**made, **url}).notify_url == url["LIVEROOM_NOTIFY_URL"]
 
 
 def test_the_demo_keeps_its_own_secrets_private(tmp_path: Path) -> None:

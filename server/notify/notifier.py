@@ -1,0 +1,214 @@
+"""The worker's notifier: plans the notices the campaign's facts call for (domain/notices.py)
+into the outbox, then delivers each pending one: the viewer's kept inbox and the open live
+room (deliver_notices.lua, once per key), and the channel when it may be pushed.
+
+Across a crash: planning again finds the same keys; a notice delivered to the inbox but not
+yet recorded goes in again as nothing; the channel gets it again under the same
+idempotency key (channels.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.clock import to_ms
+from server.domain import notices as rules
+from server.domain.notices import HOUR_MS, Decision, Notice
+from server.ledger import notice_outbox as outbox
+from server.ledger import notice_queries as facts
+from server.ledger.notice_outbox import Finished
+from server.notify.channels import Channel, ChannelRefused, ChannelRetry, Outbound
+from server.notify.tags import inbox_tag
+from server.notify.texts import render
+from server.runtime import LiveCampaign, Runtime
+
+log = logging.getLogger("liveroom.notify")
+
+MAX_ATTEMPTS = 8
+SENDING_AT_ONCE = 16
+
+
+@dataclass(frozen=True)
+class _Pending:
+    row: dict[str, Any]
+    notice: Notice
+
+
+class Notifier:
+    def __init__(self, runtime: Runtime, engine: AsyncEngine, channel: Channel) -> None:
+        self._runtime = runtime
+        self._engine = engine
+        self.channel = channel
+        self._offers_planned: set[tuple[str, int]] = set()  # (campaign, when it opened)
+
+    async def step(self) -> int:
+        """Plan, then deliver what is due; returns how many notices were finished."""
+        await self.plan()
+        return await self.dispatch()
+
+    # -- planning ------------------------------------------------------------------------
+
+    async def plan(self) -> int:
+        planned = 0
+        for live in list(self._runtime.campaigns.values()):
+            found = await self._due_notices(live)
+            planned += await outbox.add(self._engine, self._rows(live, found))
+        return planned
+
+    async def _due_notices(self, live: LiveCampaign) -> list[Notice]:
+        campaign, cid = live.campaign, live.campaign.id
+        settings = campaign.notifications
+        now = self._runtime.clock.now_ms()
+        found = await self._offer_notices(live)
+        if campaign.presale is not None:
+            closes = to_ms(campaign.presale.balance_closes_at)
+            hours = rules.reminder_due(settings.balance_reminders_h, closes, now)
+            if hours is not None:
+                awaiting = await facts.awaiting_balance(self._engine, cid, hours)
+                rate = await _deposit_rate_pct(live)
+                found += rules.balance_reminders([hours], closes, now, awaiting, rate)
+        if campaign.group is not None:
+            needed = campaign.group.tiers[0].min_members
+            forming = await facts.forming_groups(self._engine, cid, needed, settings.group_short)
+            short = rules.group_short(settings.group_short, forming)
+            known = await facts.planned(self._engine, cid, [n.key for n in short])
+            found += [n for n in short if n.key not in known]
+            found += rules.group_outcomes(await facts.group_outcomes(self._engine, cid))
+        found += rules.parcels(await facts.parcels(self._engine, cid))
+        return found
+
+    async def _offer_notices(self, live: LiveCampaign) -> list[Notice]:
+        """Each depositor's notice once the offer opened (by the desk or on time)."""
+        opened = await live.orders.depositor_offer_opened_at()
+        if opened is None or (live.campaign.id, opened) in self._offers_planned:
+            return []
+        self._offers_planned.add((live.campaign.id, opened))
+        offer = live.campaign.offer_rules
+        balance = offer.price_fen - live.campaign.presale_rules.deposit_fen
+        return rules.depositor_offer(await live.orders.depositors(), offer.price_fen, balance)
+
+    def _rows(self, live: LiveCampaign, found: list[Notice]) -> list[dict[str, Any]]:
+        now = self._runtime.clock.now_ms()
+        return [
+            {
+                "campaign_id": live.campaign.id,
+                "notice_key": notice.key,
+                "user_id": notice.user,
+                "kind": notice.kind,
+                "text": render(notice),
+                "planned_at_ms": now,
+                "state": "pending",
+                "attempts": 0,
+                "next_try_ms": now,
+            }
+            for notice in found
+        ]
+
+    # -- delivery ------------------------------------------------------------------------
+
+    async def dispatch(self) -> int:
+        now = self._runtime.clock.now_ms()
+        campaigns = self._runtime.campaigns
+        rows = await outbox.due(self._engine, list(campaigns), now)
+        if not rows:
+            return 0
+        users = {row["user_id"] for row in rows}
+        opted_out = await outbox.opted_out(self._engine, users)
+        pushed = await outbox.promotions_pushed_since(self._engine, users, now - HOUR_MS)
+        by_notice = {(row["campaign_id"], row["notice_key"]): row for row in rows}
+        finished: list[Finished] = []
+        for cid in {row["campaign_id"] for row in rows}:
+            live = campaigns[cid]
+            mine = [row for row in rows if row["campaign_id"] == cid]
+            decisions = rules.decide(
+                [_notice(row) for row in mine],
+                opted_out,
+                pushed,
+                live.campaign.notifications.promotions_per_hour,
+            )
+            for decision in decisions:  # the next campaign's decisions count these too
+                if decision.delivery == "push" and decision.notice.category == "promotion":
+                    pushed[decision.notice.user] = pushed.get(decision.notice.user, 0) + 1
+            finished += await self._deliver(live, decisions, by_notice, now)
+        return sum(f.state != "pending" for f in finished)
+
+    async def _deliver(
+        self,
+        live: LiveCampaign,
+        decisions: list[Decision],
+        rows: dict[tuple[str, str], dict[str, Any]],
+        now: int,
+    ) -> list[Finished]:
+        cid = live.campaign.id
+        kept = [d for d in decisions if d.delivery != "skip"]
+        secret = self._runtime.settings.secret
+        await live.orders.deliver_notices(
+            [
+                (
+                    d.notice.key,
+                    d.notice.user,
+                    _inbox_entry(rows[(cid, d.notice.key)]),
+                    inbox_tag(secret, d.notice.user),
+                )
+                for d in kept
+            ]
+        )
+        held = [
+            Finished(
+                cid,
+                d.notice.key,
+                "skipped" if d.delivery == "skip" else "inbox_only",
+                d.reason,
+                now,
+            )
+            for d in decisions
+            if d.delivery != "push"
+        ]
+        await outbox.finish(self._engine, held)
+        gate = asyncio.Semaphore(SENDING_AT_ONCE)
+
+        async def push(decision: Decision) -> Finished:
+            async with gate:
+                # recorded as each answer comes: a crash resends only what was in flight
+                done = await self._push(rows[(cid, decision.notice.key)], now)
+                await outbox.finish(self._engine, [done])
+                return done
+
+        pushes = [d for d in decisions if d.delivery == "push"]
+        return held + list(await asyncio.gather(*(push(d) for d in pushes)))
+
+    async def _push(self, row: dict[str, Any], now: int) -> Finished:
+        cid, key = row["campaign_id"], row["notice_key"]
+        message = Outbound(
+            f"{cid}:{key}", cid, row["user_id"], row["kind"], row["text"], row["planned_at_ms"]
+        )
+        try:
+            await self.channel.send(message)
+        except ChannelRefused as exc:
+            log.warning("notice %s refused by the %s channel: %s", key, self.channel.name, exc)
+            return Finished(cid, key, "failed", f"{self.channel.name}: {exc}", now)
+        except ChannelRetry as exc:
+            if row["attempts"] + 1 >= MAX_ATTEMPTS:
+                return Finished(cid, key, "failed", f"{self.channel.name}: {exc}", now)
+            wait = min(1000 * 2 ** row["attempts"], 60_000)
+            return Finished(cid, key, "pending", f"{self.channel.name}: {exc}", now, now + wait)
+        return Finished(cid, key, "sent", None, now)
+
+
+def _notice(row: dict[str, Any]) -> Notice:
+    return Notice(row["notice_key"], row["user_id"], row["kind"])
+
+
+def _inbox_entry(row: dict[str, Any]) -> bytes:
+    return orjson.dumps({"kind": row["kind"], "text": row["text"], "at_ms": row["planned_at_ms"]})
+
+
+async def _deposit_rate_pct(live: LiveCampaign) -> int:
+    placed = await live.orders.placed_by_mode()
+    paid = await live.orders.counter("payments.deposit")
+    return round(100 * paid / placed["presale"]) if placed["presale"] else 0
