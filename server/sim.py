@@ -130,6 +130,7 @@ class Simulation:
     _in_transit: list[tuple[str, str, str]] = field(default_factory=list)  # order, carrier, no
     _parcels: int = 0
     _shipped: set[str] = field(default_factory=set)  # the ledger may list them a moment longer
+    _a_depositor: dict[str, str] | None = None  # one who paid a deposit: sees the offer open
 
     async def run(self) -> Json:
         connector = aiohttp.TCPConnector(limit=self.concurrency)
@@ -166,10 +167,14 @@ class Simulation:
             await self._step_done()
 
     async def _group_phase(self) -> None:
+        # Nobody clicks: the worker opens the depositor offer on Sept 6 and tells each
+        # depositor (a campaign without [notifications] open_depositor_offer: the desk does).
+        await self._set_clock("2026-09-06T00:00:30+08:00")
+        if not await self._offer_opened_by_itself():
+            await self._call(
+                "POST", f"/api/v1/ops/campaigns/{self.campaign}/presale-to-group", ops=True
+            )
         await self._set_clock("2026-09-06T10:00:00+08:00")
-        await self._call(
-            "POST", f"/api/v1/ops/campaigns/{self.campaign}/presale-to-group", ops=True
-        )
         await self._each(range(self.shape.depositors), self._balance)
         await self._step_done()
         per_day = self.shape.groups // 9 + 1
@@ -187,6 +192,9 @@ class Simulation:
             await self._step_done()
 
     async def _close(self) -> None:
+        for moment in ("2026-09-15T00:00:30+08:00", "2026-09-15T22:00:30+08:00"):
+            await self._set_clock(moment)  # 24 h and 2 h before: the balance reminders go out
+            await asyncio.sleep(2.5)  # the worker's notifier plans every half second
         await self._set_clock("2026-09-16T00:30:00+08:00")  # groups close, balances lapse
         await asyncio.sleep(3.0)  # the sweeps run, the router routes the groups that formed
         await self._ship()
@@ -257,6 +265,20 @@ class Simulation:
         order = await self._order(headers, {"mode": "presale", "qty": 1})
         if order and random.random() < self.shape.deposit_paid_rate:
             await self._pay(headers, order["order_id"], "deposits paid")
+            self._a_depositor = self._a_depositor or headers
+
+    async def _offer_opened_by_itself(self, within_s: float = 10.0) -> bool:
+        """Whether a depositor sees the offer open within a few seconds."""
+        if self._a_depositor is None:
+            return False
+        url = f"/api/v1/campaigns/{self.campaign}/quote"
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            quote = await self._call("GET", url, headers=self._a_depositor)
+            if any(o["offer"] == "depositor_group" and o["open"] for o in quote["options"]):
+                return True
+            await asyncio.sleep(0.2)
+        return False
 
     async def _balance(self, i: int) -> None:
         headers = await self._login(f"sim-p{i}")

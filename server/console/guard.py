@@ -43,6 +43,7 @@ NAV = (
     NavItem("/console/orders", "console.nav_orders", "orders.view"),
     NavItem("/console/warehouses", "console.nav_warehouses", "warehouses.view"),
     NavItem("/console/after-sales", "console.nav_after_sales", "orders.view"),
+    NavItem("/console/notices", "console.nav_notices", "orders.view"),
     NavItem("/console/distributors", "console.nav_distributors", "distributors.view"),
     NavItem("/console/members", "console.nav_members", "members.edit"),
     NavItem("/console/finance", "console.nav_finance", "finance.view"),

@@ -124,3 +124,44 @@ async def set_promotions(engine: AsyncEngine, user: str, on: bool, now_ms: int) 
 def _insert(conn: AsyncConnection) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(notices)
+
+
+async def summary(engine: AsyncEngine, campaign_id: str) -> dict[str, dict[str, int]]:
+    """How many notices of each kind are in each state (the console's notices page)."""
+    query = (
+        select(notices.c.kind, notices.c.state, func.count())
+        .where(notices.c.campaign_id == campaign_id)
+        .group_by(notices.c.kind, notices.c.state)
+    )
+    found: dict[str, dict[str, int]] = {}
+    async with engine.connect() as conn:
+        for kind, state, n in (await conn.execute(query)).all():
+            found.setdefault(kind, {})[state] = int(n)
+    return found
+
+
+async def troubles(engine: AsyncEngine, campaign_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Notices the channel refused or keeps failing, newest first."""
+    query = (
+        select(notices)
+        .where(
+            notices.c.campaign_id == campaign_id,
+            (notices.c.state == "failed")
+            | (notices.c.state == "pending") & notices.c.reason.is_not(None),
+        )
+        .order_by(notices.c.planned_at_ms.desc(), notices.c.notice_key)
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return [dict(row._mapping) for row in (await conn.execute(query)).all()]
+
+
+async def retry_failed(engine: AsyncEngine, campaign_id: str, now_ms: int) -> int:
+    """Send the campaign's failed notices again (after the channel is fixed)."""
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            update(notices)
+            .where(notices.c.campaign_id == campaign_id, notices.c.state == "failed")
+            .values(state="pending", attempts=0, next_try_ms=now_ms, done_at_ms=None)
+        )
+    return int(result.rowcount)

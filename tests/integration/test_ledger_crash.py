@@ -11,7 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -99,9 +99,14 @@ async def assert_ledger_complete(
 
 @contextlib.contextmanager
 def worker_process(
-    redis_url: str, ledger: str, key_prefix: str, tmp_path: Path
+    redis_url: str,
+    ledger: str,
+    key_prefix: str,
+    tmp_path: Path,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     env = {
+        **(extra_env or {}),
         **os.environ,
         "REDIS_URL": redis_url,
         "DATABASE_URL": ledger,

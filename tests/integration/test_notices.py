@@ -7,12 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from aiohttp import web
 from sqlalchemy import select
 
 from server.ledger.schema import notices
 from server.store.keys import SandboxKeys
 from tests.campaigns import campaign_text, with_notifications
 from tests.integration.conftest import GROUP_OPEN, Serve
+from tests.integration.test_console_roles import signed_in
 from tests.server_harness import LiveServer, eventually
 
 INBOX = "/api/v1/me/notifications"
@@ -168,3 +170,45 @@ async def test_the_sandbox_receiver_checks_the_signature(serve: Serve) -> None:
     async with serve() as s:  # off unless configured
         r = await s.client.post("/api/v1/sandbox/notify", content=body)
         assert r.status_code == 404
+
+
+async def test_ops_see_what_the_channel_refused_and_send_it_again(
+    serve_with_ledger: Serve,
+) -> None:
+    answers = {"status": 400}
+
+    async def gateway_of_sms(request: web.Request) -> web.Response:
+        return web.json_response({}, status=answers["status"])
+
+    app = web.Application()
+    app.router.add_post("/sms", gateway_of_sms)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        url = f"http://127.0.0.1:{port}/sms"
+        async with serve_with_ledger(notify_url=url) as s:
+            h = await s.login("amy")
+            order = await s.order(h, mode="presale", qty=1)
+            await s.pay(h, order["order_id"])
+            await s.set_clock("2026-09-06T00:00:01+08:00")
+            (row,) = await settled(s, 1)
+            assert (row["state"], row["reason"]) == ("failed", "webhook: HTTP 400")
+            assert "¥288" in (await inbox(s, h))[0]  # the inbox has it all the same
+            async with signed_in(s, "qian.li", "finance") as (client, csrf):
+                page = await client.get("/console/notices")
+                assert "HTTP 400" in page.text and "推送失败" in page.text
+                assert "重新推送" not in page.text  # finance looks; operators act
+            answers["status"] = 200
+            async with signed_in(s, "li.yun", "operator") as (client, csrf):
+                again = await client.post("/console/notices/retry", data={"csrf": csrf})
+                assert again.status_code == 303
+                (row,) = await settled(s, 1)
+                assert row["state"] == "sent"
+                page = await client.get("/console/notices")
+                assert "没有失败的推送" in page.text
+            assert len(await inbox(s, h)) == 1  # sent again, kept once
+    finally:
+        await runner.cleanup()
