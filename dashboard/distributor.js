@@ -27,6 +27,7 @@
       $("qr").src = `/api/v1/campaigns/${campaign.id}/qr.svg?ref=${me.code}`;
       $("poster").src = `/api/v1/campaigns/${campaign.id}/poster.png?ref=${me.code}`;
     }
+    $("link-stats").textContent = t("distributor.link_stats", { views: me.link.views, clicks: me.link.clicks });
     const c = me.commissions;
     $("pending").textContent = "¥" + yuan(c.pending.amount_fen);
     $("frozen").textContent = "¥" + yuan(c.frozen.amount_fen);

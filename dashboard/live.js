@@ -81,7 +81,17 @@
     }
   }
 
+  // Where this visit came from (a share link or a group's invite): told once on arrival
+  // (a view) and at the first order button pressed (a click); never in the way of buying.
+  const visitSource = state.ref ? { ref: state.ref } : state.invite ? { group: state.invite } : null;
+  let clicked = false;
+  function tellVisit(kind) {
+    if (!visitSource) return;
+    api("POST", `/campaigns/${campaign.id}/visits`, { ...visitSource, kind }).catch(() => {});
+  }
+
   async function placeOrder(body) {
+    if (!clicked) { clicked = true; tellVisit("click"); }
     try {
       return await api("POST", `/campaigns/${campaign.id}/orders`, state.ref ? { ...body, ref: state.ref } : body);
     } catch (e) {
@@ -468,7 +478,7 @@
     onUp: () => { if (!$("offline").hidden) { $("offline").hidden = true; toast(t("live.back_online")); refreshAll(); } },
     onDown: () => { $("offline").hidden = false; },
   });
-  login().then((user) => { state.user = user; return refreshAll(); })
+  login().then((user) => { state.user = user; tellVisit("view"); return refreshAll(); })
     .catch((e) => toast(e.code === "unauthorized" ? t("live.login_needed") : t("live.failed", { reason: e.message })))
     .finally(() => { document.body.dataset.ready = "1"; });
 })();

@@ -15,6 +15,7 @@
 -- KEYS[10] user_orders hash "<user>" -> the user's order ids, comma-separated
 -- KEYS[11] deadlines zset  "pay:<order id>", "group:<code>", ... scored by due time (ms)
 -- KEYS[12] progress  zset  open group code -> members (the leading groups on the big screen)
+-- KEYS[13] touches   hash  user -> "<first source>\t<last source>" (record_visit.lua)
 -- ARGV[1] now (ms)  ARGV[2] campaign id, then one value per order: its 15 fields joined
 --   by the unit separator "\31" (one argument per order, not 15: the client's cost of
 --   packing arguments was most of the call's; no field can hold the separator):
@@ -174,6 +175,10 @@ local function place(a)
     attribution = cjson.decode(a[15]),
     history = {{"awaiting_payment", now}},
   }
+  local touch = redis.call("HGET", KEYS[13], user)
+  if touch then  -- where the buyer first came from, and last, beside the attribution
+    order.first_touch, order.last_touch = string.match(touch, "^([^\t]*)\t(.*)$")
+  end
   redis.call("HINCRBY", KEYS[3], holding_field, qty)
   if action ~= "" then
     record_group(action, code, user, oid, qty, tonumber(a[12]), tonumber(a[13]))

@@ -43,6 +43,7 @@ from server.gateway import (
     routes_sessions,
     routes_share,
     routes_shipping,
+    routes_visits,
 )
 from server.gateway.auth import ViewerTokens
 from server.gateway.context import Gateway
@@ -161,6 +162,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         *routes_after_sale.routes,
         *routes_inbox.routes,
         *routes_notices.routes,
+        *routes_visits.routes,
         *routes_groups.routes,
         *routes_quotes.routes,
         *routes_share.routes,

@@ -30,6 +30,7 @@ from server.gateway.routes_ops_orders import OrderQuery
 from server.gateway.routes_screens import ScreenTokenIn
 from server.gateway.routes_sessions import HostSessionIn
 from server.gateway.routes_share import PosterQuery, ShareQuery
+from server.gateway.routes_visits import VisitIn
 
 _REF = "#/components/schemas/{model}"
 _KEY_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}
@@ -200,6 +201,15 @@ OPERATIONS = [
         auth="viewer",
         body=s.NoFields,
         response=s.UnreadOut,
+    ),
+    Operation(
+        "post",
+        "/api/v1/campaigns/{cid}/visits",
+        "The live room opened through a share link or invite (view), or an order button "
+        "pressed on that visit (click); each counts once a viewer, source and day",
+        auth="viewer",
+        body=VisitIn,
+        response=s.VisitOut,
     ),
     Operation(
         "get",

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.domain.privacy import mask_user
+from server.domain.touches import source_of
 from server.errors import BadInput, Conflict, Forbidden, NotFound
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
@@ -121,6 +122,8 @@ async def my_distribution(request: Request) -> Response:
     downline = await downline_of(gw.ledger, code)
     through = await orders_via(gw.ledger, code)
     asked = await withdrawals_of(gw.ledger, code)
+    source = source_of(code, None)
+    stats = (await live.orders.link_stats([source]))[source]
     return JSONResponse(
         {
             **_distributor_view(live.campaign.id, record),
@@ -137,6 +140,7 @@ async def my_distribution(request: Request) -> Response:
             "orders": through,
             "withdrawals": asked,
             "display_name": await gw.identities.display_name(code),
+            "link": {"views": stats["view"], "clicks": stats["click"]},
         }
     )
 

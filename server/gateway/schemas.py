@@ -277,6 +277,11 @@ class SandboxReceiptOut(TypedDict):
     duplicate: bool
 
 
+class VisitOut(TypedDict):
+    source: str  # "ref:<code>" or "group:<code>"
+    counted: bool  # false: this viewer's visit of this kind was counted already today
+
+
 class WebhookOut(TypedDict):
     result: Literal["succeeded", "failed", "refunded", "duplicate"]
     payment: PaymentOut
@@ -361,6 +366,12 @@ class MyCommissionsOut(DistributorOut):
     orders: list[OrderThroughLinkOut]
     withdrawals: list[WithdrawalOut]
     display_name: str | None  # what the big screen's leaderboard calls them
+    link: LinkStatsOut  # the link's views and clicks in this campaign
+
+
+class LinkStatsOut(TypedDict):
+    views: int  # viewers who opened the live room through it (once a viewer and day)
+    clicks: int  # of those visits, ones that pressed an order button
 
 
 class NoticeOut(TypedDict):

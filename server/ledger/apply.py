@@ -22,6 +22,7 @@ from server.ledger.schema import (
     audit_log,
     commissions,
     groups,
+    link_visits,
     links,
     order_events,
     orders,
@@ -56,7 +57,12 @@ async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterab
     payment_rows: dict[str, dict[str, Any]] = {}
     group_rows: dict[str, dict[str, Any]] = {}
     request_rows: dict[str, dict[str, Any]] = {}
-    appended: dict[Table, list[dict[str, Any]]] = {refunds: [], pool_moves: [], shipment_events: []}
+    appended: dict[Table, list[dict[str, Any]]] = {
+        refunds: [],
+        pool_moves: [],
+        shipment_events: [],
+        link_visits: [],
+    }
     for stream_id in new:  # oldest first: a later snapshot of the same key replaces an earlier
         fields = by_id[stream_id]
         ms, seq = stream_position(stream_id)
@@ -107,6 +113,17 @@ def _appended_rows(
                 "target": fields["target"],
                 "units": int(fields["units"]),
                 "at_ms": stream_ms,
+            },
+        )
+    if fields["type"] == "visit":
+        yield (
+            link_visits,
+            {
+                "source": fields["source"],
+                "user_id": fields["user"],
+                "kind": fields["kind"],
+                "day": fields["day"],
+                "at_ms": int(fields["at_ms"]),
             },
         )
     if fields["type"] == "logistics":
@@ -286,6 +303,8 @@ def _order_row(order: dict[str, Any], ms: int, seq: int) -> dict[str, Any]:
         "route": orjson.dumps(order["route"]).decode() if order.get("route") else None,
         "carrier": (order.get("shipment") or {}).get("carrier"),
         "tracking_no": (order.get("shipment") or {}).get("tracking_no"),
+        "first_touch": order.get("first_touch"),
+        "last_touch": order.get("last_touch"),
         "created_at_ms": order["created_at_ms"],
         "updated_at_ms": order["history"][-1][1],
         "stream_ms": ms,

@@ -35,6 +35,8 @@ orders = Table(
     Column("route", Text),  # JSON [[warehouse, units], ...] once routed
     Column("carrier", String(8)),
     Column("tracking_no", String(32)),
+    Column("first_touch", String(40)),  # the buyer's first share link, when placed
+    Column("last_touch", String(40)),  # and their latest (domain/touches.py)
     Column("created_at_ms", BigInteger, nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
     Column("stream_ms", BigInteger, nullable=False),
@@ -105,6 +107,19 @@ shipment_events = Table(
 )
 
 # Buyers' after-sale requests and ops' decisions (from the order stream, newest wins).
+# Every view and click through a share link that counted (once a viewer, source and day).
+link_visits = Table(
+    "link_visits",
+    metadata,
+    Column("campaign_id", String(64), primary_key=True),
+    Column("stream_id", String(40), primary_key=True),
+    Column("source", String(40), nullable=False, index=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),  # view | click
+    Column("day", String(10), nullable=False),  # the campaign day, in its own zone
+    Column("at_ms", BigInteger, nullable=False),
+)
+
 after_sales = Table(
     "after_sales",
     metadata,

@@ -87,6 +87,20 @@ class CampaignKeys:
         """Each user's kept notifications (hash: user -> JSON list, newest last)."""
         return self._key("notifications")
 
+    def visits_seen(self, day: str) -> str:
+        """Who opened (or clicked through) which link on a campaign day (set)."""
+        return self._key(f"visits:{day}")
+
+    @property
+    def link_stats(self) -> str:
+        """Views and clicks per source (hash "<source>|<kind>" -> count)."""
+        return self._key("link_stats")
+
+    @property
+    def touches(self) -> str:
+        """Each viewer's first and last link (hash user -> "<first>\t<last>")."""
+        return self._key("touches")
+
     @property
     def notices_delivered(self) -> str:
         """Keys of the notices already in their viewers' inboxes (set): each goes in once."""

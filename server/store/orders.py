@@ -18,6 +18,7 @@ Payment = dict[str, Any]
 
 # The stage transitions as settle_payment.lua reads them: "deposit:awaiting_payment>...".
 INBOX_KEEPS = 100  # a viewer's newest notices kept per campaign
+VISITS_KEPT_S = 2 * 86_400  # a day's who-visited set outlives its day, then goes
 
 TRANSITIONS = ";".join(
     f"{stage}:{status_before(stage)}>{status_after(stage)}"
@@ -235,6 +236,25 @@ class OrderStore:
             keys=[self.keys.notifications, self.keys.notices_delivered], args=args
         )
         return int(new)
+
+    async def record_visit(self, now_ms: int, user: str, source: str, kind: str, day: str) -> bool:
+        """A view or click through a share link; whether it counted (once a day each)."""
+        k = self.keys
+        answer = await self._scripts.record_visit(
+            keys=[k.visits_seen(day), k.link_stats, k.touches, k.stream],
+            args=[now_ms, user, source, kind, day, VISITS_KEPT_S],
+        )
+        return text(answer) == "counted"
+
+    async def link_stats(self, sources: list[str]) -> dict[str, dict[str, int]]:
+        """Views and clicks counted for each source."""
+        fields = [f"{source}|{kind}" for source in sources for kind in ("view", "click")]
+        counts = await self._redis.hmget(self.keys.link_stats, fields) if fields else []
+        found: dict[str, dict[str, int]] = {source: {} for source in sources}
+        for name, n in zip(fields, counts, strict=True):
+            source, _, kind = name.rpartition("|")
+            found[source][kind] = int(n or 0)
+        return found
 
     async def mark_read(self, user: str, up_to_ms: int) -> None:
         await self._redis.hset(self.keys.notifications_read, user, up_to_ms)

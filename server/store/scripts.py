@@ -58,6 +58,7 @@ class Scripts:
     open_after_sale: AsyncScript
     decide_after_sale: AsyncScript
     deliver_notices: AsyncScript
+    record_visit: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -32,6 +32,7 @@ def reserve_keys(k: CampaignKeys) -> list[str]:
         k.user_orders,
         k.deadlines,
         k.progress,
+        k.touches,
     ]
 
 

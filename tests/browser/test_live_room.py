@@ -229,6 +229,10 @@ async def test_a_distributors_link_earns_pending_then_settled(
             "JSON.parse(localStorage.getItem('liveroom.session')).user_id"
         )
         [order] = await ledger_rows(s, orders, orders.c.user_id == friend_user)
+        assert (order.first_touch, order.last_touch) == (f"ref:{code}", f"ref:{code}")
+        await wait_until(
+            distributor, f"{text_of('link-stats')}.includes('累计 1 人次')", seconds=20
+        )
         await s.deliver(await s.login(friend_user), order.order_id)
         await s.advance(8 * 86_400)  # past the 7-day after-sale period: settled
         await wait_until(distributor, f"{text_of('settled')} === '¥55.20'", seconds=25)
