@@ -291,9 +291,11 @@ class Bench:
                 return {"clean": bool(report.get("clean")), "summary": report.get("summary")}
             await asyncio.sleep(1)
 
-    def redis_ceiling(self) -> dict[str, Any]:
-        """reserve.lua straight from redis-benchmark: one order per call, then 64."""
-        sha, keys = asyncio.run(self._prepare_ceiling(lua_source("reserve")))
+    def redis_ceiling(self, source: str | None = None) -> dict[str, Any]:
+        """reserve.lua straight from redis-benchmark: one order per call, then 64 (`source`:
+        another text of the script, for loadtest/ab_script.py)."""
+        script = lua_source("reserve") if source is None else source
+        sha, keys = asyncio.run(self._prepare_ceiling(script))
         campaign = parse_campaign(spike_campaign(CEILING_CAMPAIGN, 5_000_000))
         order = OrderRequest(  # a fresh buyer per call: redis-benchmark fills in __rand_int__
             user="u__rand_int__",

@@ -18,6 +18,7 @@ from server.ledger.schema import commissions, link_visits, orders
 from server.store.keys import CampaignKeys
 from server.store.orders import OrderStore
 from server.store.scripts import Scripts
+from server.store.stock import text
 from tests.conftest import delete_prefix
 from tests.integration.conftest import Serve
 from tests.server_harness import LiveServer
@@ -55,7 +56,7 @@ async def test_the_script_keeps_what_the_model_keeps(
             for kind in ("view", "click"):
                 assert stats[source][kind] == model.counts.get((source, kind), 0)
         kept = await redis.hgetall(store.keys.touches)
-        assert {u.decode(): v.decode() for u, v in kept.items()} == {
+        assert {text(u): text(v) for u, v in kept.items()} == {
             user: f"{model.first[user]}\t{model.last[user]}" for user in model.first
         }
     finally:
