@@ -114,6 +114,23 @@
     $("loads").replaceChildren(...body.warehouses.map((w) => h("span", "", say("warehouse_load", { name: w.name, allocated: num(w.allocated), shipped: num(w.shipped) }))));
   }
 
+  // How the modes feed each other, from the ledger (the attribution report's headline).
+  async function loadLinks() {
+    const r = await fetch(`/api/v1/campaigns/${encodeURIComponent(campaign)}/attribution?token=${encodeURIComponent(token)}`);
+    if (!r.ok) return;
+    const a = await r.json();
+    const share = (part, whole) => whole ? `${num(part)}/${num(whole)}（${pct(part / whole)}）` : "—";
+    const total = Object.values(a.gmv_by_first_touch).reduce((x, y) => x + y, 0);
+    const sources = Object.entries(a.gmv_by_first_touch).sort((x, y) => y[1] - x[1]).slice(0, 2)
+      .map(([channel, fen]) => say("links_share", { name: M.channel[channel], pct: pct(fen / total) })).join(" · ");
+    const line = (key, value) => [h("dt", "", say(key, {})), h("dd", "", value)];
+    $("links").replaceChildren(
+      ...line("links_depositors", share(a.depositors_in_groups, a.depositors)),
+      ...line("links_group_via", share(a.group_via_distributors, a.group_buyers)),
+      ...line("links_formation", a.groups_closed ? pct(a.formation_rate) : "—"),
+      ...line("links_first_touch", total ? sources : "—"));
+  }
+
   let points = [], bucketMs = 3600000, lastAccepted = null, lastGmv = null;
   function drawTrend() {
     let total = 0;
@@ -226,6 +243,7 @@
   }, 1000);
   setInterval(loadTrend, 30000);
   setInterval(() => loadMap().catch(() => {}), 10000);
+  setInterval(() => loadLinks().catch(() => {}), 30000);
 
   function showOverlay(kind) {
     $("overlay").hidden = false;
@@ -253,5 +271,5 @@
     $("brand").textContent = c.brand; $("campaign").textContent = c.name;
   }).catch(() => {});
   window.liveroomScreen = { lastSeq: () => lastSeq, snapshots: () => got, trendPoints: () => points.length, provinces: () => map.getOption().series?.[0]?.data?.length || 0 };
-  if (!token) showOverlay("token"); else { loadTrend(); loadMap().catch(() => {}); connect(); }
+  if (!token) showOverlay("token"); else { loadTrend(); loadMap().catch(() => {}); loadLinks().catch(() => {}); connect(); }
 })();

@@ -90,6 +90,10 @@ STEPS = 17  # recruiting, 5 presale days, the move to group, 9 group days, the c
 EXPECTED_REFUSALS = frozenset({"sold_out", "group_full", "group_closed"})
 
 
+COMMUNITIES = ("幸福里小区群", "阳光花园业主群", "公司团购群")
+COMMUNITY_SHARE = 0.25  # of the orders not through a distributor, those via a community link
+
+
 class SimulationStopped(Exception):
     """The broadcast met an answer it did not expect; the message says which."""
 
@@ -131,6 +135,8 @@ class Simulation:
     _parcels: int = 0
     _shipped: set[str] = field(default_factory=set)  # the ledger may list them a moment longer
     _a_depositor: dict[str, str] | None = None  # one who paid a deposit: sees the offer open
+    _communities: list[str] = field(default_factory=list)  # community links' codes
+    _lookers: int = 0  # viewers who open a shared link and do not buy
 
     async def run(self) -> Json:
         connector = aiohttp.TCPConnector(limit=self.concurrency)
@@ -149,6 +155,9 @@ class Simulation:
     async def _presale(self) -> None:
         await self._set_clock("2026-09-01T20:00:00+08:00")
         await self._each(range(self.shape.distributors), self._recruit)
+        for name in COMMUNITIES:
+            made = await self._call("POST", "/api/v1/ops/communities", {"name": name}, ops=True)
+            self._communities.append(made["code"])
         await self._step_done()
         days = [
             "2026-09-01T21:00:00+08:00",
@@ -320,8 +329,16 @@ class Simulation:
     # -- plumbing -------------------------------------------------------------------------
 
     async def _order(self, headers: dict[str, str], body: Json) -> Json | None:
+        link: dict[str, str] | None = None
         if self._codes and random.random() < self.shape.via_distributor:
-            body = {**body, "ref": random.choice(self._codes)}
+            link = {"ref": random.choice(self._codes)}
+        elif self._communities and random.random() < COMMUNITY_SHARE:
+            link = {"ref": random.choice(self._communities)}
+        if link:
+            body = {**body, **link}
+        arrived = link or ({"group": body["group_code"]} if "group_code" in body else None)
+        if arrived:
+            await self._arrive(headers, arrived)
         found = await self._call(
             "POST", f"/api/v1/campaigns/{self.campaign}/orders", body, headers=headers
         )
@@ -333,6 +350,20 @@ class Simulation:
             raise SimulationStopped(f"an order was refused {found.get('error')}: {found}")
         self._count(f"refused {found.get('error')}")
         return None
+
+    async def _arrive(self, headers: dict[str, str], link: dict[str, str]) -> None:
+        """The buyer opens the live room through the link (some came through a community's
+        post before) and presses buy; another viewer opens the same link and only looks."""
+        visits = f"/api/v1/campaigns/{self.campaign}/visits"
+        if self._communities and random.random() < 0.2:
+            earlier = {"ref": random.choice(self._communities)}
+            await self._call("POST", visits, {**earlier, "kind": "view"}, headers=headers)
+        await self._call("POST", visits, {**link, "kind": "view"}, headers=headers)
+        await self._call("POST", visits, {**link, "kind": "click"}, headers=headers)
+        if random.random() < 0.6:
+            self._lookers += 1
+            looker = await self._login(f"sim-w{self._lookers}")
+            await self._call("POST", visits, {**link, "kind": "view"}, headers=looker)
 
     async def _ship_to(self, headers: dict[str, str], order_id: str) -> None:
         """The buyer's address (made on their first order) goes with every order."""

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from starlette.responses import Response
 
 from server.clock import from_ms
+from server.domain.attribution import Funnel, Report
 from server.i18n import t
 
 
@@ -80,3 +81,50 @@ def pick_list_csv(name: str, lines: list[dict[str, Any]], zone: ZoneInfo) -> Res
         )
     rows.append([t("csv.total"), sum(line["units"] for line in lines), "", "", "", "", ""])
     return csv_response(name, t("csv.pick_list").split("|"), rows)
+
+
+def attribution_rows(found: Report, names: dict[str, str]) -> list[list[object]]:
+    """One figure a row: section, item, figure, value (what a pivot table reads)."""
+    o, g, d = found.overlap, found.groups, found.distributors
+    section = t("attribution.csv_overlap")
+    rows: list[list[object]] = [
+        [section, t("attribution.depositors"), "", o.depositors],
+        [section, t("attribution.depositors_in_groups"), "", o.depositors_in_groups],
+        [section, t("attribution.group_buyers"), "", o.group_buyers],
+        [section, t("attribution.group_via_distributors"), "", o.group_buyers_via_distributors],
+        [section, t("attribution.direct_buyers"), "", o.direct_buyers],
+        [section, t("attribution.in_all_three"), "", o.in_all_three],
+    ]
+    for funnel in found.channels:
+        rows += _funnel_rows(t("attribution.csv_channels"), t(f"channel.{funnel.source}"), funnel)
+    for funnel in found.sources:
+        label = f"{names.get(funnel.source, funnel.source)}（{funnel.source}）"
+        rows += _funnel_rows(t("attribution.csv_sources"), label, funnel)
+    section = t("attribution.csv_groups")
+    rows += [
+        [section, t("attribution.groups_opened"), "", g.opened],
+        [section, t("attribution.groups_formed"), "", g.formed],
+        [section, t("attribution.groups_failed"), "", g.failed],
+        [section, t("attribution.sign_ups"), "", g.sign_ups],
+        *([section, t("attribution.size", n=size), "", n] for size, n in g.sizes.items()),
+    ]
+    section = t("attribution.csv_distributors")
+    rows += [
+        [section, t("attribution.recruited"), "", d.recruited],
+        [section, t("attribution.active"), "", d.active],
+        [section, t("attribution.tree_depth"), "", d.tree_depth],
+    ]
+    for mode, fen in sorted(found.gmv_by_mode.items()):
+        rows.append([t("attribution.csv_gmv_mode"), t(f"mode.{mode}"), "", money(fen)])
+    for channel, fen in sorted(found.gmv_by_first_touch.items()):
+        rows.append([t("attribution.csv_gmv_first"), t(f"channel.{channel}"), "", money(fen)])
+    return rows
+
+
+def _funnel_rows(section: str, label: str, funnel: Funnel) -> list[list[object]]:
+    return [
+        [section, label, t("attribution.views"), funnel.views],
+        [section, label, t("attribution.orders"), funnel.orders],
+        [section, label, t("attribution.paid"), funnel.paid],
+        [section, label, t("attribution.balance_paid"), funnel.balance_paid],
+    ]

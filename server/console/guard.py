@@ -46,6 +46,7 @@ NAV = (
     NavItem("/console/notices", "console.nav_notices", "orders.view"),
     NavItem("/console/distributors", "console.nav_distributors", "distributors.view"),
     NavItem("/console/members", "console.nav_members", "members.edit"),
+    NavItem("/console/attribution", "console.nav_attribution", "campaign.view"),
     NavItem("/console/finance", "console.nav_finance", "finance.view"),
     NavItem("/console/screens", "console.nav_screens", "screen.watch"),
     NavItem("/console/audit", "console.nav_audit", "audit.view"),

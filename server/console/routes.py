@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from server.console import (
     routes_after_sale,
+    routes_attribution,
     routes_auth,
     routes_campaigns,
     routes_desk,
@@ -22,6 +23,7 @@ routes = [
     *routes_orders.routes,
     *routes_warehouses.routes,
     *routes_after_sale.routes,
+    *routes_attribution.routes,
     *routes_notices.routes,
     *routes_distributors.routes,
     *routes_finance.routes,

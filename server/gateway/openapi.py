@@ -641,6 +641,14 @@ OPERATIONS = [
     ),
     Operation(
         "get",
+        "/api/v1/campaigns/{cid}/attribution",
+        "How the modes feed each other, from the ledger (for a big screen: its screen token)",
+        query=s.TrendQuery,
+        response=s.ScreenLinksOut,
+        errors=(401, 404),
+    ),
+    Operation(
+        "get",
         "/api/v1/campaigns/{cid}/map",
         "Paid orders by province and each warehouse's load (for a big screen: its screen token)",
         query=s.TrendQuery,

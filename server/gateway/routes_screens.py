@@ -15,8 +15,9 @@ from server.clock import to_ms
 from server.errors import NotFound, Unauthorized
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
-from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody, TrendQuery
+from server.gateway.schemas import CAMPAIGN_ID_PATTERN, ScreenLinksOut, StrictBody, TrendQuery
 from server.gateway.screen_tokens import MAX_TTL_S
+from server.ledger.attribution_queries import report
 from server.ledger.console_queries import trend
 from server.ledger.fulfilment_queries import paid_by_province
 from server.ops import fulfilment, people
@@ -107,8 +108,28 @@ async def broadcast_map(request: Request) -> Response:
     return JSONResponse({"provinces": provinces, "warehouses": houses})
 
 
+async def broadcast_links(request: Request) -> Response:
+    """How the modes feed each other, for the big screen every half minute: the attribution
+    report's headline (its whole is on the console's 归因 page)."""
+    gw, live = await _watched(request)
+    found = await report(gw.ledger, live.campaign.id)
+    o, g = found.overlap, found.groups
+    answer: ScreenLinksOut = {
+        "depositors": o.depositors,
+        "depositors_in_groups": o.depositors_in_groups,
+        "group_buyers": o.group_buyers,
+        "group_via_distributors": o.group_buyers_via_distributors,
+        "groups_closed": g.formed + g.failed,
+        "formation_rate": g.formation_rate,
+        "active_distributors": found.distributors.active,
+        "gmv_by_first_touch": dict(found.gmv_by_first_touch),
+    }
+    return JSONResponse(answer)
+
+
 routes = [
     Route("/campaigns/{cid}/trend", broadcast_trend, methods=["GET"]),
+    Route("/campaigns/{cid}/attribution", broadcast_links, methods=["GET"]),
     Route("/campaigns/{cid}/map", broadcast_map, methods=["GET"]),
     Route("/ops/screen-tokens", mint_screen_token, methods=["POST"]),
     Route("/ops/screen-tokens", list_screen_tokens, methods=["GET"]),

@@ -689,3 +689,16 @@ class AfterSaleStateOut(TypedDict):
     refunded_fen: int  # given back by after-sale so far
     units: int  # units refunded so far
     last: AfterSaleDecisionOut | None  # the latest decision
+
+
+class ScreenLinksOut(TypedDict):
+    """The big screen's 玩法联动 lines (domain/attribution.py says what each means)."""
+
+    depositors: int
+    depositors_in_groups: int
+    group_buyers: int
+    group_via_distributors: int
+    groups_closed: int
+    formation_rate: float
+    active_distributors: int
+    gmv_by_first_touch: dict[str, int]  # channel -> fen

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from server.i18n import sections
 from server.pages.templates import templates
 
-_SECTIONS = ("screen", "phase", "mode")
+_SECTIONS = ("screen", "phase", "mode", "channel")
 
 
 async def big_screen(request: Request) -> Response:

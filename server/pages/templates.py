@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.templating import Jinja2Templates
 
+from server.domain.attribution import channel_of
 from server.i18n import has, sections, t, yuan
 
 
@@ -25,6 +26,11 @@ def local_time(ms: int, timezone: str, pattern: str = "%m月%d日 %H:%M") -> str
     return datetime.fromtimestamp(ms / 1000, tz=ZoneInfo(timezone)).strftime(pattern)
 
 
+def pct(fraction: float) -> str:
+    """0.4567 -> "45.7%"."""
+    return f"{fraction * 100:.1f}%"
+
+
 def zoned(moment: datetime, timezone: str, pattern: str = "%m月%d日 %H:%M") -> str:
     """A moment as a person in the campaign's zone reads it."""
     return moment.astimezone(ZoneInfo(timezone)).strftime(pattern)
@@ -34,7 +40,14 @@ def zoned(moment: datetime, timezone: str, pattern: str = "%m月%d日 %H:%M") ->
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
     found.env.globals.update(
-        t=t, has=has, yuan=yuan, messages=sections, local_time=local_time, zoned=zoned
+        t=t,
+        has=has,
+        yuan=yuan,
+        pct=pct,
+        channel_of=channel_of,
+        messages=sections,
+        local_time=local_time,
+        zoned=zoned,
     )
     return found
 
