@@ -176,6 +176,7 @@
     if (s.type !== "snapshot" && s.type !== "heartbeat") return;
     lastSeq = s.seq;
     readClock(s.campaign_time);
+    if (s.phase && latest && latest.phase !== s.phase) loadLinks().catch(() => {});  // news
     $("phase").textContent = M.phase[s.phase] || s.phase;
     if (s.type !== "snapshot") return;
     got += 1;

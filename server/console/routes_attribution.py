@@ -9,6 +9,7 @@ from starlette.routing import Route
 from server.console.csv_export import attribution_rows, csv_response
 from server.console.guard import Visit, page, render
 from server.console.routes_finance import chosen
+from server.domain.attribution import CHANNELS
 from server.i18n import t
 from server.ops.attribution import labelled
 
@@ -23,6 +24,8 @@ async def attribution(visit: Visit) -> Response:
         live=live,
         report=found,
         names=names,
+        channels=CHANNELS,
+        sources_shown=SOURCES_ON_PAGE,
         campaigns=list(visit.gw.runtime.campaigns.values()),
     )
 
@@ -33,6 +36,9 @@ async def attribution_csv(visit: Visit) -> Response:
     found, names = await labelled(visit.gw, live)
     header = t("attribution.csv_header").split("|")
     return csv_response(f"{live.campaign.id}-attribution", header, attribution_rows(found, names))
+
+
+SOURCES_ON_PAGE = 30  # the CSV has every source the report lists
 
 
 routes = [

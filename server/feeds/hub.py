@@ -287,7 +287,8 @@ class CampaignHub:
                 pipe.hmget(k.groups, watched)
             if screen:
                 pipe.hgetall(k.viewers)
-                pipe.xrevrange(k.stream, count=4 * RECENT_SHOWN)
+                # payments, addresses and link visits share the stream with the orders
+                pipe.xrevrange(k.stream, count=8 * RECENT_SHOWN)
                 pipe.hmget(k.meta, ["screen.target_fen", "screen.kaiqiang_at_ms"])
             results = await pipe.execute(raise_on_error=False)
         counters, pools, leading, top, recruited, recent, info, notice, paused = results[:9]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import Headers
@@ -42,6 +43,8 @@ class Gateway:
     accounts: Accounts
     sessions: Sessions
     bodies: BodyGate = field(default_factory=BodyGate)
+    # what the big screens' slower panels last read from the ledger: campaign -> (when, it)
+    screen_cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
 
     def viewer(self, headers: Headers) -> str:
         return self.tokens.user(bearer(headers))

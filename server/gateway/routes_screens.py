@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -108,10 +109,21 @@ async def broadcast_map(request: Request) -> Response:
     return JSONResponse({"provinces": provinces, "warehouses": houses})
 
 
+LINKS_KEPT_S = 20.0  # however many screens ask, the report runs once in this while
+
+
 async def broadcast_links(request: Request) -> Response:
     """How the modes feed each other, for the big screen every half minute: the attribution
     report's headline (its whole is on the console's 归因 page)."""
     gw, live = await _watched(request)
+    kept = gw.screen_cache.get(f"links:{live.campaign.id}")
+    if kept is None or time.monotonic() - kept[0] > LINKS_KEPT_S:
+        kept = (time.monotonic(), await _links_now(gw, live))
+        gw.screen_cache[f"links:{live.campaign.id}"] = kept
+    return JSONResponse(kept[1])
+
+
+async def _links_now(gw: Gateway, live: LiveCampaign) -> ScreenLinksOut:
     found = await report(gw.ledger, live.campaign.id)
     o, g = found.overlap, found.groups
     answer: ScreenLinksOut = {
@@ -124,7 +136,7 @@ async def broadcast_links(request: Request) -> Response:
         "active_distributors": found.distributors.active,
         "gmv_by_first_touch": dict(found.gmv_by_first_touch),
     }
-    return JSONResponse(answer)
+    return answer
 
 
 routes = [
