@@ -119,7 +119,8 @@ async def broadcast_links(request: Request) -> Response:
     kept = gw.screen_cache.get(f"links:{live.campaign.id}")
     if kept is None or time.monotonic() - kept[0] > LINKS_KEPT_S:
         kept = (time.monotonic(), await _links_now(gw, live))
-        gw.screen_cache[f"links:{live.campaign.id}"] = kept
+        if kept[1]["depositors"] or kept[1]["group_buyers"]:  # nothing yet: cheap to ask again
+            gw.screen_cache[f"links:{live.campaign.id}"] = kept
     return JSONResponse(kept[1])
 
 
