@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+from aiohttp import web
 
 from server.cli import uvicorn_options
 from server.gateway.app import create_app
@@ -240,3 +241,22 @@ async def run_server(
         server.should_exit = True
         await task
         sock.close()
+
+
+@contextlib.asynccontextmanager
+async def receiving(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """A small HTTP server on a free loopback port taking POSTs to /notify (the far end of a
+    webhook a test sends out); its URL."""
+    app = web.Application()
+    app.router.add_post("/notify", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/notify"
+    finally:
+        await runner.cleanup()

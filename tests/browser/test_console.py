@@ -258,6 +258,19 @@ async def test_finance_reconciles_from_the_console_and_its_csv_adds_up_to_the_le
         assert len(body) == 3
         assert sum(_fen(r[6]) for r in body) == _fen(rows[-1][6]) == paid
         assert sum(_fen(r[7]) for r in body) == _fen(rows[-1][7]) == refunded
+
+        await page.goto(f"{s.base_url}/console/attribution")  # 归因: the buyer's own mix
+        assert await page.inner_text("#depositors-in-groups") == "0 / 1"
+        assert "直接进入" in await page.inner_text("#channels")
+        await page.screenshot(path=screenshot_path("console-attribution.png"), full_page=True)
+        async with page.expect_download() as download_info:
+            await page.click("a[href^='/console/attribution.csv']")
+        download = await download_info.value
+        rows = list(csv.reader(io.StringIO(Path(await download.path()).read_text("utf-8-sig"))))
+        assert rows[0] == ["部分", "项目", "指标", "数值"] and len(rows) > 20
+        await page.goto(f"{s.base_url}/console/notices")
+        assert "推送渠道" in await page.inner_text("#notice-channel")
+        await page.screenshot(path=screenshot_path("console-notices.png"), full_page=True)
         assert not page.csp_refusals, page.csp_refusals
 
 

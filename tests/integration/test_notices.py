@@ -15,7 +15,7 @@ from server.store.keys import SandboxKeys
 from tests.campaigns import campaign_text, with_notifications
 from tests.integration.conftest import GROUP_OPEN, Serve
 from tests.integration.test_console_roles import signed_in
-from tests.server_harness import LiveServer, eventually
+from tests.server_harness import LiveServer, eventually, receiving
 
 INBOX = "/api/v1/me/notifications"
 SETTINGS = "/api/v1/me/notice-settings"
@@ -180,15 +180,7 @@ async def test_ops_see_what_the_channel_refused_and_send_it_again(
     async def gateway_of_sms(request: web.Request) -> web.Response:
         return web.json_response({}, status=answers["status"])
 
-    app = web.Application()
-    app.router.add_post("/sms", gateway_of_sms)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        url = f"http://127.0.0.1:{port}/sms"
+    async with receiving(gateway_of_sms) as url:
         async with serve_with_ledger(notify_url=url) as s:
             h = await s.login("amy")
             order = await s.order(h, mode="presale", qty=1)
@@ -210,5 +202,3 @@ async def test_ops_see_what_the_channel_refused_and_send_it_again(
                 page = await client.get("/console/notices")
                 assert "没有失败的推送" in page.text
             assert len(await inbox(s, h)) == 1  # sent again, kept once
-    finally:
-        await runner.cleanup()

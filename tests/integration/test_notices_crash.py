@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import orjson
@@ -24,7 +22,7 @@ from tests.campaigns import campaign_text
 from tests.conftest import NOTIFY_SECRET
 from tests.integration.conftest import Serve
 from tests.integration.test_ledger_crash import worker_process
-from tests.server_harness import LiveServer, eventually
+from tests.server_harness import LiveServer, eventually, receiving
 
 DEPOSITORS = 120
 ANSWERED_BEFORE_THE_HOLD = 40
@@ -51,22 +49,6 @@ class Receiver:
         return web.json_response({"ok": True})
 
 
-@asynccontextmanager
-async def receiving(receiver: Receiver) -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_post("/notify", receiver.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/notify"
-    finally:
-        receiver.release.set()
-        await runner.cleanup()
-
-
 async def deposit(s: LiveServer, user: str) -> None:
     h = await s.login(user)
     order = await s.order(h, mode="presale", qty=1)
@@ -88,7 +70,7 @@ async def test_a_worker_killed_mid_send_misses_no_notice_and_repeats_none(
 ) -> None:
     receiver = Receiver()
     text = campaign_text(1000, 0, 0)
-    async with serve(text, database_url=ledger_url) as s, receiving(receiver) as url:
+    async with serve(text, database_url=ledger_url) as s, receiving(receiver.handle) as url:
         users = [f"dep{i}" for i in range(DEPOSITORS)]
         for start in range(0, DEPOSITORS, 20):
             await asyncio.gather(*(deposit(s, u) for u in users[start : start + 20]))
@@ -100,7 +82,7 @@ async def test_a_worker_killed_mid_send_misses_no_notice_and_repeats_none(
             worker.wait()
         states = await outbox_states(ledger_engine)
         assert states["pending"] > 0, "the kill should land while notices remain"
-        receiver.release.set()
+        receiver.release.set()  # what the dead worker sent is answered, to nobody
 
         with worker_process(redis_url, ledger_url, key_prefix, tmp_path, env):
             await eventually(
