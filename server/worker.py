@@ -50,7 +50,7 @@ class Worker:
         )
         self.sweeper = Sweeper(runtime)
         self.router = Router(runtime, engine)
-        self.notifier = Notifier(runtime, engine, channel_for(runtime))
+        self.notifier = Notifier(runtime, engine, channel_for(runtime), name)
 
     async def run(self, stop: asyncio.Event) -> None:
         await upgrade(self._engine)

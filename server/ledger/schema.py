@@ -279,6 +279,7 @@ notices = Table(
     Column("reason", String(200)),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_try_ms", BigInteger, nullable=False),
+    Column("claimed_by", String(64)),  # the worker sending it (several may run)
     Column("done_at_ms", BigInteger),
 )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -33,21 +32,22 @@ MAX_ATTEMPTS = 8
 SENDING_AT_ONCE = 16
 
 
-@dataclass(frozen=True)
-class _Pending:
-    row: dict[str, Any]
-    notice: Notice
-
-
 class Notifier:
-    def __init__(self, runtime: Runtime, engine: AsyncEngine, channel: Channel) -> None:
+    def __init__(
+        self, runtime: Runtime, engine: AsyncEngine, channel: Channel, worker: str
+    ) -> None:
         self._runtime = runtime
         self._engine = engine
         self.channel = channel
+        self._worker = worker  # stable across restarts: its claims are its own to take back
+        self._started = False
         self._offers_planned: set[tuple[str, int]] = set()  # (campaign, when it opened)
 
     async def step(self) -> int:
         """Plan, then deliver what is due; returns how many notices were finished."""
+        if not self._started:
+            await outbox.release_claims(self._engine, self._worker, self._runtime.clock.now_ms())
+            self._started = True
         await self.plan()
         return await self.dispatch()
 
@@ -114,7 +114,7 @@ class Notifier:
     async def dispatch(self) -> int:
         now = self._runtime.clock.now_ms()
         campaigns = self._runtime.campaigns
-        rows = await outbox.due(self._engine, list(campaigns), now)
+        rows = await outbox.claim(self._engine, self._worker, list(campaigns), now)
         if not rows:
             return 0
         users = {row["user_id"] for row in rows}
@@ -190,7 +190,9 @@ class Notifier:
         try:
             await self.channel.send(message)
         except ChannelRefused as exc:
-            log.warning("notice %s refused by the %s channel: %s", key, self.channel.name, exc)
+            log.warning(
+                "a %s notice refused by the %s channel: %s", row["kind"], self.channel.name, exc
+            )
             return Finished(cid, key, "failed", f"{self.channel.name}: {exc}", now)
         except ChannelRetry as exc:
             if row["attempts"] + 1 >= MAX_ATTEMPTS:

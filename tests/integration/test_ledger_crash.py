@@ -106,7 +106,6 @@ def worker_process(
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     env = {
-        **(extra_env or {}),
         **os.environ,
         "REDIS_URL": redis_url,
         "DATABASE_URL": ledger,
@@ -118,6 +117,7 @@ def worker_process(
         "LIVEROOM_SECRET": SECRET,
         "LIVEROOM_PAYMENT_SECRET": PAYMENT_SECRET,
         "LIVEROOM_WORKER_NAME": "crash-test",
+        **(extra_env or {}),
     }
     log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115 - closed below
     process = subprocess.Popen(

@@ -99,3 +99,34 @@ async def test_a_worker_killed_mid_send_misses_no_notice_and_repeats_none(
             h = await s.login(user)
             inbox = (await s.client.get("/api/v1/me/notifications", headers=h)).json()
             assert [n["kind"] for n in inbox["notifications"]] == ["depositor_offer"]
+
+
+async def test_two_workers_send_each_notice_once(
+    serve: Serve,
+    redis_url: str,
+    key_prefix: str,
+    tmp_path: Path,
+    ledger_url: str,
+    ledger_engine: AsyncEngine,
+) -> None:
+    receiver = Receiver()
+    receiver.release.set()  # answers everything at once
+    async with serve(campaign_text(1000, 0, 0), database_url=ledger_url) as s:
+        users = [f"dep{i}" for i in range(DEPOSITORS)]
+        for start in range(0, DEPOSITORS, 20):
+            await asyncio.gather(*(deposit(s, u) for u in users[start : start + 20]))
+        async with receiving(receiver.handle) as url:
+            env = {"LIVEROOM_NOTIFY_URL": url, "LIVEROOM_NOTIFY_SECRET": NOTIFY_SECRET}
+            one = {**env, "LIVEROOM_WORKER_NAME": "one"}
+            two = {**env, "LIVEROOM_WORKER_NAME": "two"}
+            with (
+                worker_process(redis_url, ledger_url, key_prefix, tmp_path, one),
+                worker_process(redis_url, ledger_url, key_prefix, tmp_path, two),
+            ):
+                await s.set_clock("2026-09-06T00:00:01+08:00")
+                await eventually(
+                    lambda: outbox_states(ledger_engine),
+                    lambda found: found == Counter({"sent": DEPOSITORS}),
+                    30,
+                )
+        assert receiver.received == Counter({f"mid-autumn:offer:{u}": 1 for u in users})

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(200)),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("next_try_ms", sa.BigInteger, nullable=False),
+        sa.Column("claimed_by", sa.String(64)),
         sa.Column("done_at_ms", sa.BigInteger),
     )
     op.create_table(
