@@ -52,12 +52,14 @@ DEFAULT_RATE_LIMITS: dict[str, Rate] = {
     "orders.address": Rate(500, 2000),
     "payments.viewer": Rate(5, 10),
     "payments.address": Rate(500, 2000),
+    "visits.viewer": Rate(2, 20),  # a share link's views and clicks (the page sends them)
+    "visits.address": Rate(500, 2000),
     "console_login.address": Rate(1, 10),  # password guesses, on top of the account lock-out
 }
 
 
 # The demo's simulation and load tools play every viewer from one address: limit viewers.
-DEMO_RATE_LIMITS = "sessions.address=off,orders.address=off,payments.address=off"
+DEMO_RATE_LIMITS = "sessions.address=off,orders.address=off,payments.address=off,visits.address=off"
 
 
 def parse_rate_limits(text: str, name: str = "LIVEROOM_RATE_LIMITS") -> dict[str, Rate]:

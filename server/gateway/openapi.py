@@ -210,6 +210,7 @@ OPERATIONS = [
         auth="viewer",
         body=VisitIn,
         response=s.VisitOut,
+        rate_limited=True,
     ),
     Operation(
         "get",

@@ -42,6 +42,7 @@ async def sandbox_receiver(request: Request) -> Response:
     """Keeps each notice once by its id, and counts every delivery (a resend after a crash
     shows as a receipt that was a duplicate)."""
     gw = gateway(request)
+    await read_body(request)  # within the gateway's body limits, configured or not
     if not gw.settings.notify_sandbox:
         raise NotFound("the sandbox notice receiver is off", None, "not_configured")
     raw = await signed_body(request, gw.settings.notify_secret)

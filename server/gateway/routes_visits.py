@@ -34,6 +34,7 @@ async def record_visit(request: Request) -> Response:
     gw = gateway(request)
     user = gw.viewer(request.headers)
     live = gw.runtime.live(request.path_params["cid"])
+    gw.rate_limits.check("visits", user, request.client.host if request.client else None)
     visit = parse_json(await read_body(request), VisitIn)
     if (visit.ref is None) == (visit.group is None):
         raise BadInput("give ref (a share link's code) or group (a group's code)", "ref")

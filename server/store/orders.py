@@ -16,10 +16,10 @@ from server.store.stock import Order, decode, text
 
 Payment = dict[str, Any]
 
-# The stage transitions as settle_payment.lua reads them: "deposit:awaiting_payment>...".
 INBOX_KEEPS = 100  # a viewer's newest notices kept per campaign
 VISITS_KEPT_S = 2 * 86_400  # a day's who-visited set outlives its day, then goes
 
+# The stage transitions as settle_payment.lua reads them: "deposit:awaiting_payment>...".
 TRANSITIONS = ";".join(
     f"{stage}:{status_before(stage)}>{status_after(stage)}"
     for stage in ("deposit", "balance", "full")
@@ -229,6 +229,8 @@ class OrderStore:
     async def deliver_notices(self, notices: list[tuple[str, str, bytes, str]]) -> int:
         """(key, user, notice JSON, the viewer's feed tag) into the inboxes, each once;
         returns how many were new."""
+        if not notices:
+            return 0
         args: list[str | bytes | int] = [self.keys.feed_channel, INBOX_KEEPS]
         for key, user, notice, tag in notices:
             args += [key, user, notice, tag]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from server.ledger.engine import create_engine
 from server.ledger.schema import refunds
 from server.payments.signature import sign
-from tests.campaigns import campaign_text
+from tests.campaigns import campaign_text, manual_offer
 from tests.conftest import PAYMENT_SECRET
 from tests.integration.conftest import GROUP_OPEN, Serve
 from tests.server_harness import LiveServer, eventually
@@ -32,7 +32,8 @@ async def assert_clean(s: LiveServer) -> None:
 
 
 async def test_presale_deposit_then_balance_in_its_window(serve_with_ledger: Serve) -> None:
-    async with serve_with_ledger() as s:
+    # the depositor offer stays shut: the balance is the presale's own ¥248 a box
+    async with serve_with_ledger(manual_offer(campaign_text(100, 0, 0))) as s:
         alice = await s.login("alice")
         order = await s.order(alice, mode="presale", qty=2)
         deposit = await s.pay(alice, order["order_id"])
