@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 CHANNELS = ("distributor", "community", "invite", "direct")
 
@@ -114,3 +115,52 @@ class Report:
     @property
     def gmv_fen(self) -> int:
         return sum(self.gmv_by_mode.values())
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    """The report with its rates, as the API answers it."""
+    o, g, d = report.overlap, report.groups, report.distributors
+
+    def funnel(f: Funnel) -> dict[str, Any]:
+        return {
+            "source": f.source,
+            "views": f.views,
+            "orders": f.orders,
+            "paid": f.paid,
+            "balance_paid": f.balance_paid,
+            "order_rate": f.order_rate,
+            "paid_rate": f.paid_rate,
+        }
+
+    return {
+        "campaign_id": report.campaign_id,
+        "overlap": {
+            "depositors": o.depositors,
+            "depositors_in_groups": o.depositors_in_groups,
+            "depositors_in_groups_rate": o.depositors_in_groups_rate,
+            "group_buyers": o.group_buyers,
+            "group_buyers_via_distributors": o.group_buyers_via_distributors,
+            "group_via_distributors_rate": o.group_via_distributors_rate,
+            "direct_buyers": o.direct_buyers,
+            "in_all_three": o.in_all_three,
+        },
+        "channels": [funnel(f) for f in report.channels],
+        "sources": [funnel(f) for f in report.sources],
+        "groups": {
+            "opened": g.opened,
+            "formed": g.formed,
+            "failed": g.failed,
+            "formation_rate": g.formation_rate,
+            "sizes": [{"paid_members": size, "groups": n} for size, n in sorted(g.sizes.items())],
+            "sign_ups": g.sign_ups,
+        },
+        "distributors": {
+            "recruited": d.recruited,
+            "active": d.active,
+            "active_rate": d.active_rate,
+            "tree_depth": d.tree_depth,
+        },
+        "gmv_fen": report.gmv_fen,
+        "gmv_by_mode": dict(report.gmv_by_mode),
+        "gmv_by_first_touch": dict(report.gmv_by_first_touch),
+    }

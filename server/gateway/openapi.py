@@ -600,6 +600,15 @@ OPERATIONS = [
     ),
     Operation(
         "get",
+        "/api/v1/ops/reports/attribution",
+        "How the modes fed each other and where buyers came from (the console's 归因 page)",
+        auth="ops",
+        query=s.CampaignQuery,
+        response=s.AttributionOut,
+        errors=(404,),
+    ),
+    Operation(
+        "get",
         "/api/v1/ops/reconcile",
         "Reconcile Redis with the ledger now",
         auth="ops",

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.domain.attribution import as_dict
 from server.domain.campaign import Mode
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
@@ -18,6 +19,7 @@ from server.gateway.schemas import (
     StrictBody,
 )
 from server.gateway.views import order_view
+from server.ledger.attribution_queries import report as attribution_report
 from server.ledger.queries import OrderFilter, finance_report, list_orders
 from server.ledger.reconcile import reconcile
 from server.ops import orders
@@ -73,6 +75,14 @@ async def finance(request: Request) -> Response:
     return JSONResponse(report)
 
 
+async def attribution(request: Request) -> Response:
+    gw = gateway(request)
+    gw.require_ops(request)
+    query = parse_params(dict(request.query_params), CampaignQuery)
+    live = gw.runtime.live(query.campaign_id)
+    return JSONResponse(as_dict(await attribution_report(gw.ledger, live.campaign.id)))
+
+
 async def reconcile_now(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
@@ -90,6 +100,7 @@ async def reconcile_now(request: Request) -> Response:
 
 routes = [
     Route("/ops/reports/finance", finance, methods=["GET"]),
+    Route("/ops/reports/attribution", attribution, methods=["GET"]),
     Route("/ops/reconcile", reconcile_now, methods=["GET"]),
     Route("/ops/orders", list_ops_orders, methods=["GET"]),
     Route("/ops/orders/{oid}/refund", refund_order, methods=["POST"]),

@@ -702,3 +702,59 @@ class ScreenLinksOut(TypedDict):
     formation_rate: float
     active_distributors: int
     gmv_by_first_touch: dict[str, int]  # channel -> fen
+
+
+class FunnelOut(TypedDict):
+    source: str  # a channel, or "ref:<code>" / "group:<code>"
+    views: int
+    orders: int
+    paid: int
+    balance_paid: int
+    order_rate: float
+    paid_rate: float
+
+
+class OverlapOut(TypedDict):
+    depositors: int
+    depositors_in_groups: int
+    depositors_in_groups_rate: float
+    group_buyers: int
+    group_buyers_via_distributors: int
+    group_via_distributors_rate: float
+    direct_buyers: int
+    in_all_three: int
+
+
+class GroupSizeOut(TypedDict):
+    paid_members: int
+    groups: int
+
+
+class GroupFiguresOut(TypedDict):
+    opened: int
+    formed: int
+    failed: int
+    formation_rate: float
+    sizes: list[GroupSizeOut]
+    sign_ups: int
+
+
+class DistributorFiguresOut(TypedDict):
+    recruited: int
+    active: int
+    active_rate: float
+    tree_depth: int
+
+
+class AttributionOut(TypedDict):
+    """The attribution report (server/domain/attribution.py says what each figure means)."""
+
+    campaign_id: str
+    overlap: OverlapOut
+    channels: list[FunnelOut]
+    sources: list[FunnelOut]
+    groups: GroupFiguresOut
+    distributors: DistributorFiguresOut
+    gmv_fen: int
+    gmv_by_mode: dict[str, int]
+    gmv_by_first_touch: dict[str, int]

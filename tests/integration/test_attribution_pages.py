@@ -68,6 +68,19 @@ async def test_the_report_follows_one_broadcast(serve_with_ledger: Serve) -> Non
         # amy's money is the community's by first touch: deposit, balance (¥238) and a box
         assert figures[("GMV（按首次来源，元）", "社群链接", "")] == "576.00"
 
+        api = (
+            await s.client.get(
+                "/api/v1/ops/reports/attribution?campaign_id=mid-autumn", headers=s.ops
+            )
+        ).json()
+        assert api["overlap"]["depositors_in_groups_rate"] == 0.5
+        (distributor_channel,) = [f for f in api["channels"] if f["source"] == "distributor"]
+        assert distributor_channel["orders"] == 2 and distributor_channel["order_rate"] == 2.0
+        assert api["gmv_by_first_touch"]["community"] == 57_600
+        assert api["gmv_fen"] == sum(api["gmv_by_mode"].values())
+        nobody = await s.client.get("/api/v1/ops/reports/attribution?campaign_id=mid-autumn")
+        assert nobody.status_code == 401
+
         token = await s.screen_token()
         screen = await s.client.get(f"/api/v1/campaigns/mid-autumn/attribution?token={token}")
         lines: dict[str, Any] = screen.json()
