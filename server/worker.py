@@ -50,7 +50,8 @@ class Worker:
         )
         self.sweeper = Sweeper(runtime)
         self.router = Router(runtime, engine)
-        self.notifier = Notifier(runtime, engine, channel_for(runtime), name)
+        self.applied = 0  # ledger entries this worker applied (the notifier reads facts anew)
+        self.notifier = Notifier(runtime, engine, channel_for(runtime), name, lambda: self.applied)
 
     async def run(self, stop: asyncio.Event) -> None:
         await upgrade(self._engine)
@@ -73,7 +74,9 @@ class Worker:
         await self.notifier.channel.close()
 
     async def _consume(self) -> int:
-        return await self.consumer.consume(list(self._runtime.campaigns), block_ms=200)
+        applied = await self.consumer.consume(list(self._runtime.campaigns), block_ms=200)
+        self.applied += applied
+        return applied
 
     async def _route(self) -> int:
         return await self.router.route_due()

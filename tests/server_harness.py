@@ -230,6 +230,7 @@ async def run_server(
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
+            sock.close()  # a start that failed (Redis down, say) leaves no socket behind
             task.result()
         await asyncio.sleep(0.01)
     base_url = f"http://127.0.0.1:{port}"

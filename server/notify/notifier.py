@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -30,11 +32,17 @@ log = logging.getLogger("liveroom.notify")
 
 MAX_ATTEMPTS = 8
 SENDING_AT_ONCE = 16
+REREAD_S = 30.0  # the ledger's facts read again at least this often (another worker's entries)
 
 
 class Notifier:
     def __init__(
-        self, runtime: Runtime, engine: AsyncEngine, channel: Channel, worker: str
+        self,
+        runtime: Runtime,
+        engine: AsyncEngine,
+        channel: Channel,
+        worker: str,
+        ledger_moves: Callable[[], int] = lambda: -1,
     ) -> None:
         self._runtime = runtime
         self._engine = engine
@@ -42,6 +50,11 @@ class Notifier:
         self._worker = worker  # stable across restarts: its claims are its own to take back
         self._started = False
         self._offers_planned: set[tuple[str, int]] = set()  # (campaign, when it opened)
+        # The ledger's facts are read again only when they may have changed: entries applied
+        # (`ledger_moves`, the worker's count), another reminder due, or a while gone by.
+        self._ledger_moves = ledger_moves
+        self._read_at: tuple[object, ...] | None = None
+        self._read_when = 0.0
 
     async def step(self) -> int:
         """Plan, then deliver what is due; returns how many notices were finished."""
@@ -56,15 +69,30 @@ class Notifier:
     async def plan(self) -> int:
         planned = 0
         for live in list(self._runtime.campaigns.values()):
+            found = await self._offer_notices(live)
+            planned += await outbox.add(self._engine, self._rows(live, found))
+        marker = (self._ledger_moves(), *map(self._reminder_due, self._runtime.campaigns.values()))
+        if marker == self._read_at and time.monotonic() - self._read_when < REREAD_S:
+            return planned
+        self._read_at, self._read_when = marker, time.monotonic()
+        for live in list(self._runtime.campaigns.values()):
             found = await self._due_notices(live)
             planned += await outbox.add(self._engine, self._rows(live, found))
         return planned
+
+    def _reminder_due(self, live: LiveCampaign) -> int | None:
+        presale = live.campaign.presale
+        if presale is None:
+            return None
+        closes = to_ms(presale.balance_closes_at)
+        hours = live.campaign.notifications.balance_reminders_h
+        return rules.reminder_due(hours, closes, self._runtime.clock.now_ms())
 
     async def _due_notices(self, live: LiveCampaign) -> list[Notice]:
         campaign, cid = live.campaign, live.campaign.id
         settings = campaign.notifications
         now = self._runtime.clock.now_ms()
-        found = await self._offer_notices(live)
+        found: list[Notice] = []
         if campaign.presale is not None:
             closes = to_ms(campaign.presale.balance_closes_at)
             hours = rules.reminder_due(settings.balance_reminders_h, closes, now)
