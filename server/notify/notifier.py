@@ -198,17 +198,15 @@ class Notifier:
             if d.delivery != "push"
         ]
         await outbox.finish(self._engine, held)
-        gate = asyncio.Semaphore(SENDING_AT_ONCE)
-
-        async def push(decision: Decision) -> Finished:
-            async with gate:
-                # recorded as each answer comes: a crash resends only what was in flight
-                done = await self._push(rows[(cid, decision.notice.key)], now)
-                await outbox.finish(self._engine, [done])
-                return done
-
-        pushes = [d for d in decisions if d.delivery == "push"]
-        return held + list(await asyncio.gather(*(push(d) for d in pushes)))
+        pushes = [rows[(cid, d.notice.key)] for d in decisions if d.delivery == "push"]
+        sent: list[Finished] = []
+        for start in range(0, len(pushes), SENDING_AT_ONCE):
+            # each handful recorded as it is answered: a crash resends only what was in flight
+            chunk = pushes[start : start + SENDING_AT_ONCE]
+            done = list(await asyncio.gather(*(self._push(row, now) for row in chunk)))
+            await outbox.finish(self._engine, done)
+            sent += done
+        return held + sent
 
     async def _push(self, row: dict[str, Any], now: int) -> Finished:
         cid, key = row["campaign_id"], row["notice_key"]
