@@ -51,7 +51,7 @@ def missing_service(reason: str) -> None:
 @pytest.fixture(scope="session")
 def embedded_valkey() -> Iterator[EmbeddedValkey]:
     with tempfile.TemporaryDirectory(prefix="liveroom-valkey-") as data_dir:
-        server = EmbeddedValkey(Path(data_dir))
+        server = EmbeddedValkey(Path(data_dir), fsync="no")
         server.start()
         yield server
         server.stop()
