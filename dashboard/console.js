@@ -25,6 +25,15 @@
     }
   });
 
+  // A file input is hidden behind its label (the browser's own words are English): the
+  // chosen file's name shows beside it.
+  document.addEventListener("change", function (event) {
+    var shown = event.target.getAttribute && event.target.getAttribute("data-show-name");
+    if (shown && event.target.files.length) {
+      document.getElementById(shown).textContent = event.target.files[0].name;
+    }
+  });
+
   // Forms that change something hard to undo ask first.
   document.addEventListener("submit", function (event) {
     var question = event.target.getAttribute && event.target.getAttribute("data-confirm");

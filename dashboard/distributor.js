@@ -1,8 +1,8 @@
-// The distributor center: join, share (link, QR code, poster), earnings by state, withdraw,
-// orders through the link, the downline. Earnings refresh as orders move on.
+// The distributor center: join, share (link, QR code, poster, any item of the material
+// library), earnings by state, withdraw, orders through the link, the downline. Earnings refresh as orders move on.
 (() => {
   "use strict";
-  const { campaign, t, yuan, el, when, api, login, toast } = Viewer;
+  const { campaign, t, yuan, el, button, when, api, login, toast } = Viewer;
   const $ = (id) => document.getElementById(id);
   let shown = null;
 
@@ -45,9 +45,56 @@
       el("li", "order", el("span", "", "¥" + yuan(w.amount_fen)), el("span", "dim", `${t("withdrawal_status." + w.status)} · ${when(w.requested_at_ms)}`))));
   }
 
+  // -- the material library: share an item with this distributor's link and QR code ---------
+
+  let materialsShown = "";
+  function renderMaterials(materials) {
+    const key = materials.map((m) => m.material_id).join();
+    if (key === materialsShown) return;  // unchanged: keep the images where they are
+    materialsShown = key;
+    if (!materials.length) return;
+    $("materials").replaceChildren(...materials.map((m) => {
+      const body = el("div", "material-body",
+        el("div", "row-title", m.title || t("material_kind." + m.kind)),
+        el("div", "dim post-text", m.text));
+      if (m.video_url) {
+        const watch = el("a", "", t("distributor.open_video"));
+        watch.href = m.video_url; watch.target = "_blank"; watch.rel = "noopener noreferrer";
+        body.append(watch);
+      }
+      const row = el("div", "material-row");
+      if (m.images) {
+        const img = document.createElement("img");
+        img.src = `/api/v1/campaigns/${campaign.id}/materials/${m.material_id}/images/1.thumb.jpg`;
+        img.alt = ""; img.loading = "lazy";
+        row.append(img);
+      }
+      const share = button(t("distributor.share"), () => shareMaterial(m), "small primary");
+      share.dataset.share = m.material_id;
+      row.append(body, share);
+      return row;
+    }));
+  }
+
+  async function shareMaterial(m) {
+    try {
+      const shared = await api("POST", `/campaigns/${campaign.id}/materials/${m.material_id}/shares`);
+      $("share-what").textContent = m.title || m.text;
+      $("share-link").value = shared.url;
+      $("share-qr").src = shared.qr_url;
+      $("share-dialog").showModal();
+    } catch (e) { toast(t("live.failed", { reason: e.message })); }
+  }
+  $("share-close").addEventListener("click", () => $("share-dialog").close());
+  $("share-copy").addEventListener("click", () => {
+    navigator.clipboard.writeText($("share-link").value).then(() => toast(t("live.invite_copied")), () => $("share-link").select());
+  });
+
   async function refresh() {
     try {
-      render(await api("GET", `/distributors/me?campaign_id=${campaign.id}`));
+      const me = await api("GET", `/distributors/me?campaign_id=${campaign.id}`);
+      render(me);
+      if (me.status === "active") renderMaterials((await api("GET", `/campaigns/${campaign.id}/materials`)).materials);
     } catch (e) {
       if (e.code === "not_a_distributor") showJoin(); else toast(t("live.failed", { reason: e.message }));
     }

@@ -7,7 +7,8 @@
   const params = new URLSearchParams(location.search);
   const state = {
     quote: page.quote, orders: [], groups: [], qty: 1, phase: page.phase,
-    ref: params.get("ref"), invite: params.get("group"), myGroup: null, seq: 0, user: null,
+    ref: params.get("ref"), invite: params.get("group"), material: params.get("material"),
+    myGroup: null, seq: 0, user: null,
     addresses: [], tag: null,
   };
 
@@ -81,13 +82,19 @@
     }
   }
 
-  // Where this visit came from (a share link or a group's invite): told once on arrival
-  // (a view) and at the first order button pressed (a click); never in the way of buying.
-  const visitSource = state.ref ? { ref: state.ref } : state.invite ? { group: state.invite } : null;
+  // Where this visit came from (a share link, a material shared with one, or a group's
+  // invite): told once on arrival (a view) and at the first order button pressed (a click);
+  // never in the way of buying.
+  const visitSource = state.ref ? { ref: state.ref, ...(state.material ? { material: state.material } : {}) }
+    : state.invite ? { group: state.invite } : null;
   let clicked = false;
   function tellVisit(kind) {
     if (!visitSource) return;
-    api("POST", `/campaigns/${campaign.id}/visits`, { ...visitSource, kind }).catch(() => {});
+    api("POST", `/campaigns/${campaign.id}/visits`, { ...visitSource, kind }).catch((e) => {
+      if (!visitSource.material || e.code !== "no_material") return;
+      delete visitSource.material;  // taken down since it was shared: the link still counts
+      tellVisit(kind);
+    });
   }
 
   async function placeOrder(body) {

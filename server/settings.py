@@ -54,12 +54,17 @@ DEFAULT_RATE_LIMITS: dict[str, Rate] = {
     "payments.address": Rate(500, 2000),
     "visits.viewer": Rate(2, 20),  # a share link's views and clicks (the page sends them)
     "visits.address": Rate(500, 2000),
+    "posts.viewer": Rate(0.1, 5),  # 晒单: image uploads, decoded on arrival
+    "posts.address": Rate(20, 200),
     "console_login.address": Rate(1, 10),  # password guesses, on top of the account lock-out
 }
 
 
 # The demo's simulation and load tools play every viewer from one address: limit viewers.
-DEMO_RATE_LIMITS = "sessions.address=off,orders.address=off,payments.address=off,visits.address=off"
+DEMO_RATE_LIMITS = (
+    "sessions.address=off,orders.address=off,payments.address=off,visits.address=off,"
+    "posts.address=off"
+)
 
 
 def parse_rate_limits(text: str, name: str = "LIVEROOM_RATE_LIMITS") -> dict[str, Rate]:
@@ -156,6 +161,8 @@ class Settings:
     notify_url: str = ""  # the outbound notice webhook; unset: notices reach inbox and page only
     notify_secret: str = ""  # signs that webhook (and is checked by the sandbox receiver)
     notify_sandbox: bool = False  # the gateway also plays the receiver, at /sandbox/notify
+    media_s3_bucket: str = ""  # material images in this S3-compatible bucket; unset: data dir
+    media_s3_endpoint: str = ""  # a non-AWS endpoint (MinIO, OSS, COS); unset: AWS's own
 
     @property
     def simulated_clock(self) -> bool:
@@ -190,6 +197,10 @@ class Settings:
             notify_url=_url(env.get("LIVEROOM_NOTIFY_URL", ""), "LIVEROOM_NOTIFY_URL"),
             notify_secret=env.get("LIVEROOM_NOTIFY_SECRET", ""),
             notify_sandbox=_flag(env, "LIVEROOM_NOTIFY_SANDBOX"),
+            media_s3_bucket=_bucket(env.get("LIVEROOM_MEDIA_S3_BUCKET", "")),
+            media_s3_endpoint=_url(
+                env.get("LIVEROOM_MEDIA_S3_ENDPOINT", ""), "LIVEROOM_MEDIA_S3_ENDPOINT"
+            ),
         )
         settings.validate(secrets=secrets)
         return settings
@@ -304,6 +315,12 @@ def _public_url(value: str) -> str:
 def _url(value: str, name: str) -> str:
     if value and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?", value):
         raise BadInput("must be an http(s) URL without query", name)
+    return value
+
+
+def _bucket(value: str) -> str:
+    if value and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+        raise BadInput("must be an S3 bucket name", "LIVEROOM_MEDIA_S3_BUCKET")
     return value
 
 

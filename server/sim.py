@@ -13,6 +13,10 @@ clock refusing to move) stops it with the reason. It ends by asking the server t
 Buyers give addresses drawn across the provinces; each day the warehouses ship what the
 router gave them (their pick lists, then a tracking upload), and the sandbox courier reports
 each parcel in transit and, a day later, delivered.
+
+The growth loop runs too: ops add a poster and a video link to the material library, some
+buyers post a 晒单 with a photo once paid, ops approve most of them each evening, and some
+distributors share a material instead of their plain link, so the material funnels fill.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+from PIL import Image
 
 from server.fulfilment.sandbox_courier import signed_event, tracking_no
 from server.payments.sandbox import signed_notice
@@ -92,6 +97,14 @@ EXPECTED_REFUSALS = frozenset({"sold_out", "group_full", "group_closed"})
 
 COMMUNITIES = ("幸福里小区群", "阳光花园业主群", "公司团购群")
 COMMUNITY_SHARE = 0.25  # of the orders not through a distributor, those via a community link
+MATERIAL_SHARE = 0.35  # of the orders through a distributor, those via a material they shared
+POST_RATE = 0.25  # of the direct buyers, those who post a 晒单 once paid
+POST_TEXTS = (
+    "收到啦，礼盒很有质感，送长辈很体面",
+    "流心奶黄真的会流心！孩子一口气吃了两个",
+    "拼团价太香了，已经推荐给同事",
+    "包装严实，一个都没碎，点赞",
+)
 
 
 class SimulationStopped(Exception):
@@ -137,6 +150,8 @@ class Simulation:
     _a_depositor: dict[str, str] | None = None  # one who paid a deposit: sees the offer open
     _communities: list[str] = field(default_factory=list)  # community links' codes
     _lookers: int = 0  # viewers who open a shared link and do not buy
+    _sellers: dict[str, dict[str, str]] = field(default_factory=dict)  # code -> their login
+    _materials: list[str] = field(default_factory=list)  # approved, shareable
 
     async def run(self) -> Json:
         connector = aiohttp.TCPConnector(limit=self.concurrency)
@@ -158,6 +173,7 @@ class Simulation:
         for name in COMMUNITIES:
             made = await self._call("POST", "/api/v1/ops/communities", {"name": name}, ops=True)
             self._communities.append(made["code"])
+        await self._ops_materials()
         await self._step_done()
         days = [
             "2026-09-01T21:00:00+08:00",
@@ -198,6 +214,7 @@ class Simulation:
                 range(first, min(first + direct_per_day, self.shape.direct_buyers)), self._direct
             )
             await self._ship()
+            await self._moderate()
             await self._step_done()
 
     async def _close(self) -> None:
@@ -267,6 +284,7 @@ class Simulation:
         upline = {"upline": random.choice(self._codes)} if self._codes and i % 3 else {}
         found = await self._call("POST", "/api/v1/distributors", upline, headers=headers)
         self._codes.append(found["code"])
+        self._sellers[found["code"]] = headers
         self._count("distributors")
 
     async def _depositor(self, i: int) -> None:
@@ -325,6 +343,8 @@ class Simulation:
         order = await self._order(headers, {"mode": "direct", "qty": random.choice([1, 1, 2])})
         if order:
             await self._pay(headers, order["order_id"], "direct orders paid")
+            if random.random() < POST_RATE:
+                await self._post(headers)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -336,6 +356,9 @@ class Simulation:
             link = {"ref": random.choice(self._communities)}
         if link:
             body = {**body, **link}
+        if link and link["ref"] in self._sellers and self._materials:
+            if random.random() < MATERIAL_SHARE:
+                link = await self._share(link["ref"])
         arrived = link or ({"group": body["group_code"]} if "group_code" in body else None)
         if arrived:
             await self._arrive(headers, arrived)
@@ -364,6 +387,62 @@ class Simulation:
             self._lookers += 1
             looker = await self._login(f"sim-w{self._lookers}")
             await self._call("POST", visits, {**link, "kind": "view"}, headers=looker)
+
+    # -- the material library --------------------------------------------------------------
+
+    async def _ops_materials(self) -> None:
+        poster = aiohttp.FormData({"campaign_id": self.campaign, "kind": "poster"})
+        poster.add_field("title", "中秋礼盒 · 全家团圆")
+        poster.add_field("image", _photo((178, 38, 30)), filename="poster.jpg")
+        video = {"campaign_id": self.campaign, "kind": "video", "title": "主播试吃流心奶黄"}
+        video["video_url"] = "https://video.example.com/mid-autumn/tasting"
+        for form in (poster, aiohttp.FormData(video)):
+            made = await self._form("/api/v1/ops/materials", form, ops=True)
+            self._materials.append(made["material_id"])
+
+    async def _post(self, headers: dict[str, str]) -> None:
+        form = aiohttp.FormData({"text": random.choice(POST_TEXTS)})
+        form.add_field("images", _photo((200, 150, 60)), filename="mooncake.jpg")
+        made = await self._form(f"/api/v1/campaigns/{self.campaign}/posts", form, headers)
+        self._count("posts" if "material_id" in made else f"posts refused {made.get('error')}")
+
+    async def _moderate(self) -> None:
+        """Ops' evening round: most posts approved, the odd one rejected."""
+        url = f"/api/v1/ops/materials?campaign_id={self.campaign}&status=pending"
+        for post in (await self._call("GET", url, ops=True))["materials"]:
+            mid = post["material_id"]
+            if random.random() < 0.85:
+                await self._call("POST", f"/api/v1/ops/materials/{mid}/approve", {}, ops=True)
+                self._materials.append(mid)
+                self._count("posts approved")
+            else:
+                reason = {"reason": "图片与商品无关"}
+                await self._call("POST", f"/api/v1/ops/materials/{mid}/reject", reason, ops=True)
+
+    async def _share(self, code: str) -> dict[str, str]:
+        """The distributor shares a material: the buyer arrives through that link."""
+        mid = random.choice(self._materials)
+        url = f"/api/v1/campaigns/{self.campaign}/materials/{mid}/shares"
+        await self._call("POST", url, headers=self._sellers[code])
+        self._count("materials shared")
+        return {"ref": code, "material": mid}
+
+    async def _form(
+        self,
+        path: str,
+        form: aiohttp.FormData,
+        headers: dict[str, str] | None = None,
+        *,
+        ops: bool = False,
+    ) -> Json:
+        assert self._session is not None
+        if ops:
+            headers = {"Authorization": f"Bearer {self.ops_token}"}
+        async with self._session.post(path, data=form, headers=headers) as r:
+            found: Json = await r.json(content_type=None)
+            if r.status >= 500 or (ops and r.status >= 300):
+                raise SimulationStopped(f"POST {path} answered {r.status}: {found}")
+            return found
 
     async def _ship_to(self, headers: dict[str, str], order_id: str) -> None:
         """The buyer's address (made on their first order) goes with every order."""
@@ -482,3 +561,12 @@ class Simulation:
 
     def _count(self, label: str, by: int = 1) -> None:
         self.tally[label] = self.tally.get(label, 0) + by
+
+
+def _photo(color: tuple[int, int, int]) -> bytes:
+    """A phone-sized picture in one warm colour fading to white (what a demo can post)."""
+    image = Image.linear_gradient("L").resize((900, 1200)).convert("RGB")
+    tint = Image.new("RGB", image.size, color)
+    out = io.BytesIO()
+    Image.blend(tint, image, 0.35).save(out, "JPEG", quality=80)
+    return out.getvalue()

@@ -44,6 +44,7 @@ NAV = (
     NavItem("/console/warehouses", "console.nav_warehouses", "warehouses.view"),
     NavItem("/console/after-sales", "console.nav_after_sales", "orders.view"),
     NavItem("/console/notices", "console.nav_notices", "orders.view"),
+    NavItem("/console/materials", "console.nav_materials", "campaign.view"),
     NavItem("/console/distributors", "console.nav_distributors", "distributors.view"),
     NavItem("/console/members", "console.nav_members", "members.edit"),
     NavItem("/console/attribution", "console.nav_attribution", "campaign.view"),
@@ -100,11 +101,13 @@ class Visit:
 Handler = Callable[[Visit], Awaitable[Response]]
 
 
-def page(permission: Permission) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+def page(
+    permission: Permission, form_bytes: int = MAX_FORM_BYTES
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             if request.method not in SAFE:  # a body too large is refused before anything else
-                declared_length(request.headers, MAX_FORM_BYTES)
+                declared_length(request.headers, form_bytes)
             gw = gateway(request)
             session = await gw.sessions.get(request.cookies.get(COOKIE))
             if session is None:
@@ -113,7 +116,7 @@ def page(permission: Permission) -> Callable[[Handler], Callable[[Request], Awai
             if not visit.can(permission):
                 return refusal(visit, "forbidden", 403)
             if request.method not in SAFE:
-                visit.form = await read_form(request)
+                visit.form = await read_form(request, form_bytes)
                 given = visit.text("csrf", 100) or request.headers.get("x-csrf-token")
                 if not session.csrf_ok(given):
                     log.warning("console: %s sent a form without its CSRF token", session.username)
@@ -169,7 +172,8 @@ def refusal(visit: Visit, code: str, status: int, field: str | None = None) -> R
 
 
 def see_other(path: str, done: str | None = None) -> RedirectResponse:
-    return RedirectResponse(path + (f"?done={done}" if done else ""), status_code=303)
+    joint = "&" if "?" in path else "?"
+    return RedirectResponse(path + (f"{joint}done={done}" if done else ""), status_code=303)
 
 
 def _to_sign_in(request: Request) -> Response:

@@ -24,6 +24,7 @@ from server.ledger.address_book import AddressBook
 from server.ledger.console_queries import order_story
 from server.ledger.queries import OrderFilter, list_orders
 from server.ops import orders as order_ops
+from server.ops.attribution import source_name
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 200_000  # one campaign's orders, with room
@@ -155,6 +156,11 @@ async def order_detail(visit: Visit) -> Response:
         address=address,
         warehouses={h.code: h.name for h in houses},
         reroutable=routed and not order["ended"] and order["status"] in ("paid", "allocated"),
+        touches={
+            which: await source_name(visit.gw, order[f"{which}_touch"])
+            for which in ("last", "first")
+            if order.get(f"{which}_touch")
+        },
     )
 
 

@@ -2,7 +2,8 @@
 
 Words, fixed here once (the SQL in ledger/attribution_queries.py counts by them):
 - a *channel* is the kind of share link: a distributor's (`ref:D…`), a community's
-  (`ref:C…`), a group's invite (`group:…`), or none (`direct`: the live room opened plainly);
+  (`ref:C…`), a material a distributor shared (`material:…`, domain/materials.py), a
+  group's invite (`group:…`), or none (`direct`: the live room opened plainly);
 - an order's funnel source is its buyer's *last touch* when it was placed; its GMV source is
   the *first touch* (who brought the buyer at all);
 - a *depositor* paid a presale deposit; a *group buyer* paid a group order (the depositors'
@@ -18,17 +19,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-CHANNELS = ("distributor", "community", "invite", "direct")
+CHANNELS = ("distributor", "community", "material", "invite", "direct")
 
 
 def channel_of(source: str | None) -> str:
-    """The channel of a touch ("ref:D…", "ref:C…", "group:…"), or "direct" for none."""
+    """The channel of a touch ("ref:D…", "ref:C…", "material:…", "group:…"), or "direct"
+    for none."""
     if source is None:
         return "direct"
     if source.startswith("ref:D"):
         return "distributor"
     if source.startswith("ref:C"):
         return "community"
+    if source.startswith("material:"):
+        return "material"
     if source.startswith("group:"):
         return "invite"
     return "direct"

@@ -22,6 +22,7 @@ Permission = Literal[
     "distributors.approve",
     "payouts.decide",
     "members.edit",
+    "materials.moderate",
     "finance.view",
     "reconcile.run",
     "audit.view",
@@ -44,6 +45,7 @@ _WHO: dict[Permission, frozenset[Role]] = {
     "distributors.approve": frozenset({"admin", "operator"}),
     "payouts.decide": frozenset({"admin", "finance"}),
     "members.edit": frozenset({"admin", "operator"}),
+    "materials.moderate": frozenset({"admin", "operator"}),  # 晒单 and the material library
     "finance.view": frozenset({"admin", "finance"}),
     "reconcile.run": frozenset({"admin", "finance"}),
     "audit.view": frozenset({"admin", "finance"}),

@@ -17,10 +17,13 @@ MAX_PIXELS = 40_000_000  # a 48-megapixel phone photo is allowed; a decompressio
 LONGEST_SIDE = 1600
 
 
-def clean_photo(raw: bytes, field: str) -> bytes:
-    """The photo as we keep it, or BadInput naming the field."""
-    if len(raw) > MAX_PHOTO_BYTES:
-        raise BadInput(f"a photo is at most {MAX_PHOTO_BYTES} bytes", field, "photo_too_large")
+def clean_photo(
+    raw: bytes, field: str, max_bytes: int = MAX_PHOTO_BYTES, longest: int = LONGEST_SIDE
+) -> bytes:
+    """The photo as we keep it (a JPEG whose longest side is at most `longest`), or
+    BadInput naming the field."""
+    if len(raw) > max_bytes:
+        raise BadInput(f"a photo is at most {max_bytes} bytes", field, "photo_too_large")
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             kind, size = probe.format, probe.size
@@ -31,7 +34,7 @@ def clean_photo(raw: bytes, field: str) -> bytes:
             raise BadInput("the photo has too many pixels", field, "photo_too_large")
         with Image.open(io.BytesIO(raw)) as image:
             upright = ImageOps.exif_transpose(image).convert("RGB")
-        upright.thumbnail((LONGEST_SIDE, LONGEST_SIDE))
+        upright.thumbnail((longest, longest))
         out = io.BytesIO()
         upright.save(out, "JPEG", quality=85, optimize=True)  # no exif= : none is written
         return out.getvalue()

@@ -30,6 +30,7 @@ from server.gateway import (
     routes_groups,
     routes_health,
     routes_inbox,
+    routes_materials,
     routes_me,
     routes_members,
     routes_metrics,
@@ -56,6 +57,8 @@ from server.gateway.order_lane import OrderLane
 from server.gateway.page_headers import PageHeaders
 from server.gateway.rate_limits import RateLimits
 from server.gateway.screen_tokens import ScreenTokens
+from server.growth.library import Library
+from server.growth.media import media_store
 from server.heap import settle_after_start_up
 from server.ledger.engine import create_engine, ledger_url
 from server.ledger.migrate import upgrade
@@ -142,6 +145,8 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
                 audit=Audit(redis, settings.key_prefix),
                 accounts=Accounts(ledger),
                 sessions=Sessions(redis, settings.key_prefix),
+                library=Library(ledger),
+                media=media_store(settings),
             )
             stack.push_async_callback(app.state.gateway.hubs.stop)
             if settings.embedded_worker:
@@ -163,6 +168,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         *routes_inbox.routes,
         *routes_notices.routes,
         *routes_visits.routes,
+        *routes_materials.routes,
         *routes_groups.routes,
         *routes_quotes.routes,
         *routes_share.routes,

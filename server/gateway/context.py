@@ -19,6 +19,8 @@ from server.gateway.host_login import HostAssertions
 from server.gateway.idempotency import IdempotencyStore
 from server.gateway.rate_limits import RateLimits
 from server.gateway.screen_tokens import ScreenTokens
+from server.growth.library import Library
+from server.growth.media import MediaStore
 from server.ops.audit import Audit
 from server.runtime import Runtime
 from server.settings import Settings
@@ -42,6 +44,8 @@ class Gateway:
     audit: Audit
     accounts: Accounts
     sessions: Sessions
+    library: Library
+    media: MediaStore
     bodies: BodyGate = field(default_factory=BodyGate)
     # what the big screens' slower panels last read from the ledger: campaign -> (when, it)
     screen_cache: dict[str, tuple[float, Any]] = field(default_factory=dict)

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from server.domain.after_sale import MAX_PHOTOS, REASONS
+from server.domain.materials import MATERIAL_ID_PATTERN, MAX_IMAGES, MAX_TEXT, MAX_TITLE
 from server.gateway import schemas as s
 from server.gateway.routes_after_sale import AfterSaleQuery, ApprovalIn, RejectIn
 from server.gateway.routes_broadcast import MoveIn, NoticeIn
@@ -25,6 +26,8 @@ from server.gateway.routes_distribution import (
     DistributorIn,
     WithdrawalIn,
 )
+from server.gateway.routes_materials import DecisionIn as MaterialDecisionIn
+from server.gateway.routes_materials import MaterialsQuery
 from server.gateway.routes_members import MemberIn
 from server.gateway.routes_ops_orders import OrderQuery
 from server.gateway.routes_screens import ScreenTokenIn
@@ -47,6 +50,32 @@ _PATH_PARAMETERS = {
     "region": r"^[1-9]\d{5}$",
     "rid": r"^S[0-9a-f]{16}$",
     "name": r"^[1-9]\.jpg$",
+    "mid": MATERIAL_ID_PATTERN,
+    "image": r"^[1-9](\.thumb)?\.jpg$",
+}
+_IMAGES = {"type": "array", "items": {"type": "string", "format": "binary"}}
+_POST_FORM = {
+    "schema": {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "maxLength": MAX_TEXT},
+            "images": _IMAGES | {"maxItems": MAX_IMAGES},
+        },
+    }
+}
+_MATERIAL_FORM = {
+    "schema": {
+        "type": "object",
+        "required": ["campaign_id", "kind", "title"],
+        "properties": {
+            "campaign_id": {"type": "string", "pattern": s.CAMPAIGN_ID_PATTERN},
+            "kind": {"type": "string", "enum": ["poster", "video"]},
+            "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE},
+            "text": {"type": "string", "maxLength": MAX_TEXT},
+            "video_url": {"type": "string", "format": "uri", "description": "a video's https link"},
+            "image": _IMAGES | {"maxItems": 1, "description": "a poster's image"},
+        },
+    }
 }
 _AFTER_SALE_FORM = {
     "schema": {
@@ -72,6 +101,8 @@ _TEXT_BODIES = {
     "toml": {"application/toml": {"schema": {"type": "string"}}},
     "csv": {"text/csv": {"schema": {"type": "string"}}},
     "multipart": {"multipart/form-data": _AFTER_SALE_FORM},
+    "post_form": {"multipart/form-data": _POST_FORM},
+    "material_form": {"multipart/form-data": _MATERIAL_FORM},
 }
 _DESCRIPTIONS = {
     400: "the body is not valid JSON (`bad_json`)",
@@ -536,6 +567,90 @@ OPERATIONS = [
         body=RejectIn,
         response=s.DecisionOut,
         errors=(409,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/campaigns/{cid}/posts",
+        "A buyer's 晒单 (a paid order in the campaign): text and up to nine images, for ops "
+        "to moderate",
+        auth="viewer",
+        body="post_form",
+        response=s.MyPostOut,
+        status=201,
+        errors=(403,),
+        rate_limited=True,
+    ),
+    Operation(
+        "get",
+        "/api/v1/campaigns/{cid}/posts/mine",
+        "The caller's posts in the campaign, with where moderation left each",
+        auth="viewer",
+        response=s.MyPostsOut,
+    ),
+    Operation(
+        "get",
+        "/api/v1/campaigns/{cid}/materials",
+        "The material library: approved posts, ops' posters and video links, newest first",
+        response=s.MaterialsOut,
+    ),
+    Operation(
+        "get",
+        "/api/v1/campaigns/{cid}/materials/{mid}/images/{image}",
+        "An approved material's image (JPEG, EXIF removed; n.thumb.jpg for lists)",
+        media_type="image/jpeg",
+    ),
+    Operation(
+        "post",
+        "/api/v1/campaigns/{cid}/materials/{mid}/shares",
+        "A distributor shares a material: counted; its link (their ref and the material) and "
+        "QR code",
+        auth="viewer",
+        body=s.NoFields,
+        response=s.ShareOut,
+        status=201,
+        errors=(403,),
+    ),
+    Operation(
+        "get",
+        "/api/v1/ops/materials",
+        "Every material of a campaign (a status: pending for the moderation queue), with its "
+        "shares, views, clicks, orders and paid orders",
+        auth="ops",
+        query=MaterialsQuery,
+        response=s.OpsMaterialsOut,
+    ),
+    Operation(
+        "post",
+        "/api/v1/ops/materials",
+        "Add ops' own material: a poster (one image) or a short video's link",
+        auth="ops",
+        body="material_form",
+        response=s.OpsMaterialOut,
+        status=201,
+        errors=(404,),  # the campaign_id names no campaign
+    ),
+    Operation(
+        "get",
+        "/api/v1/ops/materials/{mid}/images/{image}",
+        "Any material's image, whatever its status (for moderation)",
+        auth="ops",
+        media_type="image/jpeg",
+    ),
+    *(
+        Operation(
+            "post",
+            f"/api/v1/ops/materials/{{mid}}/{action}",
+            summary,
+            auth="ops",
+            body=MaterialDecisionIn,
+            response=s.OpsMaterialOut,
+            errors=(409,),
+        )
+        for action, summary in (
+            ("approve", "Approve a pending post: it joins the material library"),
+            ("reject", "Reject a pending post, with a reason the buyer sees"),
+            ("take-down", "Take an approved material down, with a reason"),
+        )
     ),
     Operation("get", "/api/v1/carriers", "The carriers orders ship with", response=s.CarriersOut),
     Operation(

@@ -8,9 +8,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from sqlalchemy import select
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -18,18 +15,14 @@ from starlette.routing import Route
 from server.domain.after_sale import MAX_PHOTOS, MAX_REQUEST_BYTES, REASONS
 from server.errors import BadInput, NotFound
 from server.fulfilment.photos import clean_photo, photo_path
-from server.gateway.bodies import BodyGate
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
 from server.gateway.schemas import CAMPAIGN_ID_PATTERN, StrictBody
+from server.gateway.uploads import files_of, upload_form
 from server.gateway.views import order_view
 from server.ledger.schema import after_sales
 from server.ops import after_sale
 from server.ops.audit import AUTOMATION
-
-# After-sale bodies assembled at once per process: 4 x 12 MiB at most (the gateway's gate
-# for every body allows far more, of far smaller ones).
-UPLOADS = BodyGate(max_assembling=4)
 
 
 class ApprovalIn(StrictBody):
@@ -52,32 +45,20 @@ async def open_request(request: Request) -> Response:
     """Form fields: reason, units, text; photos: up to six image files."""
     gw = gateway(request)
     user = gw.viewer(request.headers)
-    UPLOADS.enter()  # 503 busy past the cap
-    try:
-        request._body = await read_body(request, MAX_REQUEST_BYTES)
-        try:
-            form = await request.form(max_files=MAX_PHOTOS, max_fields=10)
-        except (HTTPException, MultiPartException) as exc:  # Starlette's words for a bad form
-            raise BadInput(f"not a form this takes: {exc}", None, "bad_form") from None
-        try:
-            reason = str(form.get("reason", ""))
-            if reason not in REASONS:
-                raise BadInput(f"one of {', '.join(REASONS)}", "reason", "invalid")
-            units_text = str(form.get("units", ""))
-            if not units_text.isdigit() or len(units_text) > 5:
-                raise BadInput("a number of units", "units", "invalid")
-            text = str(form.get("text", "")).strip()
-            if len(text) > 400:
-                raise BadInput("at most 400 characters", "text", "length")
-            photos = [  # decoding is CPU work: off the event loop the orders run on
-                await asyncio.to_thread(clean_photo, await f.read(), f"photos[{i}]")
-                for i, f in enumerate(form.getlist("photos"))
-                if isinstance(f, UploadFile)
-            ]
-        finally:
-            await form.close()
-    finally:
-        UPLOADS.leave()
+    async with upload_form(request, MAX_REQUEST_BYTES, MAX_PHOTOS) as form:
+        reason = str(form.get("reason", ""))
+        if reason not in REASONS:
+            raise BadInput(f"one of {', '.join(REASONS)}", "reason", "invalid")
+        units_text = str(form.get("units", ""))
+        if not units_text.isdigit() or len(units_text) > 5:
+            raise BadInput("a number of units", "units", "invalid")
+        text = str(form.get("text", "")).strip()
+        if len(text) > 400:
+            raise BadInput("at most 400 characters", "text", "length")
+        photos = [  # decoding is CPU work: off the event loop the orders run on
+            await asyncio.to_thread(clean_photo, raw, f"photos[{i}]")
+            for i, raw in enumerate(await files_of(form, "photos"))
+        ]
     order_id = request.path_params["oid"]
     found = await after_sale.open_request(gw, user, order_id, reason, int(units_text), text, photos)
     return JSONResponse(_request_view(found), status_code=201)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.domain.materials import MATERIAL_ID_PATTERN
 from server.domain.pricing import ANONYMOUS, quote
 from server.errors import BadInput, NotFound
 from server.gateway.context import Gateway, gateway
@@ -28,6 +29,7 @@ from server.share.qr import qr_svg
 class ShareQuery(StrictBody):
     ref: Annotated[str, Field(pattern=LINK_CODE_PATTERN)] | None = None
     group: Annotated[str, Field(pattern=GROUP_CODE_PATTERN)] | None = None
+    material: Annotated[str, Field(pattern=MATERIAL_ID_PATTERN)] | None = None  # with a ref
 
 
 class PosterQuery(StrictBody):
@@ -44,7 +46,11 @@ async def qr_code(request: Request) -> Response:
     if (asked.ref is None) == (asked.group is None):
         raise BadInput("give ref (a share link's code) or group (a group's code)", "ref")
     query = f"ref={asked.ref}" if asked.ref else f"group={asked.group}"
-    url = f"{_base(gw, request)}/live/{live.campaign.id}?{query}"
+    if asked.material:
+        if not asked.ref:
+            raise BadInput("a shared material comes with its sharer's ref", "ref")
+        query += f"&material={asked.material}"
+    url = f"{base_url(gw, request)}/live/{live.campaign.id}?{query}"
     return Response(_qr(url), media_type="image/svg+xml", headers={"cache-control": _CACHE})
 
 
@@ -54,7 +60,7 @@ async def poster(request: Request) -> Response:
     ref = parse_params(dict(request.query_params), PosterQuery).ref
     if await gw.identities.link(ref) is None:
         raise NotFound("no share link with this code", "ref", "unknown_ref")
-    base = _base(gw, request)
+    base = base_url(gw, request)
     text = _poster_text(live, gw, f"{base}/live/{live.campaign.id}?ref={ref}")
     png = _poster(live.campaign.id, live.version, text)
     return Response(png, media_type="image/png", headers={"cache-control": _CACHE})
@@ -74,7 +80,7 @@ def _poster_text(live: LiveCampaign, gw: Gateway, url: str) -> PosterText:
     )
 
 
-def _base(gw: Gateway, request: Request) -> str:
+def base_url(gw: Gateway, request: Request) -> str:
     return gw.settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
 
 

@@ -1,7 +1,8 @@
 """Tracked share links: the live room tells where its viewer came from (a distributor's or
-community's link, a group's invite) when it opens through one, and when an order button is
-pressed on that visit. Off the order path: its own small call, one script (record_visit.lua);
-the order itself takes the viewer's first and last touch inside reserve.lua."""
+community's link, a material a distributor shared, a group's invite) when it opens through
+one, and when an order button is pressed on that visit. Off the order path: its own small
+call, one script (record_visit.lua); the order itself takes the viewer's first and last
+touch inside reserve.lua."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from server.domain.materials import MATERIAL_ID_PATTERN
+from server.domain.materials import source_of as material_source
 from server.domain.touches import day_of, source_of
 from server.errors import BadInput, NotFound
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
+from server.gateway.routes_materials import approved
 from server.gateway.schemas import (
     GROUP_CODE_PATTERN,
     LINK_CODE_PATTERN,
@@ -28,6 +32,7 @@ class VisitIn(StrictBody):
     kind: Literal["view", "click"]
     ref: Annotated[str, Field(pattern=LINK_CODE_PATTERN)] | None = None
     group: Annotated[str, Field(pattern=GROUP_CODE_PATTERN)] | None = None
+    material: Annotated[str, Field(pattern=MATERIAL_ID_PATTERN)] | None = None  # with its ref
 
 
 async def record_visit(request: Request) -> Response:
@@ -43,6 +48,10 @@ async def record_visit(request: Request) -> Response:
     if visit.group is not None and await live.orders.group(visit.group) is None:
         raise NotFound("no group with this code", "group", "group_not_found")
     source = source_of(visit.ref, visit.group)
+    if visit.material is not None:
+        if visit.ref is None:
+            raise BadInput("a shared material comes with its sharer's ref", "ref")
+        source = material_source((await approved(gw, live, visit.material))["material_id"])
     now = gw.runtime.clock.now()
     day = day_of(now, live.campaign.timezone)
     counted = await live.orders.record_visit(

@@ -758,3 +758,56 @@ class AttributionOut(TypedDict):
     gmv_fen: int
     gmv_by_mode: dict[str, int]
     gmv_by_first_touch: dict[str, int]
+
+
+class MaterialOut(TypedDict):
+    """An item of the material library as viewers and distributors see it."""
+
+    material_id: str
+    kind: Literal["post", "poster", "video"]
+    title: str
+    text: str
+    images: int  # its images are .../images/1.jpg ... n.jpg (and n.thumb.jpg)
+    video_url: str | None
+    created_at_ms: int
+
+
+class MaterialsOut(TypedDict):
+    materials: list[MaterialOut]
+
+
+class MyPostOut(MaterialOut):
+    status: Literal["pending", "approved", "rejected", "taken_down"]
+    reason: str | None
+
+
+class MyPostsOut(TypedDict):
+    posts: list[MyPostOut]
+
+
+class MaterialFiguresOut(TypedDict):
+    shares: int
+    views: int
+    clicks: int
+    orders: int  # placed with it as the buyer's last touch
+    paid: int
+
+
+class OpsMaterialOut(MyPostOut):
+    author: str
+    order_id: str | None
+    decided_by: str | None
+    figures: MaterialFiguresOut
+
+
+class OpsMaterialsOut(TypedDict):
+    materials: list[OpsMaterialOut]
+
+
+class ShareOut(TypedDict):
+    """A distributor's share of a material: the link with their code and the material, and
+    its QR code."""
+
+    material_id: str
+    url: str
+    qr_url: str

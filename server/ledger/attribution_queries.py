@@ -33,6 +33,7 @@ def _channel(column: ColumnElement[Any]) -> ColumnElement[str]:
     return case(
         (column.like("ref:D%"), literal("distributor")),
         (column.like("ref:C%"), literal("community")),
+        (column.like("material:%"), literal("material")),
         (column.like("group:%"), literal("invite")),
         else_=literal("direct"),
     )

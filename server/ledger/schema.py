@@ -106,7 +106,6 @@ shipment_events = Table(
     Column("text", String(200), nullable=False),
 )
 
-# Buyers' after-sale requests and ops' decisions (from the order stream, newest wins).
 # Every view and click through a share link that counted (once a viewer, source and day).
 link_visits = Table(
     "link_visits",
@@ -120,6 +119,7 @@ link_visits = Table(
     Column("at_ms", BigInteger, nullable=False),
 )
 
+# Buyers' after-sale requests and ops' decisions (from the order stream, newest wins).
 after_sales = Table(
     "after_sales",
     metadata,
@@ -290,4 +290,37 @@ notice_prefs = Table(
     Column("user_id", String(64), primary_key=True),
     Column("promotions", Boolean, nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
+)
+
+# The material library (domain/materials.py): buyers' 晒单, pending until ops decide, and
+# ops' own posters and video links. Content, not money or stock: written here directly.
+materials = Table(
+    "materials",
+    metadata,
+    Column("material_id", String(24), primary_key=True),
+    Column("campaign_id", String(64), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),  # post | poster | video
+    Column("author", String(64), nullable=False),  # the buyer, or the ops user
+    Column("order_id", String(96)),  # a post's paid order
+    Column("title", String(40), nullable=False),
+    Column("text", String(500), nullable=False),
+    Column("images", Integer, nullable=False),  # 1.jpg ... n.jpg, each with a thumbnail
+    Column("video_url", String(300)),
+    Column("status", String(12), nullable=False, index=True),
+    Column("reason", String(200)),  # why ops rejected or took it down
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("decided_by", String(64)),
+    Column("decided_at_ms", BigInteger),
+)
+
+# Each time a distributor shared a material (its views and orders come from link_visits and
+# orders, by the source "material:<id>").
+material_shares = Table(
+    "material_shares",
+    metadata,
+    Column("share_id", Integer, primary_key=True, autoincrement=True),
+    Column("material_id", String(24), nullable=False, index=True),
+    Column("campaign_id", String(64), nullable=False),
+    Column("ref", String(24), nullable=False),  # the distributor's link code
+    Column("at_ms", BigInteger, nullable=False),
 )

@@ -1,8 +1,8 @@
-"""The viewers' pages: the live room (/live/{cid}) and the distributor center
-(/live/{cid}/distributor). Rendered on the server with what a first paint needs (the
-product, the phase, the price a new viewer pays, the stock left, the countdown), so a phone
-on a slow network shows something useful from one request; the page's script then logs the
-viewer in and takes over from the API and the live feed."""
+"""The viewers' pages: the live room (/live/{cid}), the distributor center
+(/live/{cid}/distributor) and 晒单 (/live/{cid}/posts). Rendered on the server with what a
+first paint needs (the product, the phase, the price a new viewer pays, the stock left, the
+countdown), so a phone on a slow network shows something useful from one request; the page's
+script then logs the viewer in and takes over from the API and the live feed."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ _SECTIONS = (
     "distributor",
     "commission",
     "withdrawal_status",
+    "material_kind",
+    "material_status",
+    "posts",
 )
 
 
@@ -46,6 +49,10 @@ async def live_room(request: Request) -> Response:
 
 async def distributor_center(request: Request) -> Response:
     return await _page(request, "distributor.html")
+
+
+async def posts_page(request: Request) -> Response:
+    return await _page(request, "posts.html")
 
 
 async def _page(request: Request, template: str) -> Response:
@@ -121,4 +128,5 @@ def campaign_facts(c: Campaign) -> dict[str, Any]:
 routes = [
     Route("/live/{cid}", live_room),
     Route("/live/{cid}/distributor", distributor_center),
+    Route("/live/{cid}/posts", posts_page),
 ]

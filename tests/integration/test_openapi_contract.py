@@ -34,6 +34,7 @@ from server.payments.signature import sign
 from tests.campaigns import CANONICAL
 from tests.conftest import OPS_TOKEN, PAYMENT_SECRET, delete_prefix
 from tests.integration.conftest import GROUP_OPEN, _serve_factory
+from tests.integration.test_after_sale_api import photo_with_gps
 from tests.server_harness import LiveServer
 
 EXAMPLES = int(os.environ.get("LIVEROOM_SCHEMATHESIS_EXAMPLES", "20"))
@@ -117,6 +118,12 @@ async def _seed(s: LiveServer, viewer: dict[str, str]) -> dict[str, str]:
         "/api/v1/ops/screen-tokens", json={"campaign_id": "mid-autumn"}, headers=s.ops
     )
     address = await s.address(viewer)
+    poster = await s.client.post(
+        "/api/v1/ops/materials",
+        data={"campaign_id": "mid-autumn", "kind": "poster", "title": "海报"},
+        files=[("image", ("poster.jpg", photo_with_gps(), "image/jpeg"))],
+        headers=s.ops,
+    )
     return {
         "cid": "mid-autumn",
         "region": "440300",
@@ -132,6 +139,8 @@ async def _seed(s: LiveServer, viewer: dict[str, str]) -> dict[str, str]:
         "rid": "S" + "0" * 16,  # no after-sale request: its calls answer 404
         "name": "1.jpg",
         "warehouse": "shanghai",
+        "mid": poster.json()["material_id"],
+        "image": "1.thumb.jpg",
     }
 
 
