@@ -26,7 +26,14 @@ async def library(visit: Visit) -> Response:
         "console/materials.html",
         live=live,
         pending=[r for r in rows if r["status"] == "pending"],
-        shown=[r for r in rows if r["status"] != "pending"],
+        # what sells first, then what is shared, then the newest
+        shown=sorted(
+            (r for r in rows if r["status"] != "pending"),
+            key=lambda r: (
+                -figures[r["material_id"]]["orders"],
+                -figures[r["material_id"]]["shares"],
+            ),
+        ),
         figures=figures,
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.materials import POSTABLE_STATUSES, Action, Kind, Status, moderate, source_of
+from server.domain.materials import Action, Kind, Status, moderate, source_of
 from server.errors import NotFound
 from server.ledger.schema import link_visits, material_shares, materials, orders
 
@@ -24,21 +24,6 @@ def new_id() -> str:
 class Library:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-
-    async def paid_order(self, campaign_id: str, user: str) -> str | None:
-        """One of the buyer's orders in the campaign that lets them post, if any."""
-        statement = (
-            select(orders.c.order_id)
-            .where(
-                orders.c.campaign_id == campaign_id,
-                orders.c.user_id == user,
-                orders.c.status.in_(POSTABLE_STATUSES),
-            )
-            .order_by(orders.c.created_at_ms)
-            .limit(1)
-        )
-        async with self._engine.connect() as conn:
-            return (await conn.execute(statement)).scalar()
 
     async def add(self, row: dict[str, Any]) -> dict[str, Any]:
         async with self._engine.begin() as conn:

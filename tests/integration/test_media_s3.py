@@ -61,7 +61,6 @@ async def test_a_post_is_kept_in_the_bucket(
         buyer = await s.login("buyer")
         order = await s.order(buyer, mode="direct", qty=1)
         await s.pay(buyer, order["order_id"])
-        await s.ledger_caught_up()
         r = await s.client.post(
             "/api/v1/campaigns/mid-autumn/posts",
             data={"text": "好吃"},
