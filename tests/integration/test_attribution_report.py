@@ -20,7 +20,13 @@ USERS = [f"u{i}" for i in range(8)]
 DISTRIBUTORS = ["DAAAAAA1", "DAAAAAA2", "DAAAAAA3", "DAAAAAA4"]
 COMMUNITIES = ["CBBBBBB1", "CBBBBBB2"]
 GROUPS = ["G0001", "G0002", "G0003"]
-SOURCES = [None, *(f"ref:{d}" for d in DISTRIBUTORS + COMMUNITIES), *(f"group:{g}" for g in GROUPS)]
+MATERIALS = ["M0000000000000001", "M0000000000000002"]  # shared by a distributor
+SOURCES = [
+    None,
+    *(f"ref:{d}" for d in DISTRIBUTORS + COMMUNITIES),
+    *(f"material:{m}" for m in MATERIALS),
+    *(f"group:{g}" for g in GROUPS),
+]
 STATUSES = ["awaiting_payment", "awaiting_balance", "paid", "shipped", "expired", "refunded"]
 
 an_order = st.fixed_dictionaries(
