@@ -81,7 +81,7 @@
       const shared = await api("POST", `/campaigns/${campaign.id}/materials/${m.material_id}/shares`);
       $("share-what").textContent = m.title || m.text;
       $("share-link").value = shared.url;
-      $("share-qr").src = shared.qr_url;
+      $("share-card").src = shared.card_url;
       $("share-dialog").showModal();
     } catch (e) { toast(t("live.failed", { reason: e.message })); }
   }

@@ -26,8 +26,8 @@ from server.gateway.routes_distribution import (
     DistributorIn,
     WithdrawalIn,
 )
+from server.gateway.routes_materials import CardQuery, MaterialsQuery
 from server.gateway.routes_materials import DecisionIn as MaterialDecisionIn
-from server.gateway.routes_materials import MaterialsQuery
 from server.gateway.routes_members import MemberIn
 from server.gateway.routes_ops_orders import OrderQuery
 from server.gateway.routes_screens import ScreenTokenIn
@@ -598,6 +598,13 @@ OPERATIONS = [
         "/api/v1/campaigns/{cid}/materials/{mid}/images/{image}",
         "An approved material's image (JPEG, EXIF removed; n.thumb.jpg for lists)",
         media_type="image/jpeg",
+    ),
+    Operation(
+        "get",
+        "/api/v1/campaigns/{cid}/materials/{mid}/card.png",
+        "An approved material with the QR code of a distributor's link on it (PNG)",
+        query=CardQuery,
+        media_type="image/png",
     ),
     Operation(
         "post",

@@ -31,6 +31,7 @@ from server.gateway.routes_distribution import share_link
 from server.gateway.routes_share import base_url
 from server.gateway.schemas import (
     CAMPAIGN_ID_PATTERN,
+    LINK_CODE_PATTERN,
     MaterialOut,
     MyPostOut,
     OpsMaterialOut,
@@ -40,14 +41,20 @@ from server.gateway.schemas import (
 from server.gateway.uploads import files_of, upload_form
 from server.growth.library import FIGURES, new_id
 from server.growth.media import clean_image, image_key, save_images
+from server.i18n import t
 from server.ops.audit import AUTOMATION, Actor
 from server.runtime import LiveCampaign
+from server.share.material_card import card_png
 
 NO_FIGURES = dict.fromkeys(FIGURES, 0)
 
 
 class DecisionIn(StrictBody):
     reason: Annotated[str, Field(min_length=1, max_length=MAX_REASON)] | None = None
+
+
+class CardQuery(StrictBody):
+    ref: Annotated[str, Field(pattern=LINK_CODE_PATTERN)]  # the sharer's
 
 
 class MaterialsQuery(StrictBody):
@@ -196,9 +203,30 @@ def share_of(base: str, campaign_id: str, code: str, material_id: str) -> ShareO
     query = f"ref={code}&material={material_id}"
     return {
         "material_id": material_id,
-        "url": f"{base}{share_link(campaign_id, code)}&material={material_id}",
+        "url": shared_url(base, campaign_id, code, material_id),
         "qr_url": f"/api/v1/campaigns/{campaign_id}/qr.svg?{query}",
+        "card_url": f"/api/v1/campaigns/{campaign_id}/materials/{material_id}/card.png?ref={code}",
     }
+
+
+def shared_url(base: str, campaign_id: str, code: str, material_id: str) -> str:
+    return f"{base}{share_link(campaign_id, code)}&material={material_id}"
+
+
+async def card(request: Request) -> Response:
+    """The material with the QR code of the sharer's link on it (PNG), to save and post."""
+    gw = gateway(request)
+    live = gw.runtime.live(request.path_params["cid"])
+    ref = parse_params(dict(request.query_params), CardQuery).ref
+    if await gw.identities.link(ref) is None:
+        raise NotFound("no share link with this code", "ref", "unknown_ref")
+    found = await approved(gw, live, request.path_params["mid"])
+    key = image_key(found["material_id"], "1.jpg")
+    picture = await gw.media.get(key) if key and found["images"] else None
+    url = shared_url(base_url(gw, request), live.campaign.id, ref, found["material_id"])
+    words = found["title"] or found["text"]
+    png = await asyncio.to_thread(card_png, picture, words, t("poster.scan"), url)
+    return Response(png, media_type="image/png", headers={"cache-control": "public, max-age=300"})
 
 
 # -- ops ------------------------------------------------------------------------------------
@@ -304,6 +332,7 @@ routes = [
     Route("/campaigns/{cid}/materials", library, methods=["GET"]),
     Route("/campaigns/{cid}/materials/{mid}/images/{image}", image, methods=["GET"]),
     Route("/campaigns/{cid}/materials/{mid}/shares", share, methods=["POST"]),
+    Route("/campaigns/{cid}/materials/{mid}/card.png", card, methods=["GET"]),
     Route("/ops/materials", ops_list, methods=["GET"]),
     Route("/ops/materials", ops_add, methods=["POST"]),
     Route("/ops/materials/{mid}/images/{image}", ops_image, methods=["GET"]),

@@ -805,9 +805,10 @@ class OpsMaterialsOut(TypedDict):
 
 
 class ShareOut(TypedDict):
-    """A distributor's share of a material: the link with their code and the material, and
-    its QR code."""
+    """A distributor's share of a material: the link with their code and the material, its
+    QR code, and the material as a picture with the QR code on it."""
 
     material_id: str
     url: str
     qr_url: str
+    card_url: str  # the material with that QR code on it (PNG)

@@ -60,7 +60,7 @@ async def test_a_post_becomes_material_that_a_distributor_shares_and_a_friend_bu
         await shot(seller, "distributor-materials")
         await seller.click("#materials [data-share]")
         await wait_until(seller, "document.getElementById('share-dialog').open")
-        await wait_until(seller, "document.getElementById('share-qr').naturalWidth > 0")
+        await wait_until(seller, "document.getElementById('share-card').naturalWidth === 750")
         link = await seller.input_value("#share-link")
         assert "ref=D" in link and "&material=M" in link, link
         await shot(seller, "distributor-share-material")

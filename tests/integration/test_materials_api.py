@@ -101,6 +101,12 @@ async def test_a_post_becomes_material_a_shared_link_sells_and_the_sharer_earns(
         assert link["url"].endswith(f"/live/mid-autumn?ref={code}&material={mid}")
         qr = await s.client.get(link["qr_url"])
         assert qr.status_code == 200 and qr.headers["content-type"] == "image/svg+xml"
+        card = await s.client.get(link["card_url"])
+        assert card.status_code == 200 and card.headers["content-type"] == "image/png"
+        with Image.open(io.BytesIO(card.content)) as image:
+            assert image.size == (750, 562 + 300)  # the 4:3 photo above the QR band
+        stranger = await s.client.get(link["card_url"].replace(code, "DZZZZZZZ"))
+        assert (stranger.status_code, stranger.json()["error"]) == (404, "unknown_ref")
 
         # A friend opens the shared link, presses buy and pays.
         friend = await s.login("friend")
@@ -192,6 +198,13 @@ async def test_rejected_posts_keep_their_reason_and_ops_add_posters_and_videos(
             headers=s.ops,
         )
         assert video.status_code == 201, video.text
+        code = await s.become_distributor(await s.login("seller"))
+        words = video.json()["material_id"]
+        card = await s.client.get(
+            f"/api/v1/campaigns/mid-autumn/materials/{words}/card.png?ref={code}"
+        )
+        with Image.open(io.BytesIO(card.content)) as image:  # a card of its words, then the QR
+            assert image.size == (750, 900)
         listed = (await s.client.get("/api/v1/campaigns/mid-autumn/materials")).json()
         assert [(m["kind"], m["title"], m["images"]) for m in listed["materials"]] == [
             ("video", "主播试吃", 0),
