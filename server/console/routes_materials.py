@@ -11,7 +11,7 @@ from starlette.routing import Route
 from server.console.guard import Visit, page, render, see_other
 from server.console.routes_finance import chosen
 from server.domain.materials import MAX_IMAGE_BYTES, STATUSES, Action, action_in
-from server.gateway.routes_materials import add_material, decide, image_response
+from server.ops import materials
 
 POSTER_FORM_BYTES = MAX_IMAGE_BYTES + 64 * 1024
 
@@ -42,14 +42,17 @@ async def library(visit: Visit) -> Response:
 async def image(visit: Visit) -> Response:
     params = visit.request.path_params
     found = await visit.gw.library.find(params["mid"])
-    return await image_response(visit.gw, found, params["image"], "private")
+    data = await materials.image(visit.gw, found, params["image"])
+    return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})
 
 
 @page("materials.moderate")
 async def moderate(visit: Visit) -> Response:
     material_id: str = visit.request.path_params["mid"]
     action: Action = action_in(visit.request.url.path)
-    decided = await decide(visit.gw, visit.actor, material_id, action, visit.text("reason"))
+    decided = await materials.decide(
+        visit.gw, visit.actor, material_id, action, visit.text("reason")
+    )
     return see_other(f"/console/materials?campaign={decided['campaign_id']}", f"material_{action}")
 
 
@@ -61,7 +64,7 @@ async def add(visit: Visit) -> Response:
     }
     files = [await f.read() for f in visit.form.getlist("image") if isinstance(f, UploadFile)]
     files = [raw for raw in files if raw]  # a form sent without a file has an empty one
-    await add_material(visit.gw, visit.actor, fields, files)
+    await materials.add_material(visit.gw, visit.actor, fields, files)
     return see_other(f"/console/materials?campaign={live.campaign.id}", "material_added")
 
 

@@ -4,7 +4,6 @@ link; ops moderate, add posters and video links, and read each item's figures.""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -16,16 +15,12 @@ from server.domain.materials import (
     MAX_IMAGES,
     MAX_POST_BYTES,
     MAX_REASON,
-    POSTABLE_STATUSES,
     STATUSES,
     Action,
     action_in,
-    check_post,
-    check_title,
-    check_video_url,
 )
-from server.errors import BadInput, Forbidden, NotFound
-from server.gateway.context import Gateway, gateway
+from server.errors import Forbidden, NotFound
+from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
 from server.gateway.routes_distribution import share_link
 from server.gateway.routes_share import base_url
@@ -39,12 +34,9 @@ from server.gateway.schemas import (
     StrictBody,
 )
 from server.gateway.uploads import files_of, upload_form
-from server.growth.library import FIGURES, new_id
-from server.growth.media import clean_image, image_key, save_images
-from server.i18n import t
-from server.ops.audit import AUTOMATION, Actor
-from server.runtime import LiveCampaign
-from server.share.material_card import card_png
+from server.growth.library import FIGURES
+from server.ops import materials
+from server.ops.audit import AUTOMATION
 
 NO_FIGURES = dict.fromkeys(FIGURES, 0)
 
@@ -102,33 +94,8 @@ async def post(request: Request) -> Response:
     gw.rate_limits.check("posts", user, request.client.host if request.client else None)
     # More files than a post takes still parse, so the answer names the field.
     async with upload_form(request, MAX_POST_BYTES, 2 * MAX_IMAGES) as form:
-        raws = await files_of(form, "images")
-        text = check_post(str(form.get("text", "")), len(raws))
-    # Redis, not the ledger: a buyer may post the moment the payment went through.
-    paid = [o for o in await live.orders.orders_of(user) if o["status"] in POSTABLE_STATUSES]
-    if not paid:
-        raise Forbidden("only a buyer with a paid order posts", None, "no_paid_order")
-    order_id = paid[0]["id"]
-    images = [  # decoding is CPU work: off the event loop the orders run on
-        await asyncio.to_thread(clean_image, raw, f"images[{i}]") for i, raw in enumerate(raws)
-    ]
-    material_id = new_id()
-    await save_images(gw.media, material_id, images)
-    row = await gw.library.add(
-        {
-            "material_id": material_id,
-            "campaign_id": live.campaign.id,
-            "kind": "post",
-            "author": user,
-            "order_id": order_id,
-            "title": "",
-            "text": text,
-            "images": len(images),
-            "video_url": None,
-            "status": "pending",
-            "created_at_ms": gw.runtime.clock.now_ms(),
-        }
-    )
+        text, raws = str(form.get("text", "")), await files_of(form, "images")
+    row = await materials.add_post(gw, live, user, text, raws)
     return JSONResponse(own_view(row), status_code=201)
 
 
@@ -152,8 +119,9 @@ async def image(request: Request) -> Response:
     """An approved material's image, for anyone."""
     gw = gateway(request)
     live = gw.runtime.live(request.path_params["cid"])
-    found = await approved(gw, live, request.path_params["mid"])
-    return await image_response(gw, found, request.path_params["image"], "public, max-age=300")
+    found = await materials.approved(gw, live, request.path_params["mid"])
+    data = await materials.image(gw, found, request.path_params["image"])
+    return Response(data, media_type="image/jpeg", headers={"cache-control": "public, max-age=300"})
 
 
 async def ops_image(request: Request) -> Response:
@@ -161,22 +129,8 @@ async def ops_image(request: Request) -> Response:
     gw = gateway(request)
     gw.require_ops(request)
     found = await gw.library.find(request.path_params["mid"])
-    return await image_response(gw, found, request.path_params["image"], "private")
-
-
-async def image_response(gw: Gateway, found: dict[str, Any], name: str, cache: str) -> Response:
-    key = image_key(found["material_id"], name)
-    data = await gw.media.get(key) if key and int(name[0]) <= found["images"] else None
-    if data is None:
-        raise NotFound("no such image", "image")
-    return Response(data, media_type="image/jpeg", headers={"cache-control": cache})
-
-
-async def approved(gw: Gateway, live: LiveCampaign, material_id: str) -> dict[str, Any]:
-    found = await gw.library.find(material_id)
-    if found["campaign_id"] != live.campaign.id or found["status"] != "approved":
-        raise NotFound("no material with this id", "material_id", "no_material")
-    return found
+    data = await materials.image(gw, found, request.path_params["image"])
+    return Response(data, media_type="image/jpeg", headers={"cache-control": "private"})
 
 
 async def share(request: Request) -> Response:
@@ -190,7 +144,7 @@ async def share(request: Request) -> Response:
     record = await gw.identities.link(code) if code else None
     if code is None or record is None or record["status"] != "active":
         raise Forbidden("only an active distributor shares", None, "not_a_distributor")
-    found = await approved(gw, live, request.path_params["mid"])
+    found = await materials.approved(gw, live, request.path_params["mid"])
     await gw.library.record_share(
         live.campaign.id, found["material_id"], code, gw.runtime.clock.now_ms()
     )
@@ -220,12 +174,9 @@ async def card(request: Request) -> Response:
     ref = parse_params(dict(request.query_params), CardQuery).ref
     if await gw.identities.link(ref) is None:
         raise NotFound("no share link with this code", "ref", "unknown_ref")
-    found = await approved(gw, live, request.path_params["mid"])
-    key = image_key(found["material_id"], "1.jpg")
-    picture = await gw.media.get(key) if key and found["images"] else None
+    found = await materials.approved(gw, live, request.path_params["mid"])
     url = shared_url(base_url(gw, request), live.campaign.id, ref, found["material_id"])
-    words = found["title"] or found["text"]
-    png = await asyncio.to_thread(card_png, picture, words, t("poster.scan"), url)
+    png = await materials.card(gw, found, url)
     return Response(png, media_type="image/png", headers={"cache-control": "public, max-age=300"})
 
 
@@ -248,24 +199,11 @@ async def ops_decide(request: Request) -> Response:
     gw.require_ops(request)
     body = parse_json(await read_body(request), DecisionIn)
     action: Action = action_in(request.url.path)
-    decided = await decide(gw, AUTOMATION, request.path_params["mid"], action, body.reason)
+    decided = await materials.decide(
+        gw, AUTOMATION, request.path_params["mid"], action, body.reason
+    )
     figures = await gw.library.figures(decided["campaign_id"], [decided["material_id"]])
     return JSONResponse(ops_view(decided, figures[decided["material_id"]]))
-
-
-async def decide(
-    gw: Gateway, actor: Actor, material_id: str, action: Action, reason: str | None
-) -> dict[str, Any]:
-    """Approve, reject (with a reason) or take down, audited; the material after it."""
-    if action != "approve" and not reason:
-        raise BadInput("say why", "reason", "required")
-    before, after = await gw.library.decide(
-        material_id, action, actor.name, reason or "", gw.runtime.clock.now_ms()
-    )
-    await gw.audit.record(
-        actor, f"material_{action}", material_id, before["status"], after["status"]
-    )
-    return after
 
 
 async def ops_add(request: Request) -> Response:
@@ -275,55 +213,8 @@ async def ops_add(request: Request) -> Response:
     gw.require_ops(request)
     async with upload_form(request, MAX_POST_BYTES, 4) as form:
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        added = await add_material(gw, AUTOMATION, fields, await files_of(form, "image"))
+        added = await materials.add_material(gw, AUTOMATION, fields, await files_of(form, "image"))
     return JSONResponse(ops_view(added, NO_FIGURES), status_code=201)
-
-
-async def add_material(
-    gw: Gateway, actor: Actor, fields: dict[str, Any], files: list[bytes]
-) -> dict[str, Any]:
-    """A poster (title, text, one image) or a video link (title, text, video_url), approved
-    as it is added, audited."""
-    campaign_id = str(fields.get("campaign_id", ""))
-    if campaign_id not in gw.runtime.campaigns:
-        raise NotFound("no such campaign", "campaign_id", "not_found")
-    kind = str(fields.get("kind", ""))
-    if kind not in ("poster", "video"):
-        raise BadInput("poster or video", "kind", "invalid")
-    title = check_title(str(fields.get("title", "")))
-    text = str(fields.get("text", "")).strip()
-    if len(text) > 500:
-        raise BadInput("at most 500 characters", "text", "length")
-    images: list[tuple[bytes, bytes]] = []
-    video_url = None
-    if kind == "poster":
-        if len(files) != 1:
-            raise BadInput("a poster is one image", "image", "required")
-        images = [await asyncio.to_thread(clean_image, files[0], "image")]
-    else:
-        video_url = check_video_url(str(fields.get("video_url", "")))
-    material_id = new_id()
-    await save_images(gw.media, material_id, images)
-    now_ms = gw.runtime.clock.now_ms()
-    row = await gw.library.add(
-        {
-            "material_id": material_id,
-            "campaign_id": campaign_id,
-            "kind": kind,
-            "author": actor.name,
-            "order_id": None,
-            "title": title,
-            "text": text,
-            "images": len(images),
-            "video_url": video_url,
-            "status": "approved",
-            "created_at_ms": now_ms,
-            "decided_by": actor.name,
-            "decided_at_ms": now_ms,
-        }
-    )
-    await gw.audit.record(actor, f"material_add_{kind}", material_id, None, title)
-    return row
 
 
 routes = [

@@ -19,13 +19,13 @@ from server.domain.touches import day_of, source_of
 from server.errors import BadInput, NotFound
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
-from server.gateway.routes_materials import approved
 from server.gateway.schemas import (
     GROUP_CODE_PATTERN,
     LINK_CODE_PATTERN,
     StrictBody,
     VisitOut,
 )
+from server.ops import materials
 
 
 class VisitIn(StrictBody):
@@ -51,7 +51,9 @@ async def record_visit(request: Request) -> Response:
     if visit.material is not None:
         if visit.ref is None:
             raise BadInput("a shared material comes with its sharer's ref", "ref")
-        source = material_source((await approved(gw, live, visit.material))["material_id"])
+        source = material_source(
+            (await materials.approved(gw, live, visit.material))["material_id"]
+        )
     now = gw.runtime.clock.now()
     day = day_of(now, live.campaign.timezone)
     counted = await live.orders.record_visit(
