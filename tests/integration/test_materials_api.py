@@ -5,6 +5,7 @@ counts its share, view, click and order; rejections, take-downs and bad input ch
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -157,6 +158,24 @@ async def test_a_post_becomes_material_a_shared_link_sells_and_the_sharer_earns(
         assert (late.status_code, late.json()["error"]) == (404, "no_material")
         assert (await s.client.get(public)).status_code == 404
         assert not (await s.reconcile()).problems
+
+
+async def test_two_decisions_at_once_one_wins(serve_with_ledger: Serve) -> None:
+    """Two operators on one post at the same moment: exactly one decision lands, the other
+    is told it was decided already."""
+    async with serve_with_ledger() as s:
+        buyer = await _paid_buyer(s, "buyer")
+        for round_ in range(4):  # within a buyer's burst of posts
+            mid = (await _post(s, buyer, f"第 {round_} 条", [])).json()["material_id"]
+            answers = await asyncio.gather(
+                s.client.post(f"/api/v1/ops/materials/{mid}/approve", json={}, headers=s.ops),
+                s.client.post(
+                    f"/api/v1/ops/materials/{mid}/reject", json={"reason": "重复"}, headers=s.ops
+                ),
+            )
+            assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+            [won] = [a.json() for a in answers if a.status_code == 200]
+            assert (await _ops_row(s, mid))["status"] == won["status"]
 
 
 async def test_rejected_posts_keep_their_reason_and_ops_add_posters_and_videos(
