@@ -397,13 +397,15 @@ class Simulation:
         video = {"campaign_id": self.campaign, "kind": "video", "title": "主播试吃流心奶黄"}
         video["video_url"] = "https://video.example.com/mid-autumn/tasting"
         for form in (poster, aiohttp.FormData(video)):
-            made = await self._form("/api/v1/ops/materials", form, ops=True)
+            made = await self._call("POST", "/api/v1/ops/materials", form=form, ops=True)
             self._materials.append(made["material_id"])
 
     async def _post(self, headers: dict[str, str]) -> None:
         form = aiohttp.FormData({"text": random.choice(POST_TEXTS)})
         form.add_field("images", _photo((200, 150, 60)), filename="mooncake.jpg")
-        made = await self._form(f"/api/v1/campaigns/{self.campaign}/posts", form, headers)
+        made = await self._call(
+            "POST", f"/api/v1/campaigns/{self.campaign}/posts", form=form, headers=headers
+        )
         self._count("posts" if "material_id" in made else f"posts refused {made.get('error')}")
 
     async def _moderate(self) -> None:
@@ -426,23 +428,6 @@ class Simulation:
         await self._call("POST", url, headers=self._sellers[code])
         self._count("materials shared")
         return {"ref": code, "material": mid}
-
-    async def _form(
-        self,
-        path: str,
-        form: aiohttp.FormData,
-        headers: dict[str, str] | None = None,
-        *,
-        ops: bool = False,
-    ) -> Json:
-        assert self._session is not None
-        if ops:
-            headers = {"Authorization": f"Bearer {self.ops_token}"}
-        async with self._session.post(path, data=form, headers=headers) as r:
-            found: Json = await r.json(content_type=None)
-            if r.status >= 500 or (ops and r.status >= 300):
-                raise SimulationStopped(f"POST {path} answered {r.status}: {found}")
-            return found
 
     async def _ship_to(self, headers: dict[str, str], order_id: str) -> None:
         """The buyer's address (made on their first order) goes with every order."""
@@ -508,11 +493,13 @@ class Simulation:
         *,
         headers: dict[str, str] | None = None,
         ops: bool = False,
+        form: aiohttp.FormData | None = None,  # a multipart body instead of JSON
     ) -> Json:
         assert self._session is not None
         if ops:
             headers = {"Authorization": f"Bearer {self.ops_token}"}
-        async with self._session.request(method, path, json=body, headers=headers) as r:
+        sent: dict[str, Any] = {"data": form} if form is not None else {"json": body}
+        async with self._session.request(method, path, headers=headers, **sent) as r:
             found: Json = await r.json(content_type=None)
             if r.status >= 500 or (
                 ops and r.status >= 300 and found.get("error") != "clock_backwards"

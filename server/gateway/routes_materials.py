@@ -19,11 +19,11 @@ from server.domain.materials import (
     Action,
     action_in,
 )
-from server.errors import Forbidden, NotFound
+from server.errors import Forbidden
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
 from server.gateway.routes_distribution import share_link
-from server.gateway.routes_share import base_url
+from server.gateway.routes_share import base_url, known_ref
 from server.gateway.schemas import (
     CAMPAIGN_ID_PATTERN,
     LINK_CODE_PATTERN,
@@ -171,9 +171,7 @@ async def card(request: Request) -> Response:
     """The material with the QR code of the sharer's link on it (PNG), to save and post."""
     gw = gateway(request)
     live = gw.runtime.live(request.path_params["cid"])
-    ref = parse_params(dict(request.query_params), CardQuery).ref
-    if await gw.identities.link(ref) is None:
-        raise NotFound("no share link with this code", "ref", "unknown_ref")
+    ref = await known_ref(gw, parse_params(dict(request.query_params), CardQuery).ref)
     found = await materials.approved(gw, live, request.path_params["mid"])
     url = shared_url(base_url(gw, request), live.campaign.id, ref, found["material_id"])
     png = await materials.card(gw, found, url)

@@ -57,9 +57,7 @@ async def qr_code(request: Request) -> Response:
 async def poster(request: Request) -> Response:
     gw = gateway(request)
     live = gw.runtime.live(request.path_params["cid"])
-    ref = parse_params(dict(request.query_params), PosterQuery).ref
-    if await gw.identities.link(ref) is None:
-        raise NotFound("no share link with this code", "ref", "unknown_ref")
+    ref = await known_ref(gw, parse_params(dict(request.query_params), PosterQuery).ref)
     base = base_url(gw, request)
     text = _poster_text(live, gw, f"{base}/live/{live.campaign.id}?ref={ref}")
     png = _poster(live.campaign.id, live.version, text)
@@ -78,6 +76,13 @@ def _poster_text(live: LiveCampaign, gw: Gateway, url: str) -> PosterText:
         scan=t("poster.scan"),
         url=url,
     )
+
+
+async def known_ref(gw: Gateway, ref: str) -> str:
+    """A share link's code, if it is one (404 unknown_ref otherwise)."""
+    if await gw.identities.link(ref) is None:
+        raise NotFound("no share link with this code", "ref", "unknown_ref")
+    return ref
 
 
 def base_url(gw: Gateway, request: Request) -> str:

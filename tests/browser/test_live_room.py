@@ -50,6 +50,14 @@ async def ready(page: Any, url: str) -> None:
     await wait_until(page, "document.body.dataset.ready === '1'")
 
 
+async def paid_direct(page: Any, url: str) -> None:
+    """Open the live room at `url` and buy one box at the daily price (the sandbox pays)."""
+    await ready(page, url)
+    await wait_until(page, enabled("button[data-offer=direct]"))
+    await page.click("button[data-offer=direct]")
+    await wait_until(page, f"{text_of('orders')}.includes('已支付')")
+
+
 def text_of(element_id: str) -> str:
     return f"(document.getElementById('{element_id}').textContent || '')"
 
@@ -248,10 +256,7 @@ async def test_a_buyer_gives_an_address_and_follows_the_parcel(
 ) -> None:
     async with serve_page() as s:
         page = await phone(browser)
-        await ready(page, f"{s.base_url}/live/mid-autumn")
-        await wait_until(page, enabled("button[data-offer=direct]"))
-        await page.click("button[data-offer=direct]")
-        await wait_until(page, f"{text_of('orders')}.includes('已支付')")
+        await paid_direct(page, f"{s.base_url}/live/mid-autumn")
         await page.click("[data-address]")  # its row asks where to ship
         await wait_until(page, "document.getElementById('address-dialog').open")
         await wait_until(

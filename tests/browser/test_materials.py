@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from server.ledger.schema import commissions, orders
-from tests.browser.conftest import enabled, phone, shot, wait_until
+from tests.browser.conftest import phone, shot, wait_until
 from tests.browser.test_console import laptop, sign_in
-from tests.browser.test_live_room import ledger_rows, no_english, ready, text_of
+from tests.browser.test_live_room import ledger_rows, no_english, paid_direct, ready, text_of
 from tests.integration.conftest import Serve
 from tests.integration.test_after_sale_api import photo_with_gps
 
@@ -20,10 +20,7 @@ async def test_a_post_becomes_material_that_a_distributor_shares_and_a_friend_bu
 ) -> None:
     async with serve_page() as s:
         buyer = await phone(browser)
-        await ready(buyer, f"{s.base_url}/live/mid-autumn")
-        await wait_until(buyer, enabled("button[data-offer=direct]"))
-        await buyer.click("button[data-offer=direct]")
-        await wait_until(buyer, f"{text_of('orders')}.includes('已支付')")
+        await paid_direct(buyer, f"{s.base_url}/live/mid-autumn")
         posts = await buyer.get_attribute("#posts-link", "href")
         await ready(buyer, f"{s.base_url}{posts}")  # the live room's link to 晒单
         await wait_until(buyer, "!document.getElementById('post-card').hidden")
@@ -68,10 +65,7 @@ async def test_a_post_becomes_material_that_a_distributor_shares_and_a_friend_bu
         material = link.rsplit("material=", 1)[1]
 
         friend = await phone(browser)
-        await ready(friend, link)
-        await wait_until(friend, enabled("button[data-offer=direct]"))
-        await friend.click("button[data-offer=direct]")
-        await wait_until(friend, f"{text_of('orders')}.includes('已支付')")
+        await paid_direct(friend, link)  # the link the distributor shared
         friend_user = await friend.evaluate(
             "JSON.parse(localStorage.getItem('liveroom.session')).user_id"
         )
