@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.materials import Action, Kind, Status, moderate, source_of
-from server.errors import NotFound
+from server.errors import Conflict, NotFound
 from server.ledger.schema import link_visits, material_shares, materials, orders
 
 FIGURES = ("shares", "views", "clicks", "orders", "paid")
@@ -42,7 +42,7 @@ class Library:
         self, material_id: str, action: Action, by: str, reason: str, now_ms: int
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Apply ops' action once: (before, after). Two people deciding together: the
-        second finds the status moved and gets the Conflict domain/materials.py gives."""
+        second finds the status moved (the update matches no row) and gets a Conflict."""
         before = await self.find(material_id)
         status: Status = before["status"]
         after = moderate(status, action)
@@ -57,12 +57,8 @@ class Library:
         async with self._engine.begin() as conn:
             moved = (await conn.execute(statement)).rowcount
         if moved != 1:
-            moderate(await self._status(material_id), action)  # raises: it moved meanwhile
+            raise Conflict("decided by someone else meanwhile", "action", "material_decided")
         return before, await self.find(material_id)
-
-    async def _status(self, material_id: str) -> Status:
-        found: Status = (await self.find(material_id))["status"]
-        return found
 
     async def listed(
         self,
