@@ -36,7 +36,8 @@ orders = Table(
     Column("carrier", String(8)),
     Column("tracking_no", String(32)),
     Column("first_touch", String(40)),  # the buyer's first share link, when placed
-    Column("last_touch", String(40)),  # and their latest (domain/touches.py)
+    # and their latest (domain/touches.py); indexed: a material's orders are found by it
+    Column("last_touch", String(40), index=True),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
     Column("stream_ms", BigInteger, nullable=False),

@@ -1,4 +1,5 @@
-"""The material library: buyers' 晒单 and ops' posters and videos, and every share of one.
+"""The material library: buyers' 晒单 and ops' posters and videos, and every share of one;
+orders indexed by their last touch (a material's orders are counted by it).
 
 Revision ID: 0010
 Revises: 0009
@@ -16,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_orders_last_touch", "orders", ["last_touch"])
     op.create_table(
         "materials",
         sa.Column("material_id", sa.String(24), primary_key=True),
@@ -46,3 +48,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("material_shares")
     op.drop_table("materials")
+    op.drop_index("ix_orders_last_touch", table_name="orders")
