@@ -1,7 +1,8 @@
 """The attribution report on a large ledger: a generator fills a fresh PostgreSQL database with
-one campaign of a million orders (and their views, groups and distributors, in the demo's
-proportions), then the whole report (server/ledger/attribution_queries.py) runs several
-times; the figure is the median. The database is dropped afterwards.
+one campaign of a million orders (and their views, groups, distributors and shared materials,
+in the demo's proportions), then the whole report (server/ledger/attribution_queries.py) runs
+several times, and so do the material library's figures (the console's 素材库 page); the
+figures are the medians. The database is dropped afterwards.
 
     python -m loadtest.attribution_bench --orders 1000000 --rounds 5
 """
@@ -20,6 +21,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.growth.library import Library
 from server.ledger.attribution_queries import report
 from server.ledger.engine import create_engine
 from server.ledger.migrate import upgrade
@@ -37,6 +39,8 @@ STATUSES = {  # mode -> (status, paid fen), weighted as a broadcast ends up
     "direct": [("completed", 36800), ("delivered", 36800), ("expired", 0), ("refunded", 36800)],
 }
 MODES = ["presale"] * 2 + ["group"] * 5 + ["direct"] * 3
+MATERIALS = [f"M{i:016x}" for i in range(200)]  # the console's page lists up to 500
+MATERIAL_SHARE = 0.35  # of the orders through a distributor, those via a shared material
 
 
 def distributors(n: int, rng: random.Random) -> list[tuple[Any, ...]]:
@@ -63,6 +67,10 @@ def ledger_rows(
         if roll < 0.55:
             ref = f"D{rng.randrange(distributor_n):07d}"
             last: str | None = f"ref:{ref}"
+            if rng.random() < MATERIAL_SHARE:
+                shared = rng.choice(MATERIALS)
+                last = f"material:{shared}"
+                yield "material_shares", (shared, CAMPAIGN, ref, n)
         elif roll < 0.65:
             ref = rng.choice(communities)
             last = f"ref:{ref}"
@@ -104,6 +112,11 @@ ORDER_COLUMNS = (
 )  # fmt: skip
 COLUMNS = {
     "orders": ORDER_COLUMNS,
+    "materials": (
+        "material_id", "campaign_id", "kind", "author", "title", "text", "images", "status",
+        "created_at_ms",
+    ),
+    "material_shares": ("material_id", "campaign_id", "ref", "at_ms"),
     "link_visits": ("campaign_id", "stream_id", "source", "user_id", "kind", "day", "at_ms"),
     "groups": (
         "campaign_id", "code", "leader", "status", "members", "paid", "units", "opened_at_ms",
@@ -124,6 +137,10 @@ async def fill(url: str, orders_n: int, distributor_n: int, seed: int) -> dict[s
             "links", records=distributors(distributor_n, rng), columns=COLUMNS["links"]
         )
         counts["links"] = distributor_n
+        materials = [(m, CAMPAIGN, "post", "u0", "", "好吃", 1, "approved", 0) for m in MATERIALS]
+        await conn.copy_records_to_table(
+            "materials", records=materials, columns=COLUMNS["materials"]
+        )
         batch: dict[str, list[tuple[Any, ...]]] = {name: [] for name in COLUMNS}
         for table, row in ledger_rows(orders_n, distributor_n, rng):
             batch[table].append(row)
@@ -155,6 +172,18 @@ async def timed_reports(engine: AsyncEngine, rounds: int) -> list[float]:
     return took
 
 
+async def timed_figures(engine: AsyncEngine, rounds: int) -> list[float]:
+    """The material library's figures for every material, as its console page reads them."""
+    library = Library(engine)
+    took = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        found = await library.figures(CAMPAIGN, MATERIALS)
+        took.append(time.perf_counter() - started)
+    assert sum(f["shares"] for f in found.values()) == sum(f["orders"] for f in found.values())
+    return took
+
+
 async def run(admin: str, orders_n: int, rounds: int, keep: bool) -> None:
     name = f"lr_attribution_{uuid.uuid4().hex[:8]}"
     server = await asyncpg.connect(admin)
@@ -172,6 +201,13 @@ async def run(admin: str, orders_n: int, rounds: int, keep: bool) -> None:
         median = statistics.median(took)
         rounds_s = ", ".join(f"{t:.2f}" for t in took)
         print(f"the whole report on {counts['orders']:,} orders: {median:.2f} s ({rounds_s})")
+        await timed_figures(engine, 1)
+        took = await timed_figures(engine, rounds)
+        rounds_s = ", ".join(f"{t:.3f}" for t in took)
+        print(
+            f"the figures of {len(MATERIALS)} materials: {statistics.median(took):.3f} s"
+            f" ({rounds_s})"
+        )
     finally:
         await engine.dispose()
         if not keep:
