@@ -55,11 +55,9 @@ async def test_presale_deposit_then_balance_in_its_window(serve_with_ledger: Ser
         mine = (await s.my_orders(alice))[order["order_id"]]
         # paid in full; the router may have given it a warehouse already (it has an address)
         assert mine["status"] in ("paid", "allocated") and mine["paid_fen"] == 2 * 29800
-        assert [h["status"] for h in mine["history"]] == [
-            "awaiting_payment",
-            "awaiting_balance",
-            "paid",
-        ]
+        history = [h["status"] for h in mine["history"]]
+        assert history[:3] == ["awaiting_payment", "awaiting_balance", "paid"]
+        assert history[3:] in ([], ["allocated"])
         await assert_clean(s)
 
 
