@@ -1,9 +1,10 @@
 """Where a viewer came from: each share link they open the live room through is a touch.
 
-A source names the link: "ref:D…" (a distributor's), "ref:C…" (a community's), "group:…" (a
-group's invite). A viewer's first touch never changes; their last is the latest link opened.
-An order keeps both as they were when it was placed (reserve.lua copies them), beside its
-commission attribution, which stays the seed's rule: the link the order came through.
+A source names the link: "ref:D…" (a distributor's), "ref:C…" (a community's), "material:M…"
+(a material a distributor shared, domain/materials.py), "group:…" (a group's invite). A
+viewer's first touch never changes; their last is the latest link opened. An order keeps
+both as they were when it was placed (reserve.lua copies them), beside its commission
+attribution, which stays the seed's rule: the link the order came through.
 
 A view is the live room opened through a link; a click is an order button pressed on such a
 visit. Each counts once per viewer, source and campaign day. Pure: record_visit.lua keeps
@@ -17,15 +18,22 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from server.domain import materials
+
 Kind = Literal["view", "click"]
 KINDS: tuple[Kind, ...] = ("view", "click")
 SEPARATOR = "\t"  # between first and last in the touches hash: no source holds it
 
 
-def source_of(ref: str | None, group: str | None) -> str:
-    """The source of a visit through a share link (ref) or a group's invite (group)."""
+def source_of(ref: str | None, group: str | None, material: str | None = None) -> str:
+    """The source of a visit through a share link (ref), a material shared with one (ref
+    and material: the material is the touch) or a group's invite (group)."""
     if (ref is None) == (group is None):
         raise ValueError("exactly one of ref and group")
+    if material is not None:
+        if ref is None:
+            raise ValueError("a shared material comes with its sharer's ref")
+        return materials.source_of(material)
     return f"ref:{ref}" if ref is not None else f"group:{group}"
 
 

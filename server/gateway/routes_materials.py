@@ -29,6 +29,7 @@ from server.gateway.schemas import (
     LINK_CODE_PATTERN,
     MaterialOut,
     MyPostOut,
+    MyPostsOut,
     OpsMaterialOut,
     ShareOut,
     StrictBody,
@@ -104,7 +105,11 @@ async def my_posts(request: Request) -> Response:
     user = gw.viewer(request.headers)
     live = gw.runtime.live(request.path_params["cid"])
     rows = await gw.library.listed(live.campaign.id, STATUSES, author=user, kinds=("post",))
-    return JSONResponse({"posts": [own_view(r) for r in rows]})
+    answer: MyPostsOut = {
+        "may_post": bool(await materials.paid_orders(live, user)),
+        "posts": [own_view(r) for r in rows],
+    }
+    return JSONResponse(answer)
 
 
 async def library(request: Request) -> Response:

@@ -14,7 +14,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.domain.materials import MATERIAL_ID_PATTERN
-from server.domain.materials import source_of as material_source
 from server.domain.touches import day_of, source_of
 from server.errors import BadInput, NotFound
 from server.gateway.context import gateway
@@ -47,13 +46,11 @@ async def record_visit(request: Request) -> Response:
         raise NotFound("no share link with this code", "ref", "unknown_ref")
     if visit.group is not None and await live.orders.group(visit.group) is None:
         raise NotFound("no group with this code", "group", "group_not_found")
-    source = source_of(visit.ref, visit.group)
     if visit.material is not None:
         if visit.ref is None:
             raise BadInput("a shared material comes with its sharer's ref", "ref")
-        source = material_source(
-            (await materials.approved(gw, live, visit.material))["material_id"]
-        )
+        await materials.approved(gw, live, visit.material)  # only a shown one counts
+    source = source_of(visit.ref, visit.group, visit.material)
     now = gw.runtime.clock.now()
     day = day_of(now, live.campaign.timezone)
     counted = await live.orders.record_visit(

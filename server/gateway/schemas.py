@@ -782,6 +782,7 @@ class MyPostOut(MaterialOut):
 
 
 class MyPostsOut(TypedDict):
+    may_post: bool  # a paid order in the campaign: the page shows its form
     posts: list[MyPostOut]
 
 

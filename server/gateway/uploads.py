@@ -15,8 +15,8 @@ from server.errors import BadInput
 from server.gateway.bodies import BodyGate
 from server.gateway.http import read_body
 
-# Upload bodies assembled at once per process: 4 x 30 MiB at most (the gateway's gate for
-# every body allows far more, of far smaller ones).
+# Upload bodies assembled at once per process: 4, each within its route's limit (the
+# gateway's gate for every body allows far more, of far smaller ones).
 UPLOADS = BodyGate(max_assembling=4)
 
 

@@ -71,7 +71,9 @@ class Notifier:
         for live in list(self._runtime.campaigns.values()):
             found = await self._offer_notices(live)
             planned += await outbox.add(self._engine, self._rows(live, found))
-        marker = (self._ledger_moves(), *map(self._reminder_due, self._runtime.campaigns.values()))
+        now = self._runtime.clock.now_ms()
+        due = [self._reminder_due(live, now) for live in self._runtime.campaigns.values()]
+        marker = (self._ledger_moves(), *due)
         if marker == self._read_at and time.monotonic() - self._read_when < REREAD_S:
             return planned
         self._read_at, self._read_when = marker, time.monotonic()
@@ -80,26 +82,26 @@ class Notifier:
             planned += await outbox.add(self._engine, self._rows(live, found))
         return planned
 
-    def _reminder_due(self, live: LiveCampaign) -> int | None:
+    def _reminder_due(self, live: LiveCampaign, now: int) -> int | None:
+        """The hours-before-close mark of the balance reminder due now, if one is."""
         presale = live.campaign.presale
         if presale is None:
             return None
         closes = to_ms(presale.balance_closes_at)
         hours = live.campaign.notifications.balance_reminders_h
-        return rules.reminder_due(hours, closes, self._runtime.clock.now_ms())
+        return rules.reminder_due(hours, closes, now)
 
     async def _due_notices(self, live: LiveCampaign) -> list[Notice]:
         campaign, cid = live.campaign, live.campaign.id
         settings = campaign.notifications
         now = self._runtime.clock.now_ms()
         found: list[Notice] = []
-        if campaign.presale is not None:
+        hours = self._reminder_due(live, now)
+        if campaign.presale is not None and hours is not None:
             closes = to_ms(campaign.presale.balance_closes_at)
-            hours = rules.reminder_due(settings.balance_reminders_h, closes, now)
-            if hours is not None:
-                awaiting = await facts.awaiting_balance(self._engine, cid, hours)
-                rate = await _deposit_rate_pct(live)
-                found += rules.balance_reminders([hours], closes, now, awaiting, rate)
+            awaiting = await facts.awaiting_balance(self._engine, cid, hours)
+            rate = await _deposit_rate_pct(live)
+            found += rules.balance_reminders([hours], closes, now, awaiting, rate)
         if campaign.group is not None:
             needed = campaign.group.tiers[0].min_members
             forming = await facts.forming_groups(self._engine, cid, needed, settings.group_short)

@@ -33,7 +33,7 @@ async def add_post(
     """A buyer's 晒单, pending until ops decide. Their orders come from Redis, not the
     ledger: a buyer may post the moment the payment went through."""
     text = check_post(text, len(raws))
-    paid = [o for o in await live.orders.orders_of(user) if o["status"] in POSTABLE_STATUSES]
+    paid = await paid_orders(live, user)
     if not paid:
         raise Forbidden("only a buyer with a paid order posts", None, "no_paid_order")
     images = [  # decoding is CPU work: off the event loop the orders run on
@@ -42,6 +42,11 @@ async def add_post(
     return await _add(
         gw, live.campaign.id, "post", user, "pending", images, text=text, order_id=paid[0]["id"]
     )
+
+
+async def paid_orders(live: LiveCampaign, user: str) -> list[dict[str, Any]]:
+    """The buyer's orders in the campaign that let them post."""
+    return [o for o in await live.orders.orders_of(user) if o["status"] in POSTABLE_STATUSES]
 
 
 async def add_material(
