@@ -161,6 +161,9 @@ class Settings:
     notify_url: str = ""  # the outbound notice webhook; unset: notices reach inbox and page only
     notify_secret: str = ""  # signs that webhook (and is checked by the sandbox receiver)
     notify_sandbox: bool = False  # the gateway also plays the receiver, at /sandbox/notify
+    # the sandbox payment provider takes the refunds of sandbox payments (the demo, tests);
+    # unset, they wait for ops (the generic webhook has no refund API to send them to)
+    refund_sandbox: bool = False
     media_s3_bucket: str = ""  # material images in this S3-compatible bucket; unset: data dir
     media_s3_endpoint: str = ""  # a non-AWS endpoint (MinIO, OSS, COS); unset: AWS's own
 
@@ -197,6 +200,7 @@ class Settings:
             notify_url=_url(env.get("LIVEROOM_NOTIFY_URL", ""), "LIVEROOM_NOTIFY_URL"),
             notify_secret=env.get("LIVEROOM_NOTIFY_SECRET", ""),
             notify_sandbox=_flag(env, "LIVEROOM_NOTIFY_SANDBOX"),
+            refund_sandbox=_flag(env, "LIVEROOM_REFUND_SANDBOX"),
             media_s3_bucket=_bucket(env.get("LIVEROOM_MEDIA_S3_BUCKET", "")),
             media_s3_endpoint=_url(
                 env.get("LIVEROOM_MEDIA_S3_ENDPOINT", ""), "LIVEROOM_MEDIA_S3_ENDPOINT"
@@ -273,6 +277,7 @@ def demo_defaults(data_dir: Path, secrets: Mapping[str, str]) -> dict[str, str]:
         "LIVEROOM_CLOCK": "simulated",
         "LIVEROOM_DEMO_LOGIN": "1",
         "LIVEROOM_EMBED_WORKER": "1",
+        "LIVEROOM_REFUND_SANDBOX": "1",
         "LIVEROOM_RATE_LIMITS": DEMO_RATE_LIMITS,
         **secrets,
     }

@@ -1,5 +1,5 @@
 """`liveroom worker`: the ledger writer, the deadline sweeper, the warehouse router, the
-notifier and the stream trimmer.
+notifier, the refund sender and the stream trimmer.
 
 Each loop survives an outage of Redis or of the SQL database: it logs, backs off and
 tries again; unacknowledged entries simply wait in the stream.
@@ -22,7 +22,11 @@ from server.ledger.consumer import LedgerConsumer
 from server.ledger.migrate import upgrade
 from server.notify.channels import Channel, InboxOnly, Webhook
 from server.notify.notifier import Notifier
+from server.payments.providers import PaymentProvider
+from server.payments.refunder import Refunder
+from server.payments.sandbox import SandboxProvider
 from server.runtime import Runtime
+from server.store.keys import SandboxKeys
 from server.sweeper import Sweeper
 
 log = logging.getLogger("liveroom.worker")
@@ -32,6 +36,7 @@ SWEEP_INTERVAL_S = 0.1
 TRIM_INTERVAL_S = 30.0
 ROUTE_INTERVAL_S = 0.5
 NOTIFY_INTERVAL_S = 0.5
+REFUND_INTERVAL_S = 0.5
 
 
 def default_worker_name() -> str:
@@ -52,6 +57,7 @@ class Worker:
         self.router = Router(runtime, engine)
         self.applied = 0  # ledger entries this worker applied (the notifier reads facts anew)
         self.notifier = Notifier(runtime, engine, channel_for(runtime), name, lambda: self.applied)
+        self.refunder = Refunder(runtime, engine, providers_for(runtime), name)
 
     async def run(self, stop: asyncio.Event) -> None:
         await upgrade(self._engine)
@@ -64,6 +70,9 @@ class Worker:
             asyncio.create_task(
                 self._forever(stop, "notify", self.notifier.step, NOTIFY_INTERVAL_S)
             ),
+            asyncio.create_task(
+                self._forever(stop, "refund", self.refunder.step, REFUND_INTERVAL_S)
+            ),
         ]
         await stop.wait()
         for task in loops:  # each loop checks `stop` between rounds: let the round finish
@@ -72,6 +81,8 @@ class Worker:
         for task in loops:
             task.cancel()
         await self.notifier.channel.close()
+        for provider in self.refunder.providers.values():
+            await provider.close()
 
     async def _consume(self) -> int:
         applied = await self.consumer.consume(list(self._runtime.campaigns), block_ms=200)
@@ -107,6 +118,15 @@ def channel_for(runtime: Runtime) -> Channel:
     if settings.notify_url:
         return Webhook(settings.notify_url, settings.notify_secret)
     return InboxOnly()
+
+
+def providers_for(runtime: Runtime) -> dict[str, PaymentProvider]:
+    """The payment providers refunds go back through, by the name payments carry."""
+    providers: dict[str, PaymentProvider] = {}
+    if runtime.settings.refund_sandbox:
+        keys = SandboxKeys(runtime.settings.key_prefix)
+        providers["sandbox"] = SandboxProvider(runtime.redis, runtime.scripts, keys)
+    return providers
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

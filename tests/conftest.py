@@ -98,6 +98,7 @@ def make_settings(key_prefix: str, **overrides: object) -> Settings:
         "notify_secret": NOTIFY_SECRET,
         "clock": "simulated",
         "demo_login": True,
+        "refund_sandbox": True,
         "key_prefix": key_prefix,
         # Tests play many viewers from one address, as the demo does (test_rate_limits.py
         # sets its own limits).

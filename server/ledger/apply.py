@@ -347,6 +347,7 @@ def _payment_row(payment: dict[str, Any], ms: int, seq: int) -> dict[str, Any]:
         "settled_at_ms": payment.get("settled_at_ms"),
         "stream_ms": ms,
         "stream_seq": seq,
+        "provider": payment.get("provider", "sandbox"),
     }
 
 

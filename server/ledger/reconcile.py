@@ -8,6 +8,8 @@ unconsumed entries is replayed into a projection, which must match Redis exactly
   - per pool, reserved/sold/borrowed/lent recomputed from the orders' allocations;
   - no unit lost: remaining + reserved + sold = quota over all pools;
   - per order: paid = Σ its payments, refunded = Σ its refunds, paid = refunded + kept;
+  - refunds at the provider: each booked refund planned whole or not yet, no payment
+    sending back more than it took (domain/refunds.py);
   - per warehouse: free + allocated + shipped = stock, free never below zero, allocated and
     shipped recomputed from the orders' routes; every routed order's route adds up to its
     units, and every order past "paid" that a warehouse should ship has a route.
@@ -27,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.commission import OWED, Line, next_lines
 from server.domain.lifecycle import expected_kept_fen
+from server.domain import refunds as refund_rules
+from server.ledger import refund_outbox
 from server.ledger.apply import json_object, stream_position
 from server.ledger.consumer import GROUP
 from server.ledger.schema import commissions, order_events
@@ -51,6 +55,10 @@ class Report:
     refunded_fen: int = 0
     kept_fen: int = 0
     commission_fen: int = 0
+    # refunds at the provider: done, still on their way (or not yet planned), refused
+    refund_sent_fen: int = 0
+    refund_open_fen: int = 0
+    refund_refused_fen: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -62,7 +70,9 @@ class Report:
         return (
             f"{self.campaign_id}: {self.orders} orders ({self.unconsumed} entries not yet in "
             f"the ledger); paid {self.paid_fen} = refunded {self.refunded_fen} + commissions "
-            f"{self.commission_fen} + merchant net {self.merchant_net_fen} fen; {verdict}"
+            f"{self.commission_fen} + merchant net {self.merchant_net_fen} fen; refunds at "
+            f"the provider: {self.refund_sent_fen} done, {self.refund_open_fen} under way, "
+            f"{self.refund_refused_fen} refused; {verdict}"
         )
 
 
@@ -113,6 +123,7 @@ async def reconcile(redis: Redis, engine: AsyncEngine, keys: CampaignKeys) -> Re
     _check_money(report, projection)
     if not unconsumed:  # commission lines are written as entries are applied
         _check_commissions(report, projection, await _ledger_lines(engine, keys.campaign_id))
+    _check_refund_sends(report, await refund_outbox.totals(engine, keys.campaign_id))
     RECONCILE_PROBLEMS.labels(keys.campaign_id).set(len(report.problems))  # for /metrics
     RECONCILE_AT.labels(keys.campaign_id).set_to_current_time()
     return report
@@ -291,6 +302,24 @@ def _route_problems(oid: str, order: dict[str, Any]) -> list[str]:
     if not order["ended"] and order["status"] in _ROUTED and not route:
         problems.append(f"order {oid}: {order['status']} without a warehouse")
     return problems
+
+
+def _check_refund_sends(report: Report, totals: refund_outbox.Totals) -> None:
+    """Each booked refund is sent whole or not yet planned; no payment gives back more than
+    it took; no send without its booked refund."""
+    for stream_id, (booked, planned) in sorted(totals.booked_vs_planned.items()):
+        if planned not in (0, booked):
+            report.problems.append(
+                f"refund {stream_id}: booked {booked} but its sends plan {planned}"
+            )
+    for pid, (took, back) in sorted(totals.payment_vs_planned.items()):
+        if back > took:
+            report.problems.append(f"payment {pid}: took {took} but {back} is sent back")
+    for refund_id in totals.unbooked:
+        report.problems.append(f"refund send {refund_id}: no booked refund")
+    report.refund_sent_fen = totals.fen_by_state.get("succeeded", 0)
+    report.refund_open_fen = sum(totals.fen_by_state.get(s, 0) for s in refund_rules.OPEN)
+    report.refund_refused_fen = totals.fen_by_state.get("refused", 0)
 
 
 def _check_money(report: Report, projection: _Projection) -> None:

@@ -7,7 +7,18 @@ overwrites a newer one.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, Text, false
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
 
 metadata = MetaData()
 
@@ -70,6 +81,8 @@ payments = Table(
     Column("settled_at_ms", BigInteger),
     Column("stream_ms", BigInteger, nullable=False),
     Column("stream_seq", BigInteger, nullable=False),
+    # who took the money, so a refund goes back the same way (payments/providers.py)
+    Column("provider", String(16), nullable=False, server_default="sandbox"),
 )
 
 refunds = Table(
@@ -324,4 +337,32 @@ material_shares = Table(
     Column("campaign_id", String(64), nullable=False),
     Column("ref", String(24), nullable=False),  # the distributor's link code
     Column("at_ms", BigInteger, nullable=False),
+)
+
+
+# Refunds leaving the building (domain/refunds.py): each booked refund split over the
+# payments that took the money, one row a part, planned once by its id and sent until the
+# provider says it is done or refuses it.
+refund_sends = Table(
+    "refund_sends",
+    metadata,
+    Column("refund_id", String(64), primary_key=True),  # the provider dedups by it
+    Column("campaign_id", String(64), nullable=False),
+    Column("stream_id", String(40), nullable=False),  # the booked refund (refunds' key)
+    Column("order_id", String(96), nullable=False),
+    Column("payment_id", String(96), nullable=False, index=True),
+    Column("provider", String(16), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("payment_fen", BigInteger, nullable=False),  # what that payment took
+    Column("reason", String(32), nullable=False),
+    Column("state", String(12), nullable=False),  # pending | processing | succeeded | refused
+    Column("detail", String(200)),  # the provider's reason, or why the last try failed
+    Column("provider_ref", String(64)),  # the provider's own refund id
+    Column("tries", Integer, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("planned_at_ms", BigInteger, nullable=False),
+    Column("next_try_ms", BigInteger, nullable=False),
+    Column("done_at_ms", BigInteger),
+    Index("ix_refund_sends_booked", "campaign_id", "stream_id"),
+    Index("ix_refund_sends_due", "state", "next_try_ms"),
 )

@@ -249,7 +249,8 @@ class OpsKeys:
 
 @dataclass(frozen=True)
 class SandboxKeys:
-    """What the sandbox notice receiver got (the demo's stand-in for SMS or WeChat)."""
+    """What the sandbox notice receiver got (the demo's stand-in for SMS or WeChat), and the
+    sandbox payment provider's refunds."""
 
     prefix: str
 
@@ -265,3 +266,18 @@ class SandboxKeys:
     def receipts(self) -> str:
         """Every delivery, duplicates included (a counter)."""
         return self._key("receipts")
+
+    @property
+    def refunds(self) -> str:
+        """Each refund the sandbox provider took, once by its id (hash: id -> JSON)."""
+        return self._key("refunds")
+
+    @property
+    def returned(self) -> str:
+        """Fen refunded through each payment (hash: payment id -> fen)."""
+        return self._key("returned")
+
+    @property
+    def refund_requests(self) -> str:
+        """Every refund request the sandbox provider got, repeats included (counter)."""
+        return self._key("refund_requests")

@@ -59,6 +59,7 @@ class Scripts:
     decide_after_sale: AsyncScript
     deliver_notices: AsyncScript
     record_visit: AsyncScript
+    sandbox_refund: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

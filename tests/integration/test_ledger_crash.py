@@ -117,6 +117,7 @@ def worker_process(
         "LIVEROOM_SECRET": SECRET,
         "LIVEROOM_PAYMENT_SECRET": PAYMENT_SECRET,
         "LIVEROOM_WORKER_NAME": "crash-test",
+        "LIVEROOM_REFUND_SANDBOX": "1",
         **(extra_env or {}),
     }
     log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115 - closed below

@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.ledger.engine import create_engine
+from server.ledger.schema import refund_sends
 from tests.integration.conftest import Serve
+from tests.server_harness import eventually
 
 
 async def test_reconcile_names_every_mismatch(
@@ -90,3 +96,37 @@ async def test_reconcile_catches_a_warehouse_unit_out_of_place(
         problems = "\n".join((await s.reconcile()).problems)
         assert "warehouse guangzhou: allocated 1, shipped 0 in Redis; 0 and 0" in problems
         assert f"order {paid['order_id']}: route is [['shanghai', 1]] in Redis" in problems
+
+
+async def test_reconcile_catches_a_refund_sent_back_past_its_payment(
+    serve_with_ledger: Serve, ledger_url: str
+) -> None:
+    async with serve_with_ledger() as s:
+        alice = await s.login("alice")
+        order = await s.order(alice, mode="direct", qty=1)
+        payment = await s.pay(alice, order["order_id"])
+        r = await s.client.post(
+            f"/api/v1/ops/orders/{order['order_id']}/refund", json={}, headers=s.ops
+        )
+        assert r.status_code == 200, r.text
+        engine = create_engine(ledger_url)
+        try:
+            [sent] = await eventually(
+                lambda: _sends(engine),
+                lambda found: len(found) == 1 and found[0]["state"] == "succeeded",
+            )
+            assert (await s.reconcile()).problems == []
+            async with engine.begin() as conn:  # a second part, as a double planning would
+                await conn.execute(
+                    refund_sends.insert().values({**sent, "refund_id": "rf-forged", "tries": 0})
+                )
+        finally:
+            await engine.dispose()
+        problems = "\n".join((await s.reconcile()).problems)
+        assert f"payment {payment['payment_id']}: took 36800 but 73600 is sent back" in problems
+        assert f"refund {sent['stream_id']}: booked 36800 but its sends plan 73600" in problems
+
+
+async def _sends(engine: AsyncEngine) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        return [dict(r._mapping) for r in (await conn.execute(select(refund_sends))).all()]

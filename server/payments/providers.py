@@ -1,0 +1,40 @@
+"""The payment provider's interface, as the worker's refund sender uses it. Each provider
+(the sandbox here; WeChat Pay and Alipay through their SDKs) is one adapter behind it.
+
+A refund is asked under its own id (domain/refunds.refund_id); every provider keeps a refund
+once by that id, so asking again after a crash returns the first answer and moves no money."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RefundAsk:
+    refund_id: str
+    payment_id: str
+    amount_fen: int
+    payment_fen: int  # what the payment took (providers want the total beside the part)
+    reason: str
+
+
+@dataclass(frozen=True)
+class RefundAnswer:
+    state: str  # processing | succeeded | refused (domain/refunds.py)
+    provider_ref: str = ""  # the provider's own id for the refund
+    detail: str = ""  # why it was refused, in the provider's words
+
+
+class ProviderUnavailable(Exception):
+    """No answer this time (down, slow, a 5xx): ask again later, under the same id."""
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    async def refund(self, ask: RefundAsk) -> RefundAnswer: ...
+
+    async def refund_status(self, refund_id: str) -> RefundAnswer: ...
+
+    async def close(self) -> None: ...
