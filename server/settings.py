@@ -11,6 +11,7 @@ from pathlib import Path
 
 from server.domain.rate_limit import Rate
 from server.errors import BadInput
+from server.payments.wechat_config import WeChatPayConfig
 
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -164,6 +165,9 @@ class Settings:
     # the sandbox payment provider takes the refunds of sandbox payments (the demo, tests);
     # unset, they wait for ops (the generic webhook has no refund API to send them to)
     refund_sandbox: bool = False
+    wechatpay: WeChatPayConfig | None = None  # the merchant's WeChat Pay account, if any
+    # what a viewer may pay with, the first the default (payments/registry.py)
+    payment_providers: tuple[str, ...] = ("sandbox",)
     media_s3_bucket: str = ""  # material images in this S3-compatible bucket; unset: data dir
     media_s3_endpoint: str = ""  # a non-AWS endpoint (MinIO, OSS, COS); unset: AWS's own
 
@@ -201,6 +205,8 @@ class Settings:
             notify_secret=env.get("LIVEROOM_NOTIFY_SECRET", ""),
             notify_sandbox=_flag(env, "LIVEROOM_NOTIFY_SANDBOX"),
             refund_sandbox=_flag(env, "LIVEROOM_REFUND_SANDBOX"),
+            wechatpay=WeChatPayConfig.from_env(env),
+            payment_providers=_providers(env),
             media_s3_bucket=_bucket(env.get("LIVEROOM_MEDIA_S3_BUCKET", "")),
             media_s3_endpoint=_url(
                 env.get("LIVEROOM_MEDIA_S3_ENDPOINT", ""), "LIVEROOM_MEDIA_S3_ENDPOINT"
@@ -227,6 +233,7 @@ class Settings:
                 "demo login is for the demo and tests: it needs LIVEROOM_CLOCK=simulated",
                 "LIVEROOM_DEMO_LOGIN",
             )
+        self._validate_providers()
         if secrets:
             check_secrets(
                 {
@@ -245,6 +252,18 @@ class Settings:
                     ),
                 }
             )
+
+    def _validate_providers(self) -> None:
+        for name in self.payment_providers:
+            if name not in KNOWN_PROVIDERS:
+                known = ", ".join(KNOWN_PROVIDERS)
+                raise BadInput(f"unknown provider {name!r} (known: {known})", _PROVIDERS_VAR)
+        if not self.payment_providers:
+            raise BadInput("must name at least one provider", _PROVIDERS_VAR)
+        if "wechat" in self.payment_providers and self.wechatpay is None:
+            raise BadInput("wechat needs LIVEROOM_WECHATPAY_MCHID and the rest", _PROVIDERS_VAR)
+        if self.wechatpay is not None and not self.public_url:
+            raise BadInput("WeChat Pay notifies the gateway here", "LIVEROOM_PUBLIC_URL")
 
 
 MIN_SECRET_BYTES = 32
@@ -281,6 +300,20 @@ def demo_defaults(data_dir: Path, secrets: Mapping[str, str]) -> dict[str, str]:
         "LIVEROOM_RATE_LIMITS": DEMO_RATE_LIMITS,
         **secrets,
     }
+
+
+KNOWN_PROVIDERS = ("sandbox", "wechat")
+_PROVIDERS_VAR = "LIVEROOM_PAYMENT_PROVIDERS"
+
+
+def _providers(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The named providers, or WeChat Pay alone where it is configured, else the sandbox."""
+    named = tuple(p.strip() for p in env.get(_PROVIDERS_VAR, "").split(",") if p.strip())
+    if len(set(named)) != len(named):
+        raise BadInput("names a provider twice", _PROVIDERS_VAR)
+    if named:
+        return named
+    return ("wechat",) if env.get("LIVEROOM_WECHATPAY_MCHID") else ("sandbox",)
 
 
 def _path(value: str | None) -> Path | None:

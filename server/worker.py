@@ -22,11 +22,9 @@ from server.ledger.consumer import LedgerConsumer
 from server.ledger.migrate import upgrade
 from server.notify.channels import Channel, InboxOnly, Webhook
 from server.notify.notifier import Notifier
-from server.payments.providers import PaymentProvider
 from server.payments.refunder import Refunder
-from server.payments.sandbox import SandboxProvider
+from server.payments.registry import refund_providers
 from server.runtime import Runtime
-from server.store.keys import SandboxKeys
 from server.sweeper import Sweeper
 
 log = logging.getLogger("liveroom.worker")
@@ -57,7 +55,8 @@ class Worker:
         self.router = Router(runtime, engine)
         self.applied = 0  # ledger entries this worker applied (the notifier reads facts anew)
         self.notifier = Notifier(runtime, engine, channel_for(runtime), name, lambda: self.applied)
-        self.refunder = Refunder(runtime, engine, providers_for(runtime), name)
+        providers = refund_providers(runtime.settings, runtime.redis, runtime.scripts)
+        self.refunder = Refunder(runtime, engine, providers, name)
 
     async def run(self, stop: asyncio.Event) -> None:
         await upgrade(self._engine)
@@ -118,15 +117,6 @@ def channel_for(runtime: Runtime) -> Channel:
     if settings.notify_url:
         return Webhook(settings.notify_url, settings.notify_secret)
     return InboxOnly()
-
-
-def providers_for(runtime: Runtime) -> dict[str, PaymentProvider]:
-    """The payment providers refunds go back through, by the name payments carry."""
-    providers: dict[str, PaymentProvider] = {}
-    if runtime.settings.refund_sandbox:
-        keys = SandboxKeys(runtime.settings.key_prefix)
-        providers["sandbox"] = SandboxProvider(runtime.redis, runtime.scripts, keys)
-    return providers
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -185,12 +185,12 @@ OPERATIONS = [
     Operation(
         "post",
         "/api/v1/orders/{oid}/payments",
-        "Open the order's next payment stage (deposit, balance or full)",
+        "Open the order's next payment stage (deposit, balance or full) with a provider",
         auth="viewer",
-        body=s.NoFields,
+        body=s.PaymentIn,
         response=s.PaymentOut,
         status=201,
-        errors=(409,),
+        errors=(409, 503),
         idempotent_key=True,
         rate_limited=True,
     ),
@@ -202,6 +202,14 @@ OPERATIONS = [
         body=s.WebhookIn,
         response=s.WebhookOut,
         errors=(404,),
+    ),
+    Operation(
+        "post",
+        "/api/v1/payments/wechat/notify",
+        "WeChat Pay's notification (Wechatpay-Signature; AES-256-GCM resource): a payment's "
+        "success or a refund's result; repeats are harmless",
+        response=s.WeChatNotifyOut,
+        errors=(401, 404, 422),
     ),
     Operation(
         "post",

@@ -1,4 +1,5 @@
-"""Payments: a viewer opens the next stage; the provider confirms through a signed webhook."""
+"""Payments: a viewer opens the next stage with a provider the deployment offers; the provider
+confirms through its signed notification (the generic webhook, or WeChat Pay's)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,16 @@ from server.domain.campaign import Campaign
 from server.domain.lifecycle import next_stage, stage_amount_fen
 from server.domain.phases import balance_window_open
 from server.domain.pricing import ANONYMOUS
-from server.errors import BadInput, Conflict, LiveroomError, NotFound
-from server.gateway.context import gateway
+from server.errors import BadInput, Conflict, LiveroomError, NotFound, Unauthorized, Unavailable
+from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
 from server.gateway.identity import identity_of
-from server.gateway.schemas import ORDER_ID_PATTERN, NoFields, WebhookIn
+from server.gateway.schemas import ORDER_ID_PATTERN, NoFields, PaymentIn, WebhookIn
 from server.gateway.views import payment_view
 from server.gateway.webhooks import signed_body
+from server.ledger import refund_outbox
+from server.payments.providers import ProviderUnavailable
+from server.payments.wechat import BadNotice, RefundNotice
 
 log = logging.getLogger("liveroom.payments")
 
@@ -41,7 +45,11 @@ async def open_payment(request: Request) -> Response:
     order_id = request.path_params["oid"]
     _check_order_id(order_id)
     raw = await read_body(request)
-    parse_json(raw, NoFields)
+    asked = parse_json(raw, PaymentIn)
+    provider = asked.provider or gw.settings.payment_providers[0]
+    if provider not in gw.settings.payment_providers:
+        offered = ", ".join(gw.settings.payment_providers)
+        raise BadInput(f"not offered here (offered: {offered})", "provider", "provider_not_offered")
     live = gw.runtime.live_for_order(order_id)
     order = await live.stock.order(order_id)
     if order is None or order["user"] != user:
@@ -66,42 +74,74 @@ async def open_payment(request: Request) -> Response:
     async def start() -> tuple[int, Any]:
         payment_id = f"{live.campaign.id}~{secrets.token_hex(8)}"
         answer = await live.orders.open_payment(
-            to_ms(now), order_id, user, payment_id, stage, amount
+            to_ms(now), order_id, user, payment_id, stage, amount, provider
         )
         if answer.record is None:
             error, field, message, code = _OPEN_REFUSALS[answer.code]
             raise error(message, field, code)
-        return 201, payment_view(answer.record)
+        view = payment_view(answer.record)
+        if view["provider"] == "wechat":
+            view["checkout"] = await _wechat_checkout(gw, live.campaign, answer.record, asked)
+        return 201, view
 
     return await gw.idempotency.run(request, "payments", user, raw, start, target=order_id)
+
+
+async def _wechat_checkout(
+    gw: Gateway, campaign: Campaign, payment: dict[str, Any], asked: PaymentIn
+) -> dict[str, str]:
+    if gw.wechatpay is None:  # offered once, configured away since: the page cannot pay it
+        raise Unavailable("WeChat Pay is not configured", "provider", "provider_unavailable")
+    try:
+        return await gw.wechatpay.checkout(payment, campaign.name, asked.openid)
+    except ProviderUnavailable as exc:
+        log.warning("WeChat Pay could not open payment %s: %s", payment["id"], exc)
+        raise Unavailable("WeChat Pay did not answer", "provider", "provider_unavailable") from None
 
 
 async def payment_webhook(request: Request) -> Response:
     gw = gateway(request)
     raw = await signed_body(request, gw.settings.payment_secret)
     notice = parse_json(raw, WebhookIn)
-    live = gw.runtime.campaigns.get(notice.payment_id.partition("~")[0])
+    return await _settle(gw, notice.payment_id, notice.amount_fen, notice.status)
+
+
+async def wechat_notify(request: Request) -> Response:
+    """WeChat Pay's notifications: a payment's success, or a refund's result. Verified and
+    decrypted by the SDK; a repeat settles nothing twice (WeChat retries until a 2xx)."""
+    gw = gateway(request)
+    raw = await read_body(request)
+    if gw.wechatpay is None:
+        raise NotFound("WeChat Pay is not configured", None, "payments_not_configured")
+    try:
+        notice = gw.wechatpay.decode(request.headers, raw)
+    except BadNotice as exc:
+        log.warning("WeChat Pay notification refused: %s", exc)
+        raise Unauthorized(f"bad notification: {exc}", "Wechatpay-Signature") from None
+    if isinstance(notice, RefundNotice):
+        now = gw.runtime.clock.now_ms()
+        await refund_outbox.record(gw.ledger, notice.refund_id, notice.answer, now)
+        return JSONResponse({"result": notice.answer.state})
+    return await _settle(gw, notice.payment_id, notice.amount_fen, notice.status)
+
+
+async def _settle(gw: Gateway, payment_id: str, amount_fen: int, status: str) -> Response:
+    """Apply a provider's word on a payment, whichever provider said it."""
+    live = gw.runtime.campaigns.get(payment_id.partition("~")[0])
     if live is None:
-        log.warning("webhook for unknown payment %s", notice.payment_id)
+        log.warning("notice for unknown payment %s", payment_id)
         raise NotFound("unknown payment", "payment_id", "unknown_payment")
-    campaign = live.campaign
     answer = await live.orders.settle_payment(
-        gw.runtime.clock.now_ms(),
-        notice.payment_id,
-        notice.amount_fen,
-        notice.status,
-        _balance_due_ms(campaign),
+        gw.runtime.clock.now_ms(), payment_id, amount_fen, status, _balance_due_ms(live.campaign)
     )
     if answer.code == "unknown":
-        log.warning("webhook for unknown payment %s", notice.payment_id)
+        log.warning("notice for unknown payment %s", payment_id)
         raise NotFound("unknown payment", "payment_id", "unknown_payment")
     if answer.code == "amount_mismatch":
-        log.warning(
-            "webhook amount %d does not match payment %s", notice.amount_fen, notice.payment_id
-        )
+        log.warning("notice amount %d does not match payment %s", amount_fen, payment_id)
         raise BadInput("amount does not match the payment", "amount_fen", "amount_mismatch")
     if answer.code == "refunded":
-        log.info("payment %s arrived after its order ended: refunded", notice.payment_id)
+        log.info("payment %s arrived after its order ended: refunded", payment_id)
     assert answer.record is not None
     return JSONResponse({"result": answer.code, "payment": payment_view(answer.record)})
 
@@ -143,5 +183,6 @@ def _check_order_id(order_id: str) -> None:
 routes = [
     Route("/orders/{oid}/payments", open_payment, methods=["POST"]),
     Route("/payments/webhook", payment_webhook, methods=["POST"]),
+    Route("/payments/wechat/notify", wechat_notify, methods=["POST"]),
     Route("/sandbox/payments/{pid}/succeed", sandbox_succeed, methods=["POST"]),
 ]

@@ -50,6 +50,14 @@ class ClockIn(StrictBody):
     speed: Annotated[float, Field(gt=0, le=1_000_000)] | None = None
 
 
+class PaymentIn(StrictBody):
+    """Which provider to pay with (one the deployment offers; its first when absent), and
+    for WeChat Pay inside WeChat, the viewer's openid under the merchant's AppID."""
+
+    provider: Literal["sandbox", "wechat"] | None = None
+    openid: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{6,128}$")] = None
+
+
 class WebhookIn(StrictBody):
     payment_id: Annotated[str, Field(pattern=PAYMENT_ID_PATTERN)]
     amount_fen: Annotated[int, Field(ge=0, le=10_000_000_000)]
@@ -152,6 +160,10 @@ class PaymentOut(TypedDict):
     stage: str
     amount_fen: int
     status: str
+    provider: str  # sandbox | wechat
+    # what the page needs to pay at the provider: WeChat's JSAPI parameters (kind "jsapi")
+    # or a Native QR code's URL (kind "native"); absent for the sandbox
+    checkout: NotRequired[dict[str, str]]
 
 
 class GroupOut(TypedDict):
@@ -285,6 +297,11 @@ class VisitOut(TypedDict):
 class WebhookOut(TypedDict):
     result: Literal["succeeded", "failed", "refunded", "duplicate"]
     payment: PaymentOut
+
+
+class WeChatNotifyOut(TypedDict):
+    result: str  # a payment's outcome as the webhook's, or a refund's state
+    payment: NotRequired[PaymentOut]
 
 
 class DistributorOut(TypedDict):

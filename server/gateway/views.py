@@ -101,6 +101,7 @@ def payment_view(payment: dict[str, Any]) -> PaymentOut:
         "stage": payment["stage"],
         "amount_fen": payment["amount_fen"],
         "status": payment["status"],
+        "provider": payment.get("provider", "sandbox"),
     }
 
 

@@ -27,9 +27,9 @@ from redis.exceptions import ResponseError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.domain import refunds as refund_rules
 from server.domain.commission import OWED, Line, next_lines
 from server.domain.lifecycle import expected_kept_fen
-from server.domain import refunds as refund_rules
 from server.ledger import refund_outbox
 from server.ledger.apply import json_object, stream_position
 from server.ledger.consumer import GROUP

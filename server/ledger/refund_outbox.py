@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain import refunds as rules
 from server.ledger.schema import payments, refund_sends, refunds
+from server.payments.providers import RefundAnswer
 
 LEASE_MS = 10 * 60_000  # a claimed send waits this long before another worker takes it
 # The payments a refund can go back through: every settled one that took money.
@@ -194,6 +195,15 @@ async def finish(engine: AsyncEngine, finished: Iterable[Finished]) -> None:
                     done_at_ms=None if f.state in rules.OPEN else f.at_ms,
                 )
             )
+
+
+async def record(engine: AsyncEngine, refund_id: str, answer: RefundAnswer, now_ms: int) -> None:
+    """A provider's asynchronous word on a refund (its notification), recorded like the
+    sender's own answer: only a send still open takes it."""
+    if answer.state not in (rules.SUCCEEDED, rules.REFUSED):
+        return
+    ref, detail = answer.provider_ref or None, answer.detail or None
+    await finish(engine, [Finished(refund_id, answer.state, ref, detail, now_ms, now_ms)])
 
 
 async def summary(engine: AsyncEngine, campaign_id: str) -> dict[str, tuple[int, int]]:

@@ -45,12 +45,28 @@ class OrderStore:
         self.keys = keys
 
     async def open_payment(
-        self, now_ms: int, order_id: str, user: str, payment_id: str, stage: Stage, amount_fen: int
+        self,
+        now_ms: int,
+        order_id: str,
+        user: str,
+        payment_id: str,
+        stage: Stage,
+        amount_fen: int,
+        provider: str = "sandbox",
     ) -> Answer:
         k = self.keys
         code, record = await self._scripts.open_payment(
             keys=[k.orders, k.payments, k.stream],
-            args=[now_ms, order_id, user, payment_id, stage, amount_fen, status_before(stage)],
+            args=[
+                now_ms,
+                order_id,
+                user,
+                payment_id,
+                stage,
+                amount_fen,
+                status_before(stage),
+                provider,
+            ],
         )
         return answer_of(code, record)
 

@@ -1,0 +1,213 @@
+"""WeChat Pay API v3 through the `wechatpayv3` SDK: the SDK signs every request with the
+merchant key, checks every answer's signature with the platform public key, and verifies
+and decrypts notifications (AES-256-GCM under the APIv3 key). This module only maps our
+payments and refunds onto the API and its answers back.
+
+Our payment id is "<campaign>~<token>"; WeChat's out_trade_no allows no "~", so the token
+is the out_trade_no and the campaign rides in `attach`, which every notification returns."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+from wechatpayv3.async_ import AsyncWeChatPay
+from wechatpayv3.async_.type import WeChatPayType
+
+from server.domain import refunds as rules
+from server.payments.providers import ProviderUnavailable, RefundAnswer, RefundAsk
+from server.payments.wechat_config import WeChatPayConfig
+
+log = logging.getLogger("liveroom.wechatpay")
+
+NOTICE_TOLERANCE_S = 300  # a notification signed longer ago than this is a replay
+_REFUND_STATES = {
+    "SUCCESS": rules.SUCCEEDED,
+    "PROCESSING": rules.PROCESSING,
+    "ABNORMAL": rules.REFUSED,  # the buyer's account cannot take it: ops act
+    "CLOSED": rules.REFUSED,
+}
+
+
+class BadNotice(ValueError):
+    """Not a notification from WeChat Pay (signature, time or content)."""
+
+
+@dataclass(frozen=True)
+class PaymentNotice:
+    payment_id: str
+    amount_fen: int
+    status: str  # succeeded | failed
+    transaction_id: str
+
+
+@dataclass(frozen=True)
+class RefundNotice:
+    refund_id: str
+    answer: RefundAnswer
+
+
+def trade_no(payment_id: str) -> str:
+    return payment_id.partition("~")[2]
+
+
+class WeChatPay:
+    """One merchant account; a PaymentProvider for refunds, and the checkout and the
+    notifications for the gateway."""
+
+    name = "wechat"
+
+    def __init__(self, config: WeChatPayConfig, notify_url: str) -> None:
+        self._config = config
+        self._sdk = AsyncWeChatPay(
+            wechatpay_type=WeChatPayType.JSAPI,
+            mchid=config.mchid,
+            private_key=config.private_key,
+            cert_serial_no=config.cert_serial_no,
+            appid=config.appid,
+            apiv3_key=config.apiv3_key,
+            notify_url=notify_url,
+            public_key=config.public_key,
+            public_key_id=config.public_key_id,
+            timeout=(3, 10),
+        )
+        # The SDK fixes the official host; a stand-in (tests) or a proxy is named here.
+        self._sdk._core._gate_way = config.api_url.rstrip("/")
+        self._open = False
+
+    async def _client(self) -> AsyncWeChatPay:
+        if not self._open:
+            await self._sdk.__aenter__()
+            self._open = True
+        return self._sdk
+
+    async def close(self) -> None:
+        if self._open:
+            await self._sdk.__aexit__(None, None, None)
+            self._open = False
+
+    # -- checkout ------------------------------------------------------------------------
+
+    async def checkout(
+        self, payment: Mapping[str, Any], description: str, openid: str | None
+    ) -> dict[str, str]:
+        """Open the payment at WeChat Pay (again: the same out_trade_no and amount answer
+        the same prepay) and what the page needs to pay it: the JSAPI call's signed
+        parameters where the viewer's openid is known, else a Native QR code's URL."""
+        sdk = await self._client()
+        kind = WeChatPayType.JSAPI if openid else WeChatPayType.NATIVE
+        code, text = await self._call(
+            sdk.pay(
+                description=description[:127],
+                out_trade_no=trade_no(payment["id"]),
+                amount={"total": payment["amount_fen"], "currency": "CNY"},
+                payer={"openid": openid} if openid else None,
+                attach=payment["campaign_id"],
+                pay_type=kind,
+            )
+        )
+        answer = _json(text)
+        if code != 200:
+            raise ProviderUnavailable(f"pay: {code} {answer.get('code')} {answer.get('message')}")
+        if not openid:
+            return {"kind": "native", "code_url": str(answer["code_url"])}
+        stamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        package = f"prepay_id={answer['prepay_id']}"
+        sign = sdk.sign([self._config.appid, stamp, nonce, package])
+        return {
+            "kind": "jsapi",
+            "appId": self._config.appid,
+            "timeStamp": stamp,
+            "nonceStr": nonce,
+            "package": package,
+            "signType": "RSA",
+            "paySign": sign,
+        }
+
+    # -- notifications -------------------------------------------------------------------
+
+    def decode(
+        self, headers: Mapping[str, str], body: bytes, now: float | None = None
+    ) -> PaymentNotice | RefundNotice:
+        """A verified notification, decrypted; BadNotice for anything else."""
+        stamp = headers.get("wechatpay-timestamp", "")
+        current = time.time() if now is None else now
+        if not stamp.isdigit() or abs(current - int(stamp)) > NOTICE_TOLERANCE_S:
+            raise BadNotice("Wechatpay-Timestamp missing or outside the tolerance")
+        try:
+            found = self._sdk.callback(headers=dict(headers), body=body)
+        except Exception as exc:  # the SDK raises bare Exception for what it cannot read
+            raise BadNotice(f"unreadable: {exc}") from None
+        if not found or not isinstance(found.get("resource"), dict):
+            raise BadNotice("signature or ciphertext does not verify")
+        event, resource = str(found.get("event_type", "")), found["resource"]
+        try:
+            if event.startswith("REFUND."):
+                return RefundNotice(resource["out_refund_no"], _refund_answer(resource))
+            return PaymentNotice(
+                payment_id=f"{resource['attach']}~{resource['out_trade_no']}",
+                amount_fen=int(resource["amount"]["total"]),
+                status="succeeded" if resource["trade_state"] == "SUCCESS" else "failed",
+                transaction_id=str(resource.get("transaction_id", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadNotice(f"missing {exc}") from None
+
+    # -- refunds (PaymentProvider) -------------------------------------------------------
+
+    async def refund(self, ask: RefundAsk) -> RefundAnswer:
+        sdk = await self._client()
+        code, text = await self._call(
+            sdk.refund(
+                out_refund_no=ask.refund_id,
+                amount={"refund": ask.amount_fen, "total": ask.payment_fen, "currency": "CNY"},
+                out_trade_no=trade_no(ask.payment_id),
+                reason=ask.reason[:80],
+            )
+        )
+        answer = _json(text)
+        if code == 200:
+            return _refund_answer(answer)
+        if code >= 500 or code == 429:
+            raise ProviderUnavailable(f"refund: {code} {answer.get('code')}")
+        return RefundAnswer(rules.REFUSED, "", f"{answer.get('code')}: {answer.get('message')}")
+
+    async def refund_status(self, refund_id: str) -> RefundAnswer:
+        sdk = await self._client()
+        code, text = await self._call(sdk.query_refund(out_refund_no=refund_id))
+        answer = _json(text)
+        if code == 200:
+            return _refund_answer(answer)
+        if code == 404:  # never reached WeChat: the sender asks for it again
+            return RefundAnswer(rules.PENDING)
+        raise ProviderUnavailable(f"query refund: {code} {answer.get('code')}")
+
+    async def _call(self, request: Any) -> tuple[int, Any]:
+        try:
+            code, text = await request
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(f"{exc.__class__.__name__}: {exc}") from None
+        except Exception as exc:  # e.g. an answer whose signature does not verify
+            raise ProviderUnavailable(str(exc)) from None
+        return int(code), text
+
+
+def _refund_answer(found: Mapping[str, Any]) -> RefundAnswer:
+    status = str(found.get("status") or found.get("refund_status") or "")
+    state = _REFUND_STATES.get(status, rules.PROCESSING)
+    detail = "" if state != rules.REFUSED else f"WeChat Pay: {status}"
+    return RefundAnswer(state, str(found.get("refund_id", "")), detail)
+
+
+def _json(text: Any) -> dict[str, Any]:
+    try:
+        found = orjson.loads(text) if text else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return found if isinstance(found, dict) else {}

@@ -1,0 +1,306 @@
+"""A local stand-in for WeChat Pay's API v3, following its published protocol with keys made
+for the test: it checks each request's merchant signature (WECHATPAY2-SHA256-RSA2048 over
+"method\\npath\\ntimestamp\\nnonce\\nbody\\n"), signs each answer with the platform key
+(Wechatpay-Signature over "timestamp\\nnonce\\nbody\\n", Wechatpay-Serial the public key id),
+and makes notifications as WeChat does: the resource encrypted with AEAD_AES_256_GCM under
+the APIv3 key, the whole signed. Trades and refunds behave as the API documents: a prepay is
+the same for the same out_trade_no, a refund is kept once by out_refund_no, and no trade
+refunds more than it took.
+
+Written from the protocol with `cryptography` (not the SDK), so the SDK's side is checked
+against an independent implementation."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import re
+import secrets
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from aiohttp import web
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from server.payments.wechat_config import WeChatPayConfig
+
+MCHID = "1900000109"
+APPID = "wx0123456789abcdef"
+SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092025000000000001"
+_AUTH = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _sign(key: rsa.RSAPrivateKey, message: str) -> str:
+    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return base64.b64encode(signature).decode()
+
+
+@dataclass
+class Trade:
+    out_trade_no: str
+    total: int
+    attach: str
+    notify_url: str
+    prepay_id: str
+    openid: str
+    state: str = "NOTPAY"
+    transaction_id: str = ""
+    refunded: int = 0
+
+
+@dataclass
+class StandIn:
+    """One merchant account at the stand-in; `config(url)` is what the gateway is given."""
+
+    merchant_key: rsa.RSAPrivateKey = field(default_factory=_key)
+    platform_key: rsa.RSAPrivateKey = field(default_factory=_key)
+    apiv3_key: str = field(default_factory=lambda: secrets.token_hex(16))
+    trades: dict[str, Trade] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refund_asks: Counter[str] = field(default_factory=Counter)  # by out_refund_no
+    bad_signatures: int = 0
+    down: bool = False  # answers 503 to everything while set
+    url: str = ""
+
+    def config(self, folder: Path) -> WeChatPayConfig:
+        merchant = self.merchant_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        platform = (
+            self.platform_key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        (folder / "apiclient_key.pem").write_text(merchant)
+        (folder / "pub_key.pem").write_text(platform)
+        return WeChatPayConfig(
+            mchid=MCHID,
+            appid=APPID,
+            private_key=merchant,
+            cert_serial_no=SERIAL,
+            apiv3_key=self.apiv3_key,
+            public_key=platform,
+            public_key_id=PUBLIC_KEY_ID,
+            api_url=self.url,
+        )
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._checked])
+        app.router.add_post("/v3/pay/transactions/jsapi", self._pay)
+        app.router.add_post("/v3/pay/transactions/native", self._pay)
+        app.router.add_post("/v3/refund/domestic/refunds", self._refund)
+        app.router.add_get("/v3/refund/domestic/refunds/{no}", self._query_refund)
+        return app
+
+    @web.middleware
+    async def _checked(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.down:
+            return self._answer(503, {"code": "SYSTEM_ERROR", "message": "系统繁忙"})
+        body = (await request.read()).decode()
+        if not self._signed_by_merchant(request, body):
+            self.bad_signatures += 1
+            return self._answer(401, {"code": "SIGN_ERROR", "message": "签名错误"})
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    def _signed_by_merchant(self, request: web.Request, body: str) -> bool:
+        scheme, _, rest = request.headers.get("Authorization", "").partition(" ")
+        parts = dict(_AUTH.findall(rest))
+        if scheme != "WECHATPAY2-SHA256-RSA2048" or parts.get("mchid") != MCHID:
+            return False
+        if parts.get("serial_no") != SERIAL or not parts.get("timestamp", "").isdigit():
+            return False
+        if abs(time.time() - int(parts["timestamp"])) > 300:
+            return False
+        message = (
+            f"{request.method}\n{request.path_qs}\n{parts['timestamp']}\n"
+            f"{parts.get('nonce_str', '')}\n{body}\n"
+        )
+        try:
+            self.merchant_key.public_key().verify(
+                base64.b64decode(parts.get("signature", "")),
+                message.encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def _answer(self, status: int, payload: dict[str, Any] | None) -> web.Response:
+        body = orjson.dumps(payload).decode() if payload is not None else ""
+        return web.Response(
+            status=status,
+            text=body,
+            content_type="application/json",
+            headers=self._signed_headers(body),
+        )
+
+    def _signed_headers(self, body: str) -> dict[str, str]:
+        stamp, nonce = str(int(time.time())), secrets.token_hex(16)
+        return {
+            "Wechatpay-Timestamp": stamp,
+            "Wechatpay-Nonce": nonce,
+            "Wechatpay-Signature": _sign(self.platform_key, f"{stamp}\n{nonce}\n{body}\n"),
+            "Wechatpay-Serial": PUBLIC_KEY_ID,
+            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+        }
+
+    async def _pay(self, request: web.Request) -> web.Response:
+        ask = orjson.loads(await request.read())
+        if ask.get("mchid") != MCHID or ask.get("appid") != APPID:
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "mchid/appid"})
+        native = request.path.endswith("/native")
+        if not native and not ask.get("payer", {}).get("openid"):
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "payer.openid"})
+        no, total = ask["out_trade_no"], int(ask["amount"]["total"])
+        if not re.fullmatch(r"[0-9A-Za-z_\-|*]{6,32}", no):
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "out_trade_no"})
+        trade = self.trades.get(no)
+        if trade is None:
+            openid = "" if native else ask["payer"]["openid"]
+            trade = Trade(no, total, ask.get("attach", ""), ask["notify_url"], _token("wx"), openid)
+            self.trades[no] = trade
+        elif trade.total != total:
+            return self._answer(400, {"code": "INVALID_REQUEST", "message": "订单号重复"})
+        if native:
+            return self._answer(200, {"code_url": f"weixin://wxpay/bizpayurl?pr={trade.prepay_id}"})
+        return self._answer(200, {"prepay_id": trade.prepay_id})
+
+    async def _refund(self, request: web.Request) -> web.Response:
+        ask = orjson.loads(await request.read())
+        no = ask["out_refund_no"]
+        self.refund_asks[no] += 1
+        if no in self.refunds:  # the same refund asked again: the first answer
+            return self._answer(200, self.refunds[no])
+        trade = self.trades.get(ask.get("out_trade_no", ""))
+        if trade is None or trade.state != "SUCCESS":
+            return self._answer(404, {"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"})
+        amount = int(ask["amount"]["refund"])
+        if int(ask["amount"]["total"]) != trade.total:
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "amount.total"})
+        if amount <= 0 or trade.refunded + amount > trade.total:
+            return self._answer(403, {"code": "NOT_ENOUGH", "message": "可退金额不足"})
+        trade.refunded += amount
+        self.refunds[no] = {
+            "refund_id": _token("50"),
+            "out_refund_no": no,
+            "out_trade_no": trade.out_trade_no,
+            "transaction_id": trade.transaction_id,
+            "status": "PROCESSING",
+            "amount": {"refund": amount, "total": trade.total, "currency": "CNY"},
+        }
+        return self._answer(200, self.refunds[no])
+
+    async def _query_refund(self, request: web.Request) -> web.Response:
+        found = self.refunds.get(request.match_info["no"])
+        if found is None:
+            return self._answer(404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"})
+        return self._answer(200, found)
+
+    # -- what WeChat does on its own -------------------------------------------------------
+
+    def pay(self, out_trade_no: str) -> tuple[bytes, dict[str, str]]:
+        """The buyer pays: the trade succeeds, and this is the notification WeChat sends."""
+        trade = self.trades[out_trade_no]
+        trade.state, trade.transaction_id = "SUCCESS", _token("42")
+        resource = {
+            "mchid": MCHID,
+            "appid": APPID,
+            "out_trade_no": trade.out_trade_no,
+            "transaction_id": trade.transaction_id,
+            "trade_type": "JSAPI" if trade.openid else "NATIVE",
+            "trade_state": "SUCCESS",
+            "attach": trade.attach,
+            "amount": {"total": trade.total, "payer_total": trade.total, "currency": "CNY"},
+            "payer": {"openid": trade.openid},
+        }
+        return self.notification("TRANSACTION.SUCCESS", "transaction", resource)
+
+    def finish_refunds(self) -> list[tuple[bytes, dict[str, str]]]:
+        """The bank took every processing refund: each succeeds; their notifications."""
+        sent = []
+        for refund in self.refunds.values():
+            if refund["status"] == "PROCESSING":
+                refund["status"] = "SUCCESS"
+                resource = {**refund, "refund_status": "SUCCESS", "mchid": MCHID}
+                sent.append(self.notification("REFUND.SUCCESS", "refund", resource))
+        return sent
+
+    def notification(
+        self, event: str, kind: str, resource: dict[str, Any], at: float | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        nonce = secrets.token_hex(6)  # 12 characters, as WeChat's
+        sealed = AESGCM(self.apiv3_key.encode()).encrypt(
+            nonce.encode(), orjson.dumps(resource), kind.encode()
+        )
+        body = orjson.dumps(
+            {
+                "id": _token("EV-"),
+                "create_time": "2026-09-01T20:00:00+08:00",
+                "resource_type": "encrypt-resource",
+                "event_type": event,
+                "summary": "支付成功",
+                "resource": {
+                    "original_type": kind,
+                    "algorithm": "AEAD_AES_256_GCM",
+                    "ciphertext": base64.b64encode(sealed).decode(),
+                    "associated_data": kind,
+                    "nonce": nonce,
+                },
+            }
+        )
+        stamp, sign_nonce = str(int(time.time() if at is None else at)), secrets.token_hex(16)
+        message = f"{stamp}\n{sign_nonce}\n{body.decode()}\n"
+        headers = {
+            "Content-Type": "application/json",
+            "Wechatpay-Timestamp": stamp,
+            "Wechatpay-Nonce": sign_nonce,
+            "Wechatpay-Signature": _sign(self.platform_key, message),
+            "Wechatpay-Serial": PUBLIC_KEY_ID,
+            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
+        }
+        return body, headers
+
+    async def deliver(self, notice: tuple[bytes, dict[str, str]], url: str) -> httpx.Response:
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await client.post(url, content=notice[0], headers=notice[1])
+
+
+def _token(prefix: str) -> str:
+    return prefix + secrets.token_hex(12)
+
+
+@contextlib.asynccontextmanager
+async def wechatpay_standin() -> AsyncIterator[StandIn]:
+    standin = StandIn()
+    runner = web.AppRunner(standin.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    standin.url = f"http://127.0.0.1:{port}"
+    try:
+        yield standin
+    finally:
+        await runner.cleanup()
