@@ -64,8 +64,8 @@ async def pay_at_wechat(
     assert r.status_code == 201, r.text
     payment: dict[str, Any] = r.json()
     assert payment["provider"] == "wechat"
-    body, headers = standin.pay(trade_no(payment["payment_id"]))
-    notified = await s.client.post(NOTIFY, content=body, headers=headers)
+    notice, signed = standin.pay(trade_no(payment["payment_id"]))
+    notified = await s.client.post(NOTIFY, content=notice, headers=signed)
     assert notified.status_code == 200 and notified.json()["result"] in ("succeeded", "refunded")
     return payment
 
