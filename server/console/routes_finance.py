@@ -1,5 +1,6 @@
-"""Finance: the report by day, mode and distributor; reconcile run from the console with its
-verdict and every mismatch; CSV exports whose totals are the ledger's."""
+"""Finance: the report by day, mode and distributor; refunds on their way back through the
+payment providers; reconcile run from the console with its verdict and every mismatch; CSV
+exports whose totals are the ledger's."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from starlette.routing import Route
 from server.clock import from_ms
 from server.console.csv_export import csv_response, money, orders_csv
 from server.console.guard import Visit, page, render
+from server.domain import refunds as refund_rules
 from server.errors import NotFound
 from server.i18n import t
+from server.ledger import refund_outbox
 from server.ledger.console_queries import money_by_day, money_by_mode
 from server.ledger.queries import OrderFilter, finance_report, list_orders
 from server.ledger.reconcile import reconcile
@@ -67,9 +70,13 @@ async def _report(visit: Visit, live: LiveCampaign) -> dict[str, Any]:
             },
         ],
     }
+    now = visit.gw.runtime.clock.now_ms()
     return {
         "live": live,
         "campaigns": list(visit.gw.runtime.campaigns.values()),
+        "refund_states": await refund_outbox.summary(engine, cid),
+        "refund_troubles": await refund_outbox.troubles(engine, cid, now, refund_rules.OVERDUE_MS),
+        "refund_hours": refund_rules.OVERDUE_MS // 3_600_000,
         "report": await finance_report(engine, cid),
         "by_mode": await money_by_mode(engine, cid),
         "by_day": list(zip(labels, days, strict=True)),

@@ -24,6 +24,9 @@ from server.runtime import Runtime
 log = logging.getLogger("liveroom.refunds")
 
 SENDING_AT_ONCE = 8
+# Why a send is still waiting, as the finance page names it (the `refund` catalogue)
+NOT_CONFIGURED = "provider_not_configured"
+UNAVAILABLE = "provider_unavailable: "
 
 
 class Refunder:
@@ -65,7 +68,7 @@ class Refunder:
         now = self._runtime.clock.now_ms()
         provider = self.providers.get(send["provider"])
         if provider is None:  # configured away since the payment: ops must see it
-            return _again(send, now, f"provider {send['provider']} is not configured")
+            return _again(send, now, NOT_CONFIGURED)
         try:
             if send["state"] == rules.PROCESSING:
                 answer = await provider.refund_status(send["refund_id"])
@@ -75,7 +78,7 @@ class Refunder:
                 answer = await provider.refund(_ask(send))
         except ProviderUnavailable as exc:
             log.warning("refund %s: %s unavailable: %s", send["refund_id"], provider.name, exc)
-            return _again(send, now, str(exc)[:200])
+            return _again(send, now, f"{UNAVAILABLE}{exc}"[:200])
         return _answered(send, answer, now)
 
 

@@ -19,6 +19,7 @@ from server.ledger.schema import refund_sends
 from server.store.keys import SandboxKeys
 from tests.campaigns import campaign_text, manual_offer
 from tests.integration.conftest import Serve
+from tests.integration.test_console_roles import signed_in
 from tests.server_harness import LiveServer, eventually
 
 pytestmark = pytest.mark.usefixtures("ledger_url")
@@ -116,7 +117,7 @@ async def test_without_the_providers_refund_api_refunds_wait_for_ops(
                 lambda: sends(engine), lambda found: len(found) == 1 and found[0]["tries"] > 0, 20
             )
             assert waiting["state"] == "pending"
-            assert waiting["detail"] == "provider sandbox is not configured"
+            assert waiting["detail"] == "provider_not_configured"
             now = s.app.state.gateway.runtime.clock.now_ms()
             assert await refund_outbox.troubles(engine, "mid-autumn", now, 3_600_000) == []
             later = await refund_outbox.troubles(engine, "mid-autumn", now + 3_600_001, 3_600_000)
@@ -126,3 +127,11 @@ async def test_without_the_providers_refund_api_refunds_wait_for_ops(
         assert await at_the_sandbox(s) == {}
         report = await s.reconcile()
         assert report.problems == [] and report.refund_open_fen == 36800
+        async with signed_in(s, "qian.fin", "finance") as (client, _):
+            page = await client.get("/console/finance")
+            assert page.status_code == 200 and "原路退款" in page.text
+            assert "没有被拒或超时的退款" in page.text  # not overdue yet
+            await s.advance(2 * 3600 + 1)
+            page = await client.get("/console/finance")
+            assert f'data-refund="{waiting["refund_id"]}"' in page.text
+            assert "退款接口未配置" in page.text and "¥368" in page.text

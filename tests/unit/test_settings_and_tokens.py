@@ -154,3 +154,58 @@ def test_a_remembered_token_still_expires_and_a_bad_one_is_never_remembered(
 def test_garbage_tokens_are_refused_not_crashed_on(token: str) -> None:
     with pytest.raises(Unauthorized, match="not valid"):
         ViewerTokens("k" * 32, ttl_s=60).user(token)
+
+
+def _wechat_env(folder: Path) -> dict[str, str]:
+    (folder / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n")
+    (folder / "pub.pem").write_text("-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----\n")
+    return {
+        **GOOD,
+        "LIVEROOM_PUBLIC_URL": "https://live.example.com",
+        "LIVEROOM_WECHATPAY_MCHID": "1900000109",
+        "LIVEROOM_WECHATPAY_APPID": "wx0123456789abcdef",
+        "LIVEROOM_WECHATPAY_PRIVATE_KEY_FILE": str(folder / "key.pem"),
+        "LIVEROOM_WECHATPAY_CERT_SERIAL_NO": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+        "LIVEROOM_WECHATPAY_APIV3_KEY": "k" * 32,
+        "LIVEROOM_WECHATPAY_PUBLIC_KEY_FILE": str(folder / "pub.pem"),
+        "LIVEROOM_WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0119000001092025",
+    }
+
+
+def test_a_wechat_pay_account_makes_wechat_the_viewers_provider(tmp_path: Path) -> None:
+    s = Settings.from_env(_wechat_env(tmp_path))
+    assert s.wechatpay is not None and s.wechatpay.mchid == "1900000109"
+    assert s.payment_providers == ("wechat",)
+    both = Settings.from_env(
+        {**_wechat_env(tmp_path), "LIVEROOM_PAYMENT_PROVIDERS": "wechat, sandbox"}
+    )
+    assert both.payment_providers == ("wechat", "sandbox")
+    assert Settings.from_env(GOOD).payment_providers == ("sandbox",)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LIVEROOM_WECHATPAY_APPID", "wx123"),
+        ("LIVEROOM_WECHATPAY_MCHID", "merchant"),
+        ("LIVEROOM_WECHATPAY_APIV3_KEY", "short"),
+        ("LIVEROOM_WECHATPAY_CERT_SERIAL_NO", "not hex!"),
+        ("LIVEROOM_WECHATPAY_PUBLIC_KEY_ID", "12345"),
+        ("LIVEROOM_WECHATPAY_PRIVATE_KEY_FILE", "/nonexistent/key.pem"),
+        ("LIVEROOM_WECHATPAY_PUBLIC_KEY_FILE", ""),
+        ("LIVEROOM_WECHATPAY_API_URL", "ftp://x"),
+        ("LIVEROOM_PUBLIC_URL", ""),
+        ("LIVEROOM_PAYMENT_PROVIDERS", "wechat,alipay"),
+        ("LIVEROOM_PAYMENT_PROVIDERS", "wechat,wechat"),
+    ],
+)
+def test_a_bad_wechat_pay_setting_names_its_variable(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(BadInput) as caught:
+        Settings.from_env({**_wechat_env(tmp_path), name: value})
+    assert caught.value.field == name
+
+
+def test_wechat_offered_without_an_account_is_refused() -> None:
+    with pytest.raises(BadInput) as caught:
+        Settings.from_env({**GOOD, "LIVEROOM_PAYMENT_PROVIDERS": "sandbox,wechat"})
+    assert caught.value.field == "LIVEROOM_PAYMENT_PROVIDERS"
