@@ -11,6 +11,7 @@ from pathlib import Path
 
 from server.domain.rate_limit import Rate
 from server.errors import BadInput
+from server.payments.alipay_config import AlipayConfig
 from server.payments.wechat_config import WeChatPayConfig
 
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -166,6 +167,7 @@ class Settings:
     # unset, they wait for ops (the generic webhook has no refund API to send them to)
     refund_sandbox: bool = False
     wechatpay: WeChatPayConfig | None = None  # the merchant's WeChat Pay account, if any
+    alipay: AlipayConfig | None = None  # the merchant's Alipay app, if any
     # what a viewer may pay with, the first the default (payments/registry.py)
     payment_providers: tuple[str, ...] = ("sandbox",)
     media_s3_bucket: str = ""  # material images in this S3-compatible bucket; unset: data dir
@@ -206,6 +208,7 @@ class Settings:
             notify_sandbox=_flag(env, "LIVEROOM_NOTIFY_SANDBOX"),
             refund_sandbox=_flag(env, "LIVEROOM_REFUND_SANDBOX"),
             wechatpay=WeChatPayConfig.from_env(env),
+            alipay=AlipayConfig.from_env(env),
             payment_providers=_providers(env),
             media_s3_bucket=_bucket(env.get("LIVEROOM_MEDIA_S3_BUCKET", "")),
             media_s3_endpoint=_url(
@@ -262,8 +265,10 @@ class Settings:
             raise BadInput("must name at least one provider", _PROVIDERS_VAR)
         if "wechat" in self.payment_providers and self.wechatpay is None:
             raise BadInput("wechat needs LIVEROOM_WECHATPAY_MCHID and the rest", _PROVIDERS_VAR)
-        if self.wechatpay is not None and not self.public_url:
-            raise BadInput("WeChat Pay notifies the gateway here", "LIVEROOM_PUBLIC_URL")
+        if "alipay" in self.payment_providers and self.alipay is None:
+            raise BadInput("alipay needs LIVEROOM_ALIPAY_APPID and the rest", _PROVIDERS_VAR)
+        if (self.wechatpay or self.alipay) and not self.public_url:
+            raise BadInput("the payment providers notify the gateway here", "LIVEROOM_PUBLIC_URL")
 
 
 MIN_SECRET_BYTES = 32
@@ -302,18 +307,21 @@ def demo_defaults(data_dir: Path, secrets: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-KNOWN_PROVIDERS = ("sandbox", "wechat")
+KNOWN_PROVIDERS = ("sandbox", "wechat", "alipay")
 _PROVIDERS_VAR = "LIVEROOM_PAYMENT_PROVIDERS"
 
 
 def _providers(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The named providers, or WeChat Pay alone where it is configured, else the sandbox."""
+    """The named providers; else those configured (WeChat Pay first), else the sandbox."""
     named = tuple(p.strip() for p in env.get(_PROVIDERS_VAR, "").split(",") if p.strip())
     if len(set(named)) != len(named):
         raise BadInput("names a provider twice", _PROVIDERS_VAR)
     if named:
         return named
-    return ("wechat",) if env.get("LIVEROOM_WECHATPAY_MCHID") else ("sandbox",)
+    configured = ("wechat",) * bool(env.get("LIVEROOM_WECHATPAY_MCHID")) + ("alipay",) * bool(
+        env.get("LIVEROOM_ALIPAY_APPID")
+    )
+    return configured or ("sandbox",)
 
 
 def _path(value: str | None) -> Path | None:

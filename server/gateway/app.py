@@ -67,7 +67,7 @@ from server.ops.audit import Audit
 from server.pages import viewer as viewer_pages
 from server.pages.bigscreen import routes as big_screen_routes
 from server.pages.templates import pages_dir
-from server.payments.registry import wechat_pay
+from server.payments.registry import alipay, wechat_pay
 from server.runtime import Runtime
 from server.settings import Settings
 from server.store.connection import connect
@@ -149,6 +149,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
                 library=Library(ledger),
                 media=media_store(settings),
                 wechatpay=wechat_pay(settings),
+                alipay=alipay(settings),
             )
             stack.push_async_callback(app.state.gateway.hubs.stop)
             if app.state.gateway.wechatpay is not None:

@@ -22,6 +22,7 @@ from server.gateway.screen_tokens import ScreenTokens
 from server.growth.library import Library
 from server.growth.media import MediaStore
 from server.ops.audit import Audit
+from server.payments.alipay import Alipay
 from server.payments.wechat import WeChatPay
 from server.runtime import Runtime
 from server.settings import Settings
@@ -48,6 +49,7 @@ class Gateway:
     library: Library
     media: MediaStore
     wechatpay: WeChatPay | None = None  # where the merchant takes WeChat Pay
+    alipay: Alipay | None = None  # where the merchant takes Alipay
     bodies: BodyGate = field(default_factory=BodyGate)
     # what the big screens' slower panels last read from the ledger: campaign -> (when, it)
     screen_cache: dict[str, tuple[float, Any]] = field(default_factory=dict)

@@ -213,6 +213,13 @@ OPERATIONS = [
     ),
     Operation(
         "post",
+        "/api/v1/payments/alipay/notify",
+        "Alipay's trade notification (form-encoded, RSA2 `sign`); answers the word `success`",
+        errors=(401, 404, 422),
+        media_type="text/plain",
+    ),
+    Operation(
+        "post",
         "/api/v1/sandbox/payments/{pid}/succeed",
         "The demo's payment provider: settle one of the caller's payments (demo only)",
         auth="viewer",

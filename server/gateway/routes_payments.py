@@ -1,5 +1,5 @@
 """Payments: a viewer opens the next stage with a provider the deployment offers; the provider
-confirms through its signed notification (the generic webhook, or WeChat Pay's)."""
+confirms through its signed notification (the generic webhook, WeChat Pay's or Alipay's)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import secrets
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from server.clock import to_ms
@@ -25,8 +25,7 @@ from server.gateway.schemas import ORDER_ID_PATTERN, NoFields, PaymentIn, Webhoo
 from server.gateway.views import payment_view
 from server.gateway.webhooks import signed_body
 from server.ledger import refund_outbox
-from server.payments.providers import ProviderUnavailable
-from server.payments.wechat import BadNotice, RefundNotice
+from server.payments.providers import BadNotice, ProviderUnavailable, RefundNotice
 
 log = logging.getLogger("liveroom.payments")
 
@@ -80,23 +79,31 @@ async def open_payment(request: Request) -> Response:
             error, field, message, code = _OPEN_REFUSALS[answer.code]
             raise error(message, field, code)
         view = payment_view(answer.record)
-        if view["provider"] == "wechat":
-            view["checkout"] = await _wechat_checkout(gw, live.campaign, answer.record, asked)
+        if view["provider"] != "sandbox":
+            view["checkout"] = await _checkout(gw, live.campaign, answer.record, asked)
         return 201, view
 
     return await gw.idempotency.run(request, "payments", user, raw, start, target=order_id)
 
 
-async def _wechat_checkout(
+async def _checkout(
     gw: Gateway, campaign: Campaign, payment: dict[str, Any], asked: PaymentIn
 ) -> dict[str, str]:
-    if gw.wechatpay is None:  # offered once, configured away since: the page cannot pay it
-        raise Unavailable("WeChat Pay is not configured", "provider", "provider_unavailable")
+    """What the page needs to pay at the payment's provider (the provider of a payment
+    opened before stays its provider, whatever this call asked)."""
+    provider = payment["provider"]
     try:
-        return await gw.wechatpay.checkout(payment, campaign.name, asked.openid)
+        if provider == "wechat" and gw.wechatpay is not None:
+            return await gw.wechatpay.checkout(payment, campaign.name, asked.openid)
+        if provider == "alipay" and gw.alipay is not None:
+            return gw.alipay.checkout(payment, campaign.name)
     except ProviderUnavailable as exc:
-        log.warning("WeChat Pay could not open payment %s: %s", payment["id"], exc)
-        raise Unavailable("WeChat Pay did not answer", "provider", "provider_unavailable") from None
+        log.warning("%s could not open payment %s: %s", provider, payment["id"], exc)
+        raise Unavailable(
+            f"{provider} did not answer", "provider", "provider_unavailable"
+        ) from None
+    # offered when the payment opened, configured away since: the page cannot pay it
+    raise Unavailable(f"{provider} is not configured", "provider", "provider_unavailable")
 
 
 async def payment_webhook(request: Request) -> Response:
@@ -123,6 +130,22 @@ async def wechat_notify(request: Request) -> Response:
         await refund_outbox.record(gw.ledger, notice.refund_id, notice.answer, now)
         return JSONResponse({"result": notice.answer.state})
     return await _settle(gw, notice.payment_id, notice.amount_fen, notice.status)
+
+
+async def alipay_notify(request: Request) -> Response:
+    """Alipay's trade notifications (form-encoded, RSA2-signed). Alipay stops retrying only
+    when the answer is the word `success`."""
+    gw = gateway(request)
+    raw = await read_body(request)
+    if gw.alipay is None:
+        raise NotFound("Alipay is not configured", None, "payments_not_configured")
+    try:
+        notice = gw.alipay.decode(raw)
+    except BadNotice as exc:
+        log.warning("Alipay notification refused: %s", exc)
+        raise Unauthorized(f"bad notification: {exc}", "sign") from None
+    await _settle(gw, notice.payment_id, notice.amount_fen, notice.status)
+    return PlainTextResponse("success")
 
 
 async def _settle(gw: Gateway, payment_id: str, amount_fen: int, status: str) -> Response:
@@ -184,5 +207,6 @@ routes = [
     Route("/orders/{oid}/payments", open_payment, methods=["POST"]),
     Route("/payments/webhook", payment_webhook, methods=["POST"]),
     Route("/payments/wechat/notify", wechat_notify, methods=["POST"]),
+    Route("/payments/alipay/notify", alipay_notify, methods=["POST"]),
     Route("/sandbox/payments/{pid}/succeed", sandbox_succeed, methods=["POST"]),
 ]

@@ -54,7 +54,7 @@ class PaymentIn(StrictBody):
     """Which provider to pay with (one the deployment offers; its first when absent), and
     for WeChat Pay inside WeChat, the viewer's openid under the merchant's AppID."""
 
-    provider: Literal["sandbox", "wechat"] | None = None
+    provider: Literal["sandbox", "wechat", "alipay"] | None = None
     openid: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{6,128}$")] = None
 
 
@@ -160,9 +160,10 @@ class PaymentOut(TypedDict):
     stage: str
     amount_fen: int
     status: str
-    provider: str  # sandbox | wechat
-    # what the page needs to pay at the provider: WeChat's JSAPI parameters (kind "jsapi")
-    # or a Native QR code's URL (kind "native"); absent for the sandbox
+    provider: str  # sandbox | wechat | alipay
+    # what the page needs to pay at the provider: WeChat's JSAPI parameters (kind "jsapi"),
+    # a Native QR code's URL (kind "native"), Alipay's cashier (kind "wap", its url);
+    # absent for the sandbox
     checkout: NotRequired[dict[str, str]]
 
 

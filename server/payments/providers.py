@@ -26,6 +26,28 @@ class RefundAnswer:
     detail: str = ""  # why it was refused, in the provider's words
 
 
+@dataclass(frozen=True)
+class PaymentNotice:
+    """A provider's verified word that a payment went through (or did not)."""
+
+    payment_id: str
+    amount_fen: int
+    status: str  # succeeded | failed
+    transaction_id: str  # the provider's own id for it
+
+
+@dataclass(frozen=True)
+class RefundNotice:
+    """A provider's verified word on a refund it was working on."""
+
+    refund_id: str
+    answer: RefundAnswer
+
+
+class BadNotice(ValueError):
+    """Not a notification from the provider (signature, time or content)."""
+
+
 class ProviderUnavailable(Exception):
     """No answer this time (down, slow, a 5xx): ask again later, under the same id."""
 
@@ -35,6 +57,6 @@ class PaymentProvider(Protocol):
 
     async def refund(self, ask: RefundAsk) -> RefundAnswer: ...
 
-    async def refund_status(self, refund_id: str) -> RefundAnswer: ...
+    async def refund_status(self, ask: RefundAsk) -> RefundAnswer: ...
 
     async def close(self) -> None: ...

@@ -71,7 +71,7 @@ class Refunder:
             return _again(send, now, NOT_CONFIGURED)
         try:
             if send["state"] == rules.PROCESSING:
-                answer = await provider.refund_status(send["refund_id"])
+                answer = await provider.refund_status(_ask(send))
                 if answer.state == rules.PENDING:  # the provider never got it: ask again
                     answer = await provider.refund(_ask(send))
             else:

@@ -1,10 +1,12 @@
 """Which payment providers this deployment runs (settings): the refund sender's by name, and
-the WeChat Pay client the gateway opens payments and reads notifications with."""
+the WeChat Pay and Alipay clients the gateway opens payments and reads notifications with."""
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from server.payments.alipay import Alipay
+from server.payments.alipay_config import NOTIFY_PATH as ALIPAY_NOTIFY_PATH
 from server.payments.providers import PaymentProvider
 from server.payments.sandbox import SandboxProvider
 from server.payments.wechat import WeChatPay
@@ -20,6 +22,12 @@ def wechat_pay(settings: Settings) -> WeChatPay | None:
     return WeChatPay(settings.wechatpay, settings.public_url.rstrip("/") + NOTIFY_PATH)
 
 
+def alipay(settings: Settings) -> Alipay | None:
+    if settings.alipay is None:
+        return None
+    return Alipay(settings.alipay, settings.public_url.rstrip("/") + ALIPAY_NOTIFY_PATH)
+
+
 def refund_providers(
     settings: Settings, redis: Redis, scripts: Scripts
 ) -> dict[str, PaymentProvider]:
@@ -32,4 +40,6 @@ def refund_providers(
         providers["sandbox"] = SandboxProvider(redis, scripts, keys)
     if wechat := wechat_pay(settings):
         providers["wechat"] = wechat
+    if app := alipay(settings):
+        providers["alipay"] = app
     return providers

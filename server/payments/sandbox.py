@@ -39,8 +39,8 @@ class SandboxProvider:
         )
         return _answer(raw)
 
-    async def refund_status(self, refund_id: str) -> RefundAnswer:
-        raw = await self._redis.hget(self._keys.refunds, refund_id)
+    async def refund_status(self, ask: RefundAsk) -> RefundAnswer:
+        raw = await self._redis.hget(self._keys.refunds, ask.refund_id)
         if raw is None:  # never reached the provider: the sender asks for it again
             return RefundAnswer("pending")
         return _answer(raw)

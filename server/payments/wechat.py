@@ -12,7 +12,6 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,7 +20,14 @@ from wechatpayv3.async_ import AsyncWeChatPay
 from wechatpayv3.async_.type import WeChatPayType
 
 from server.domain import refunds as rules
-from server.payments.providers import ProviderUnavailable, RefundAnswer, RefundAsk
+from server.payments.providers import (
+    BadNotice,
+    PaymentNotice,
+    ProviderUnavailable,
+    RefundAnswer,
+    RefundAsk,
+    RefundNotice,
+)
 from server.payments.wechat_config import WeChatPayConfig
 
 log = logging.getLogger("liveroom.wechatpay")
@@ -33,24 +39,6 @@ _REFUND_STATES = {
     "ABNORMAL": rules.REFUSED,  # the buyer's account cannot take it: ops act
     "CLOSED": rules.REFUSED,
 }
-
-
-class BadNotice(ValueError):
-    """Not a notification from WeChat Pay (signature, time or content)."""
-
-
-@dataclass(frozen=True)
-class PaymentNotice:
-    payment_id: str
-    amount_fen: int
-    status: str  # succeeded | failed
-    transaction_id: str
-
-
-@dataclass(frozen=True)
-class RefundNotice:
-    refund_id: str
-    answer: RefundAnswer
 
 
 def trade_no(payment_id: str) -> str:
@@ -178,9 +166,9 @@ class WeChatPay:
             raise ProviderUnavailable(f"refund: {code} {answer.get('code')}")
         return RefundAnswer(rules.REFUSED, "", f"{answer.get('code')}: {answer.get('message')}")
 
-    async def refund_status(self, refund_id: str) -> RefundAnswer:
+    async def refund_status(self, ask: RefundAsk) -> RefundAnswer:
         sdk = await self._client()
-        code, text = await self._call(sdk.query_refund(out_refund_no=refund_id))
+        code, text = await self._call(sdk.query_refund(out_refund_no=ask.refund_id))
         answer = _json(text)
         if code == 200:
             return _refund_answer(answer)

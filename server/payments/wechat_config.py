@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from server.errors import BadInput
+from server.payments.pem import read_pem
 
 OFFICIAL_API = "https://api.mch.weixin.qq.com"
 NOTIFY_PATH = "/api/v1/payments/wechat/notify"
@@ -37,10 +37,10 @@ class WeChatPayConfig:
         config = cls(
             mchid=env["LIVEROOM_WECHATPAY_MCHID"],
             appid=env.get("LIVEROOM_WECHATPAY_APPID", ""),
-            private_key=_read(env, "LIVEROOM_WECHATPAY_PRIVATE_KEY_FILE"),
+            private_key=read_pem(env, "LIVEROOM_WECHATPAY_PRIVATE_KEY_FILE"),
             cert_serial_no=env.get("LIVEROOM_WECHATPAY_CERT_SERIAL_NO", ""),
             apiv3_key=env.get("LIVEROOM_WECHATPAY_APIV3_KEY", ""),
-            public_key=_read(env, "LIVEROOM_WECHATPAY_PUBLIC_KEY_FILE"),
+            public_key=read_pem(env, "LIVEROOM_WECHATPAY_PUBLIC_KEY_FILE"),
             public_key_id=env.get("LIVEROOM_WECHATPAY_PUBLIC_KEY_ID", ""),
             api_url=env.get("LIVEROOM_WECHATPAY_API_URL") or OFFICIAL_API,
         )
@@ -62,13 +62,3 @@ class WeChatPayConfig:
         for ok, expected, field in checks:
             if not ok:
                 raise BadInput(f"must be {expected}", v + field)
-
-
-def _read(env: Mapping[str, str], name: str) -> str:
-    path = env.get(name, "")
-    if not path:
-        raise BadInput("must name a PEM file", name)
-    try:
-        return Path(path).read_text("utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc}", name) from None

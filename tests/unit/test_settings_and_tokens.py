@@ -209,3 +209,22 @@ def test_wechat_offered_without_an_account_is_refused() -> None:
     with pytest.raises(BadInput) as caught:
         Settings.from_env({**GOOD, "LIVEROOM_PAYMENT_PROVIDERS": "sandbox,wechat"})
     assert caught.value.field == "LIVEROOM_PAYMENT_PROVIDERS"
+
+
+def test_an_alipay_app_is_offered_after_wechat_pay_and_checked(tmp_path: Path) -> None:
+    env = {
+        **_wechat_env(tmp_path),
+        "LIVEROOM_ALIPAY_APPID": "2021004100000001",
+        "LIVEROOM_ALIPAY_PRIVATE_KEY_FILE": str(tmp_path / "key.pem"),
+        "LIVEROOM_ALIPAY_PUBLIC_KEY_FILE": str(tmp_path / "pub.pem"),
+    }
+    s = Settings.from_env(env)
+    assert s.alipay is not None and s.payment_providers == ("wechat", "alipay")
+    for name, value in [
+        ("LIVEROOM_ALIPAY_APPID", "20210041"),
+        ("LIVEROOM_ALIPAY_PUBLIC_KEY_FILE", str(tmp_path / "key.pem")),
+        ("LIVEROOM_ALIPAY_GATEWAY", "gateway.do"),
+    ]:
+        with pytest.raises(BadInput) as caught:
+            Settings.from_env({**env, name: value})
+        assert caught.value.field == name

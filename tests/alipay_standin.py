@@ -1,0 +1,249 @@
+"""A local stand-in for Alipay's open-platform gateway, following its published protocol with
+keys made for the test: each request's RSA2 signature is checked (SHA256withRSA over the
+sorted "k=v&..." of every parameter but `sign`), each answer is signed over its
+`<method>_response` object's exact text, and trade notifications are form-encoded and signed
+over their sorted fields less `sign` and `sign_type`. Trades and refunds behave as the API
+documents: a refund is kept once by out_request_no and no trade refunds more than it took.
+
+Written from the protocol with `cryptography` (not the SDK), so the SDK is checked against
+an independent implementation."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import httpx
+import orjson
+from aiohttp import web
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from server.payments.alipay_config import AlipayConfig
+
+APPID = "2021004100000001"
+_BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _sign(key: rsa.RSAPrivateKey, message: str) -> str:
+    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return base64.b64encode(signature).decode()
+
+
+def _signed_string(fields: dict[str, str]) -> str:
+    return "&".join(f"{k}={v}" for k, v in sorted(fields.items()))
+
+
+@dataclass
+class Trade:
+    out_trade_no: str
+    total: Decimal
+    passback: str
+    state: str = "WAIT_BUYER_PAY"
+    trade_no: str = ""
+    refunded: Decimal = Decimal("0")
+
+
+@dataclass
+class AlipayStandIn:
+    app_key: rsa.RSAPrivateKey = field(default_factory=_key)
+    alipay_key: rsa.RSAPrivateKey = field(default_factory=_key)
+    trades: dict[str, Trade] = field(default_factory=dict)
+    refunds: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    refund_asks: Counter[str] = field(default_factory=Counter)  # by out_request_no
+    bad_signatures: int = 0
+    refuse_refunds: str = ""  # a sub_code to refuse every new refund with, while set
+    url: str = ""
+
+    def config(self, folder: Path) -> AlipayConfig:
+        private = self.app_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        public = (
+            self.alipay_key.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+        (folder / "alipay_app_key.pem").write_text(private)
+        (folder / "alipay_public_key.pem").write_text(public)
+        return AlipayConfig(
+            appid=APPID, private_key=private, alipay_public_key=public, gateway=self.url
+        )
+
+    # -- the gateway -----------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/gateway.do", self._gateway)
+        return app
+
+    async def _gateway(self, request: web.Request) -> web.Response:
+        params = dict(request.query)
+        signature = params.pop("sign", "")
+        if params.get("app_id") != APPID or not self._signed_by_app(params, signature):
+            self.bad_signatures += 1
+            return self._answer(
+                "error",
+                {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"},
+            )
+        method = params["method"]
+        biz = orjson.loads(params.get("biz_content", "{}"))
+        if method == "alipay.trade.wap.pay":  # the buyer's browser reaches the cashier
+            trade = self.trades.setdefault(
+                biz["out_trade_no"],
+                Trade(
+                    biz["out_trade_no"],
+                    Decimal(biz["total_amount"]),
+                    biz.get("passback_params", ""),
+                ),
+            )
+            return web.Response(
+                text=f"<html><body>收银台 ¥{trade.total}</body></html>", content_type="text/html"
+            )
+        if method == "alipay.trade.refund":
+            return self._answer(method, self._refund(biz))
+        if method == "alipay.trade.fastpay.refund.query":
+            key = (biz.get("out_trade_no", ""), biz["out_request_no"])
+            found = self.refunds.get(key)
+            body = {"code": "10000", "msg": "Success", "out_request_no": biz["out_request_no"]}
+            if found:
+                body.update(
+                    refund_amount=found["refund_fee"],
+                    refund_status="REFUND_SUCCESS",
+                    trade_no=found["trade_no"],
+                )
+            return self._answer(method, body)
+        return self._answer(
+            method, {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.UNSUPPORTED"}
+        )
+
+    def _signed_by_app(self, params: dict[str, str], signature: str) -> bool:
+        try:
+            self.app_key.public_key().verify(
+                base64.b64decode(signature),
+                _signed_string(params).encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def _refund(self, biz: dict[str, Any]) -> dict[str, Any]:
+        no, request_no = biz.get("out_trade_no", ""), biz["out_request_no"]
+        self.refund_asks[request_no] += 1
+        if (no, request_no) in self.refunds:  # asked again: no money moves
+            return {**self.refunds[(no, request_no)], "fund_change": "N"}
+        trade = self.trades.get(no)
+        if trade is None or trade.state != "TRADE_SUCCESS":
+            return {
+                "code": "40004",
+                "msg": "Business Failed",
+                "sub_code": "ACQ.TRADE_NOT_EXIST",
+                "sub_msg": "交易不存在",
+            }
+        if self.refuse_refunds:
+            return {
+                "code": "40004",
+                "msg": "Business Failed",
+                "sub_code": self.refuse_refunds,
+                "sub_msg": "卖家余额不足",
+            }
+        amount = Decimal(biz["refund_amount"])
+        if amount <= 0 or trade.refunded + amount > trade.total:
+            return {
+                "code": "40004",
+                "msg": "Business Failed",
+                "sub_code": "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL",
+                "sub_msg": "退款金额超限",
+            }
+        trade.refunded += amount
+        self.refunds[(no, request_no)] = {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": trade.trade_no,
+            "out_trade_no": no,
+            "refund_fee": str(trade.refunded),
+            "fund_change": "Y",
+        }
+        return self.refunds[(no, request_no)]
+
+    def _answer(self, method: str, body: dict[str, Any]) -> web.Response:
+        name = "error_response" if method == "error" else method.replace(".", "_") + "_response"
+        inner = orjson.dumps(body).decode()
+        text = f'{{"{name}":{inner},"sign":"{_sign(self.alipay_key, inner)}"}}'
+        return web.Response(text=text, content_type="application/json", charset="utf-8")
+
+    # -- what Alipay does on its own -------------------------------------------------------
+
+    def pay(self, out_trade_no: str, sent: datetime | None = None) -> tuple[bytes, dict[str, str]]:
+        """The buyer pays at the cashier; this is Alipay's trade notification."""
+        trade = self.trades[out_trade_no]
+        trade.state, trade.trade_no = "TRADE_SUCCESS", "2026" + secrets.token_hex(10)
+        at = sent or datetime.now(_BEIJING)
+        fields = {
+            "notify_time": at.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+            "notify_type": "trade_status_sync",
+            "notify_id": secrets.token_hex(16),
+            "app_id": APPID,
+            "charset": "utf-8",
+            "version": "1.0",
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "trade_status": "TRADE_SUCCESS",
+            "total_amount": str(trade.total),
+            "receipt_amount": str(trade.total),
+            "buyer_id": "2088102177846880",
+            "passback_params": trade.passback,
+        }
+        return self.notification(fields)
+
+    def notification(self, fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+        signed = {
+            **fields,
+            "sign": _sign(self.alipay_key, _signed_string(fields)),
+            "sign_type": "RSA2",
+        }
+        return urlencode(signed).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def long_ago(self) -> datetime:
+        return datetime.now(_BEIJING) - timedelta(hours=2)
+
+    async def visit(self, url: str) -> httpx.Response:
+        """The buyer's browser opens the cashier address the gateway gave."""
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await client.get(url)
+
+
+@contextlib.asynccontextmanager
+async def alipay_standin() -> AsyncIterator[AlipayStandIn]:
+    standin = AlipayStandIn()
+    runner = web.AppRunner(standin.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    standin.url = f"http://127.0.0.1:{port}/gateway.do"
+    try:
+        yield standin
+    finally:
+        await runner.cleanup()
