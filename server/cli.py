@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ from server.ledger.engine import create_engine, ledger_url
 from server.ledger.migrate import upgrade
 from server.ledger.queries import finance_report
 from server.ledger.reconcile import reconcile
+from server.ops import statements
+from server.ops.statements import STATEMENT_PROVIDERS
+from server.payments.registry import alipay, wechat_pay
 from server.runtime import Runtime, startup_campaign_text
 from server.settings import Settings, demo_defaults
 from server.sim import Shape, Simulation, SimulationStopped
@@ -129,6 +133,13 @@ def _parser() -> argparse.ArgumentParser:
 
     reconcile = commands.add_parser("reconcile", help="prove Redis = ledger + unconsumed stream")
     reconcile.add_argument("--campaign", action="append", help="only these campaign ids")
+    reconcile.add_argument(
+        "--provider",
+        choices=STATEMENT_PROVIDERS,
+        help="instead: check this payment provider's daily statement against the ledger",
+    )
+    reconcile.add_argument("--date", type=_day, help="the statement's day, YYYY-MM-DD")
+    reconcile.add_argument("--file", type=Path, help="a statement saved from the provider")
     reconcile.set_defaults(run=_reconcile)
 
     report = commands.add_parser("report", help="the finance report, per distributor and in total")
@@ -220,6 +231,13 @@ def _scale(value: str) -> float:
     if not 0 < scale <= 2:
         raise argparse.ArgumentTypeError("must be > 0 and <= 2")
     return scale
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a day as YYYY-MM-DD") from None
 
 
 def _pace(value: str) -> float:
@@ -342,7 +360,36 @@ async def _run_worker(settings: Settings, redis_url: str) -> int:
 
 def _reconcile(args: argparse.Namespace) -> int:
     settings = Settings.from_env(secrets=False)
+    if args.provider:
+        if args.date is None:
+            raise BadInput("the statement's day is needed with --provider", "--date")
+        return asyncio.run(_check_statement(settings, args.provider, args.date, args.file))
     return asyncio.run(_run_reconcile(settings, _redis_url(settings), args.campaign))
+
+
+async def _check_statement(settings: Settings, provider: str, day: date, file: Path | None) -> int:
+    """`liveroom reconcile --provider P --date D [--file F]`: exit 1 if anything differs."""
+    engine = create_engine(ledger_url(settings.database_url, settings.data_dir))
+    wechat, app = wechat_pay(settings), alipay(settings)
+    try:
+        if file is not None:
+            bill = statements.read_bill(provider, file)
+        else:
+            bill = await statements.download_bill(provider, wechat, app, day)
+        result = await statements.check(engine, provider, day, bill, int(time.time() * 1000))
+    finally:
+        if wechat is not None:
+            await wechat.close()
+        await engine.dispose()
+    verdict = "clean" if result.clean else f"{len(result.problems)} differences"
+    print(
+        f"{provider} {day}: {result.lines} lines, {result.matched} matched (paid "
+        f"{result.paid_fen}, refunded {result.refunded_fen}, fees {result.fees_fen} fen; "
+        f"{result.other_day} booked on a neighbouring day); {verdict}"
+    )
+    for problem in result.problems:
+        print(f"  MISMATCH {problem}")
+    return 0 if result.clean else 1
 
 
 async def _run_reconcile(settings: Settings, redis_url: str, only: list[str] | None) -> int:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import secrets
+import zipfile
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -49,6 +51,31 @@ def _signed_string(fields: dict[str, str]) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(fields.items()))
 
 
+_BILL_HEADER = (
+    "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,"
+    "对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,"
+    "商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,"
+    "退款批次号/请求号,服务费（元）,分润（元）,备注"
+).split(",")
+
+
+def _bill_row(
+    trade_no: str, out_trade_no: str, kind: str, amount: Decimal, fee: Decimal, request_no: str
+) -> list[str]:
+    return [
+        trade_no, out_trade_no, kind, "中秋月饼", "2026-09-01 20:00:01", "2026-09-01 20:00:05",
+        "", "", "", "", "buy***@example.com", str(amount), str(amount), "0.00", "0.00", "0.00",
+        "0.00", "0.00", "", "0.00", "0.00", request_no, str(fee), "0.00", "",
+    ]  # fmt: skip
+
+
+def extra_payment(out_trade_no: str, total: str) -> list[str]:
+    """A payment only the bill has (made outside this system)."""
+    return _bill_row(
+        "2026" + secrets.token_hex(10), out_trade_no, "交易", Decimal(total), Decimal("0"), ""
+    )
+
+
 @dataclass
 class Trade:
     out_trade_no: str
@@ -68,6 +95,9 @@ class AlipayStandIn:
     refund_asks: Counter[str] = field(default_factory=Counter)  # by out_request_no
     bad_signatures: int = 0
     refuse_refunds: str = ""  # a sub_code to refuse every new refund with, while set
+    bill_drop: set[str] = field(default_factory=set)  # payments the bill leaves out
+    bill_extra: list[list[str]] = field(default_factory=list)  # rows only the bill has
+    _refund_amounts: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     url: str = ""
 
     def config(self, folder: Path) -> AlipayConfig:
@@ -94,6 +124,7 @@ class AlipayStandIn:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/gateway.do", self._gateway)
+        app.router.add_get("/bill.zip", self._bill_zip)
         return app
 
     async def _gateway(self, request: web.Request) -> web.Response:
@@ -118,6 +149,20 @@ class AlipayStandIn:
             )
             return web.Response(
                 text=f"<html><body>收银台 ¥{trade.total}</body></html>", content_type="text/html"
+            )
+        if method == "alipay.data.dataservice.bill.downloadurl.query":
+            if biz.get("bill_type") != "trade":
+                return self._answer(
+                    method,
+                    {
+                        "code": "40004",
+                        "msg": "Business Failed",
+                        "sub_code": "isv.invalid-bill-type",
+                    },
+                )
+            url = self.url.replace("/gateway.do", f"/bill.zip?token={secrets.token_hex(8)}")
+            return self._answer(
+                method, {"code": "10000", "msg": "Success", "bill_download_url": url}
             )
         if method == "alipay.trade.refund":
             return self._answer(method, self._refund(biz))
@@ -177,6 +222,7 @@ class AlipayStandIn:
                 "sub_msg": "退款金额超限",
             }
         trade.refunded += amount
+        self._refund_amounts[(no, request_no)] = amount
         self.refunds[(no, request_no)] = {
             "code": "10000",
             "msg": "Success",
@@ -192,6 +238,42 @@ class AlipayStandIn:
         inner = orjson.dumps(body).decode()
         text = f'{{"{name}":{inner},"sign":"{_sign(self.alipay_key, inner)}"}}'
         return web.Response(text=text, content_type="application/json", charset="utf-8")
+
+    async def _bill_zip(self, request: web.Request) -> web.Response:
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as z:
+            z.writestr("20880000_20260901_业务明细.csv", self.bill_csv().encode("gbk"))
+            z.writestr("20880000_20260901_业务明细(汇总).csv", "#汇总\n".encode("gbk"))
+        return web.Response(body=archive.getvalue(), content_type="application/zip")
+
+    def bill_csv(self) -> str:
+        """The detail CSV as Alipay writes it: # lines around the header and the rows, values
+        padded with tabs, refunds negative, the service fee negative on a trade."""
+        rows = []
+        for trade in self.trades.values():
+            if trade.state == "TRADE_SUCCESS" and trade.out_trade_no not in self.bill_drop:
+                fee = -(trade.total * Decimal("0.006")).quantize(Decimal("0.01"))
+                rows.append(
+                    _bill_row(trade.trade_no, trade.out_trade_no, "交易", trade.total, fee, "")
+                )
+        for (no, request_no), refund in self.refunds.items():
+            amount = self._refund_amounts[(no, request_no)]
+            fee = (amount * Decimal("0.006")).quantize(Decimal("0.01"))
+            rows.append(_bill_row(refund["trade_no"], no, "退款", -amount, fee, request_no))
+        rows.extend(self.bill_extra)
+        head = [
+            "#支付宝业务明细查询",
+            "#账号：[20880000000000000156]",
+            "#起始日期：[2026年09月01日 00:00:00]   终止日期：[2026年09月02日 00:00:00]",
+            "#-----------------------------------------业务明细列表----------------------------------------",
+            ",".join(_BILL_HEADER),
+        ]
+        tail = [
+            "#-----------------------------------------业务明细列表结束------------------------------------",
+            f"#交易合计：{len(rows)}笔",
+            "#导出时间：[2026年09月02日 09:00:00]",
+        ]
+        return "\r\n".join([*head, *(",".join(f"{cell}\t" for cell in row) for row in rows), *tail])
 
     # -- what Alipay does on its own -------------------------------------------------------
 

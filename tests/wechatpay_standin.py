@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gzip
+import hashlib
 import re
 import secrets
 import time
@@ -74,6 +76,8 @@ class StandIn:
     refund_asks: Counter[str] = field(default_factory=Counter)  # by out_refund_no
     bad_signatures: int = 0
     down: bool = False  # answers 503 to everything while set
+    bill_drop: set[str] = field(default_factory=set)  # payments the bill leaves out
+    bill_extra: list[list[str]] = field(default_factory=list)  # rows only the bill has
     url: str = ""
 
     def config(self, folder: Path) -> WeChatPayConfig:
@@ -110,6 +114,8 @@ class StandIn:
         app.router.add_post("/v3/pay/transactions/native", self._pay)
         app.router.add_post("/v3/refund/domestic/refunds", self._refund)
         app.router.add_get("/v3/refund/domestic/refunds/{no}", self._query_refund)
+        app.router.add_get("/v3/bill/tradebill", self._trade_bill)
+        app.router.add_get("/v3/billdownload/file", self._bill_file)
         return app
 
     @web.middleware
@@ -218,6 +224,50 @@ class StandIn:
             return self._answer(404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"})
         return self._answer(200, found)
 
+    async def _trade_bill(self, request: web.Request) -> web.Response:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", request.query.get("bill_date", "")):
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "bill_date"})
+        content = gzip.compress(self.bill_csv().encode())
+        return self._answer(
+            200,
+            {
+                "hash_type": "SHA1",
+                "hash_value": hashlib.sha1(content).hexdigest(),  # noqa: S324 - WeChat's choice
+                "download_url": f"{self.url}/v3/billdownload/file?token={secrets.token_hex(8)}",
+            },
+        )
+
+    async def _bill_file(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=gzip.compress(self.bill_csv().encode()), content_type="application/octet-stream"
+        )
+
+    def bill_csv(self) -> str:
+        """The trade bill as WeChat writes it: every value after a backtick, payments and
+        refunds, then the summary; `bill_drop` and `bill_extra` make it disagree."""
+        rows = []
+        for trade in self.trades.values():
+            if trade.state == "SUCCESS" and trade.out_trade_no not in self.bill_drop:
+                fee = round(trade.total * 0.006)
+                rows.append(
+                    _bill_row(trade.transaction_id, trade.out_trade_no, "SUCCESS", trade.total, fee)
+                )
+        for refund in self.refunds.values():
+            fee = -round(refund["amount"]["refund"] * 0.006)
+            rows.append(
+                _bill_row(
+                    refund["transaction_id"], refund["out_trade_no"], "REFUND", 0, fee,
+                    refund["refund_id"], refund["out_refund_no"], refund["amount"]["refund"],
+                )
+            )  # fmt: skip
+        rows.extend(self.bill_extra)
+        lines = [",".join(_BILL_HEADER), *(",".join(f"`{cell}" for cell in row) for row in rows)]
+        lines.append(
+            "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
+        )
+        lines.append(f"`{len(rows)},`0.00,`0.00,`0.00,`0.00,`0.00,`0.00")
+        return "\r\n".join(lines) + "\r\n"
+
     # -- what WeChat does on its own -------------------------------------------------------
 
     def pay(self, out_trade_no: str) -> tuple[bytes, dict[str, str]]:
@@ -285,6 +335,43 @@ class StandIn:
     async def deliver(self, notice: tuple[bytes, dict[str, str]], url: str) -> httpx.Response:
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(url, content=notice[0], headers=notice[1])
+
+
+_BILL_HEADER = (
+    "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,"
+    "交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,"
+    "充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
+).split(",")
+
+
+def _yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def _bill_row(
+    transaction_id: str,
+    out_trade_no: str,
+    state: str,
+    total: int,
+    fee: int,
+    refund_id: str = "0",
+    out_refund_no: str = "0",
+    refunded: int = 0,
+) -> list[str]:
+    """One row of the trade bill, in the header's order."""
+    refund_state = "SUCCESS" if state == "REFUND" else ""
+    return [
+        "2026-09-01 20:00:05", APPID, MCHID, "0", "", transaction_id, out_trade_no, "oUpF8u",
+        "JSAPI", state, "OTHERS", "CNY", _yuan(total), "0.00", refund_id, out_refund_no,
+        _yuan(refunded), "0.00", "ORIGINAL" if refunded else "", refund_state, "中秋月饼",
+        "mid-autumn", _yuan(fee), "0.60%", _yuan(total), _yuan(refunded), "",
+    ]  # fmt: skip
+
+
+def extra_payment(out_trade_no: str, total: int) -> list[str]:
+    """A payment only the bill has (made outside this system)."""
+    return _bill_row(_token("42"), out_trade_no, "SUCCESS", total, round(total * 0.006))
 
 
 def _token(prefix: str) -> str:

@@ -4,7 +4,8 @@ exports whose totals are the ledger's."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,14 +14,17 @@ from starlette.routing import Route
 
 from server.clock import from_ms
 from server.console.csv_export import csv_response, money, orders_csv
-from server.console.guard import Visit, page, render
+from server.console.guard import Visit, page, render, see_other
 from server.domain import refunds as refund_rules
-from server.errors import NotFound
+from server.errors import BadInput, NotFound, Unavailable
 from server.i18n import t
-from server.ledger import refund_outbox
+from server.ledger import refund_outbox, statement_checks
 from server.ledger.console_queries import money_by_day, money_by_mode
 from server.ledger.queries import OrderFilter, finance_report, list_orders
 from server.ledger.reconcile import reconcile
+from server.ops import statements
+from server.ops.statements import STATEMENT_PROVIDERS
+from server.payments.providers import ProviderUnavailable
 from server.runtime import LiveCampaign
 
 MAX_PROBLEMS_SHOWN = 200
@@ -77,6 +81,11 @@ async def _report(visit: Visit, live: LiveCampaign) -> dict[str, Any]:
         "refund_states": await refund_outbox.summary(engine, cid),
         "refund_troubles": await refund_outbox.troubles(engine, cid, now, refund_rules.OVERDUE_MS),
         "refund_hours": refund_rules.OVERDUE_MS // 3_600_000,
+        "statement_checks": await statement_checks.latest(engine),
+        "statement_providers": [
+            p for p in visit.gw.settings.payment_providers if p in STATEMENT_PROVIDERS
+        ],
+        "yesterday": (datetime.now(statement_checks.BILL_ZONE) - timedelta(days=1)).date(),
         "report": await finance_report(engine, cid),
         "by_mode": await money_by_mode(engine, cid),
         "by_day": list(zip(labels, days, strict=True)),
@@ -109,6 +118,33 @@ async def run_reconcile(visit: Visit) -> Response:
         "at": datetime.now(ZoneInfo(live.campaign.timezone)),
     }
     return render(visit, "console/finance.html", **await _report(visit, live), verdict=verdict)
+
+
+@page("reconcile.run")
+async def check_statement(visit: Visit) -> Response:
+    """Download a provider's statement for a day and check it against the ledger."""
+    live = chosen(visit)
+    provider = visit.text("provider", 16)
+    if provider not in visit.gw.settings.payment_providers or provider == "sandbox":
+        raise BadInput("not a provider this deployment takes", "provider", "provider_not_offered")
+    try:
+        day = date.fromisoformat(visit.text("date", 10))
+    except ValueError:
+        raise BadInput("a day as YYYY-MM-DD", "date") from None
+    gw = visit.gw
+    try:
+        bill = await statements.download_bill(provider, gw.wechatpay, gw.alipay, day)
+    except ProviderUnavailable as exc:
+        raise Unavailable(f"{provider}: {exc}", "provider", "provider_unavailable") from None
+    result = await statements.check(gw.ledger, provider, day, bill, int(time.time() * 1000))
+    await gw.audit.record(
+        visit.actor,
+        "finance.statement",
+        f"{provider}:{day.isoformat()}",
+        None,
+        {"lines": result.lines, "problems": len(result.problems)},
+    )
+    return see_other(f"/console/finance?campaign={live.campaign.id}", "statement_checked")
 
 
 @page("finance.view")
@@ -160,6 +196,7 @@ async def days_csv(visit: Visit) -> Response:
 routes = [
     Route("/console/finance", finance, methods=["GET"]),
     Route("/console/finance/reconcile", run_reconcile, methods=["POST"]),
+    Route("/console/finance/statements", check_statement, methods=["POST"]),
     Route("/console/finance/orders.csv", all_orders_csv, methods=["GET"]),
     Route("/console/finance/commission.csv", distributors_csv, methods=["GET"]),
     Route("/console/finance/days.csv", days_csv, methods=["GET"]),

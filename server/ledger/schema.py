@@ -366,3 +366,21 @@ refund_sends = Table(
     Index("ix_refund_sends_booked", "campaign_id", "stream_id"),
     Index("ix_refund_sends_due", "state", "next_try_ms"),
 )
+
+
+# Each provider statement checked against the ledger (domain/statements.py), newest shown on
+# the finance page.
+statement_checks = Table(
+    "statement_checks",
+    metadata,
+    Column("check_id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(16), nullable=False),
+    Column("bill_date", String(10), nullable=False),
+    Column("checked_at_ms", BigInteger, nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("matched", Integer, nullable=False),
+    Column("paid_fen", BigInteger, nullable=False),
+    Column("refunded_fen", BigInteger, nullable=False),
+    Column("fees_fen", BigInteger, nullable=False),
+    Column("problems", Text, nullable=False),  # JSON list of sentences
+)

@@ -13,9 +13,9 @@ import asyncio
 import logging
 import time
 import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 from zoneinfo import ZoneInfo
@@ -24,7 +24,10 @@ from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 
 from server.domain import refunds as rules
+from server.domain.statements import BillLine
 from server.payments.alipay_config import AlipayConfig
+from server.payments.bills import alipay_lines
+from server.payments.money import fen_of, yuan
 from server.payments.providers import (
     BadNotice,
     PaymentNotice,
@@ -38,20 +41,6 @@ log = logging.getLogger("liveroom.alipay")
 NOTICE_TOLERANCE_S = 600  # notify_time is when Alipay sent it; older is a replay
 _BEIJING = ZoneInfo("Asia/Shanghai")
 _PAID = ("TRADE_SUCCESS", "TRADE_FINISHED")
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-def fen_of(text: str) -> int:
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {text!r}") from None
-    if amount != amount.quantize(Decimal("0.01")) or amount < 0:
-        raise ValueError(f"not an amount: {text!r}")
-    return int(amount * 100)
 
 
 def trade_no(payment_id: str) -> str:
@@ -159,6 +148,28 @@ class Alipay:
         state = rules.SUCCEEDED if done else rules.PROCESSING
         return RefundAnswer(state, str(found.get("trade_no", "")), "")
 
+    # -- the day's statement --------------------------------------------------------------
+
+    async def statement(self, day: date) -> list[BillLine]:
+        """The trade bill of that day: its download address asked for, the zip fetched."""
+        try:
+            found = await self._call(
+                lambda: self._sdk.server_api(
+                    "alipay.data.dataservice.bill.downloadurl.query",
+                    {"bill_type": "trade", "bill_date": day.isoformat()},
+                )
+            )
+        except _Refused as refused:
+            raise ProviderUnavailable(f"bill: {refused.detail}") from None
+        url = str(found.get("bill_download_url", ""))
+        if not url.startswith(("https://", "http://")):
+            raise ProviderUnavailable("bill: no download address")
+        try:
+            content = await asyncio.to_thread(_download, url)
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise ProviderUnavailable(f"bill download: {exc}") from None
+        return alipay_lines(content)
+
     async def _call(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
             found = await asyncio.to_thread(call)
@@ -180,3 +191,9 @@ class _Refused(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+def _download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        body: bytes = answer.read()
+    return body

@@ -8,10 +8,12 @@ is the out_trade_no and the campaign rides in `attach`, which every notification
 
 from __future__ import annotations
 
+import gzip
 import logging
 import secrets
 import time
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import httpx
@@ -20,6 +22,8 @@ from wechatpayv3.async_ import AsyncWeChatPay
 from wechatpayv3.async_.type import WeChatPayType
 
 from server.domain import refunds as rules
+from server.domain.statements import BillLine
+from server.payments.bills import wechat_lines
 from server.payments.providers import (
     BadNotice,
     PaymentNotice,
@@ -175,6 +179,23 @@ class WeChatPay:
         if code == 404:  # never reached WeChat: the sender asks for it again
             return RefundAnswer(rules.PENDING)
         raise ProviderUnavailable(f"query refund: {code} {answer.get('code')}")
+
+    # -- the day's statement --------------------------------------------------------------
+
+    async def statement(self, day: date) -> list[BillLine]:
+        """The trade bill of that day (every payment and refund), downloaded and read."""
+        sdk = await self._client()
+        code, text = await self._call(sdk.trade_bill(bill_date=day.isoformat(), tar_type="GZIP"))
+        answer = _json(text)
+        if code != 200 or "download_url" not in answer:
+            raise ProviderUnavailable(f"trade bill: {code} {answer.get('code')}")
+        code, content = await self._call(sdk.download_bill(answer["download_url"]))
+        if code != 200 or not isinstance(content, bytes):
+            raise ProviderUnavailable(f"bill download: {code}")
+        try:
+            return wechat_lines(gzip.decompress(content).decode("utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProviderUnavailable(f"bill download: unreadable ({exc})") from None
 
     async def _call(self, request: Any) -> tuple[int, Any]:
         try:

@@ -89,11 +89,11 @@ def test_backoff_grows_then_stops_growing() -> None:
 
 
 def test_yuan_strings_round_trip_and_odd_ones_are_refused() -> None:
-    from server.payments.alipay import fen_of, yuan
+    from server.payments.money import fen_of, yuan
 
     for fen in (0, 1, 99, 100, 36800, 10_000_000_001):
         assert fen_of(yuan(fen)) == fen
     assert yuan(5) == "0.05" and fen_of("368") == 36800
-    for bad in ("1.001", "-1.00", "abc", ""):
+    for bad in ("1.001", "-1.00", "abc", "", "Infinity", "NaN"):
         with pytest.raises(ValueError):
             fen_of(bad)
