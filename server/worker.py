@@ -1,5 +1,5 @@
 """`liveroom worker`: the ledger writer, the deadline sweeper, the warehouse router, the
-notifier, the refund sender and the stream trimmer.
+notifier, the refund sender, the payment follower and the stream trimmer.
 
 Each loop survives an outage of Redis or of the SQL database: it logs, backs off and
 tries again; unacknowledged entries simply wait in the stream.
@@ -22,8 +22,9 @@ from server.ledger.consumer import LedgerConsumer
 from server.ledger.migrate import upgrade
 from server.notify.channels import Channel, InboxOnly, Webhook
 from server.notify.notifier import Notifier
+from server.payments.follower import PaymentFollower
 from server.payments.refunder import Refunder
-from server.payments.registry import refund_providers
+from server.payments.registry import providers
 from server.runtime import Runtime
 from server.sweeper import Sweeper
 
@@ -35,6 +36,7 @@ TRIM_INTERVAL_S = 30.0
 ROUTE_INTERVAL_S = 0.5
 NOTIFY_INTERVAL_S = 0.5
 REFUND_INTERVAL_S = 0.5
+FOLLOW_INTERVAL_S = 1.0
 
 
 def default_worker_name() -> str:
@@ -55,8 +57,9 @@ class Worker:
         self.router = Router(runtime, engine)
         self.applied = 0  # ledger entries this worker applied (the notifier reads facts anew)
         self.notifier = Notifier(runtime, engine, channel_for(runtime), name, lambda: self.applied)
-        providers = refund_providers(runtime.settings, runtime.redis, runtime.scripts)
-        self.refunder = Refunder(runtime, engine, providers, name)
+        self.providers = providers(runtime.settings, runtime.redis, runtime.scripts)
+        self.refunder = Refunder(runtime, engine, self.providers.refunds(), name)
+        self.follower = PaymentFollower(runtime, engine, self.providers.followed())
 
     async def run(self, stop: asyncio.Event) -> None:
         await upgrade(self._engine)
@@ -72,6 +75,9 @@ class Worker:
             asyncio.create_task(
                 self._forever(stop, "refund", self.refunder.step, REFUND_INTERVAL_S)
             ),
+            asyncio.create_task(
+                self._forever(stop, "follow", self.follower.step, FOLLOW_INTERVAL_S)
+            ),
         ]
         await stop.wait()
         for task in loops:  # each loop checks `stop` between rounds: let the round finish
@@ -80,8 +86,7 @@ class Worker:
         for task in loops:
             task.cancel()
         await self.notifier.channel.close()
-        for provider in self.refunder.providers.values():
-            await provider.close()
+        await self.providers.close()
 
     async def _consume(self) -> int:
         applied = await self.consumer.consume(list(self._runtime.campaigns), block_ms=200)

@@ -76,6 +76,10 @@ def extra_payment(out_trade_no: str, total: str) -> list[str]:
     )
 
 
+def _failed(sub_code: str, sub_msg: str) -> dict[str, str]:
+    return {"code": "40004", "msg": "Business Failed", "sub_code": sub_code, "sub_msg": sub_msg}
+
+
 @dataclass
 class Trade:
     out_trade_no: str
@@ -94,6 +98,7 @@ class AlipayStandIn:
     refunds: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     refund_asks: Counter[str] = field(default_factory=Counter)  # by out_request_no
     bad_signatures: int = 0
+    queries: int = 0  # trade queries asked
     refuse_refunds: str = ""  # a sub_code to refuse every new refund with, while set
     bill_drop: set[str] = field(default_factory=set)  # payments the bill leaves out
     bill_extra: list[list[str]] = field(default_factory=list)  # rows only the bill has
@@ -132,54 +137,71 @@ class AlipayStandIn:
         signature = params.pop("sign", "")
         if params.get("app_id") != APPID or not self._signed_by_app(params, signature):
             self.bad_signatures += 1
-            return self._answer(
-                "error",
-                {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"},
-            )
+            body = {
+                "code": "40002",
+                "msg": "Invalid Arguments",
+                "sub_code": "isv.invalid-signature",
+            }
+            return self._answer("error", body)
         method = params["method"]
         biz = orjson.loads(params.get("biz_content", "{}"))
         if method == "alipay.trade.wap.pay":  # the buyer's browser reaches the cashier
+            no = biz["out_trade_no"]
             trade = self.trades.setdefault(
-                biz["out_trade_no"],
-                Trade(
-                    biz["out_trade_no"],
-                    Decimal(biz["total_amount"]),
-                    biz.get("passback_params", ""),
-                ),
+                no, Trade(no, Decimal(biz["total_amount"]), biz.get("passback_params", ""))
             )
-            return web.Response(
-                text=f"<html><body>收银台 ¥{trade.total}</body></html>", content_type="text/html"
+            page = f"<html><body>收银台 ¥{trade.total}</body></html>"
+            return web.Response(text=page, content_type="text/html")
+        handlers = {
+            "alipay.data.dataservice.bill.downloadurl.query": self._bill_url,
+            "alipay.trade.query": self._trade_query,
+            "alipay.trade.close": self._trade_close,
+            "alipay.trade.refund": self._refund,
+            "alipay.trade.fastpay.refund.query": self._refund_query,
+        }
+        handler = handlers.get(method)
+        body = handler(biz) if handler else _failed("ACQ.UNSUPPORTED", "不支持")
+        return self._answer(method, body)
+
+    def _bill_url(self, biz: dict[str, Any]) -> dict[str, Any]:
+        if biz.get("bill_type") != "trade":
+            return _failed("isv.invalid-bill-type", "账单类型不对")
+        url = self.url.replace("/gateway.do", f"/bill.zip?token={secrets.token_hex(8)}")
+        return {"code": "10000", "msg": "Success", "bill_download_url": url}
+
+    def _trade_query(self, biz: dict[str, Any]) -> dict[str, Any]:
+        self.queries += 1
+        trade = self.trades.get(biz.get("out_trade_no", ""))
+        if trade is None:
+            return _failed("ACQ.TRADE_NOT_EXIST", "交易不存在")
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": trade.trade_no,
+            "out_trade_no": trade.out_trade_no,
+            "trade_status": trade.state,
+            "total_amount": str(trade.total),
+        }
+
+    def _trade_close(self, biz: dict[str, Any]) -> dict[str, Any]:
+        trade = self.trades.get(biz.get("out_trade_no", ""))
+        if trade is None:
+            return _failed("ACQ.TRADE_NOT_EXIST", "交易不存在")
+        if trade.state != "WAIT_BUYER_PAY":
+            return _failed("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
+        trade.state = "TRADE_CLOSED"
+        return {"code": "10000", "msg": "Success", "out_trade_no": trade.out_trade_no}
+
+    def _refund_query(self, biz: dict[str, Any]) -> dict[str, Any]:
+        found = self.refunds.get((biz.get("out_trade_no", ""), biz["out_request_no"]))
+        body = {"code": "10000", "msg": "Success", "out_request_no": biz["out_request_no"]}
+        if found:
+            body.update(
+                refund_amount=found["refund_fee"],
+                refund_status="REFUND_SUCCESS",
+                trade_no=found["trade_no"],
             )
-        if method == "alipay.data.dataservice.bill.downloadurl.query":
-            if biz.get("bill_type") != "trade":
-                return self._answer(
-                    method,
-                    {
-                        "code": "40004",
-                        "msg": "Business Failed",
-                        "sub_code": "isv.invalid-bill-type",
-                    },
-                )
-            url = self.url.replace("/gateway.do", f"/bill.zip?token={secrets.token_hex(8)}")
-            return self._answer(
-                method, {"code": "10000", "msg": "Success", "bill_download_url": url}
-            )
-        if method == "alipay.trade.refund":
-            return self._answer(method, self._refund(biz))
-        if method == "alipay.trade.fastpay.refund.query":
-            key = (biz.get("out_trade_no", ""), biz["out_request_no"])
-            found = self.refunds.get(key)
-            body = {"code": "10000", "msg": "Success", "out_request_no": biz["out_request_no"]}
-            if found:
-                body.update(
-                    refund_amount=found["refund_fee"],
-                    refund_status="REFUND_SUCCESS",
-                    trade_no=found["trade_no"],
-                )
-            return self._answer(method, body)
-        return self._answer(
-            method, {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.UNSUPPORTED"}
-        )
+        return body
 
     def _signed_by_app(self, params: dict[str, str], signature: str) -> bool:
         try:
@@ -280,7 +302,15 @@ class AlipayStandIn:
     def pay(self, out_trade_no: str, sent: datetime | None = None) -> tuple[bytes, dict[str, str]]:
         """The buyer pays at the cashier; this is Alipay's trade notification."""
         trade = self.trades[out_trade_no]
+        assert trade.state == "WAIT_BUYER_PAY", f"a {trade.state} trade cannot be paid"
         trade.state, trade.trade_no = "TRADE_SUCCESS", "2026" + secrets.token_hex(10)
+        return self.paid_notice(out_trade_no, sent)
+
+    def paid_notice(
+        self, out_trade_no: str, sent: datetime | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The notification of a paid trade, sent at that time (again, or a replay)."""
+        trade = self.trades[out_trade_no]
         at = sent or datetime.now(_BEIJING)
         fields = {
             "notify_time": at.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S"),

@@ -75,6 +75,8 @@ class StandIn:
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     refund_asks: Counter[str] = field(default_factory=Counter)  # by out_refund_no
     bad_signatures: int = 0
+    queries: int = 0  # payment queries asked
+    unavailable: int = 0  # requests answered 503 while down
     down: bool = False  # answers 503 to everything while set
     bill_drop: set[str] = field(default_factory=set)  # payments the bill leaves out
     bill_extra: list[list[str]] = field(default_factory=list)  # rows only the bill has
@@ -112,6 +114,8 @@ class StandIn:
         app = web.Application(middlewares=[self._checked])
         app.router.add_post("/v3/pay/transactions/jsapi", self._pay)
         app.router.add_post("/v3/pay/transactions/native", self._pay)
+        app.router.add_get("/v3/pay/transactions/out-trade-no/{no}", self._query)
+        app.router.add_post("/v3/pay/transactions/out-trade-no/{no}/close", self._close)
         app.router.add_post("/v3/refund/domestic/refunds", self._refund)
         app.router.add_get("/v3/refund/domestic/refunds/{no}", self._query_refund)
         app.router.add_get("/v3/bill/tradebill", self._trade_bill)
@@ -121,6 +125,7 @@ class StandIn:
     @web.middleware
     async def _checked(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if self.down:
+            self.unavailable += 1
             return self._answer(503, {"code": "SYSTEM_ERROR", "message": "系统繁忙"})
         body = (await request.read()).decode()
         if not self._signed_by_merchant(request, body):
@@ -192,6 +197,33 @@ class StandIn:
         if native:
             return self._answer(200, {"code_url": f"weixin://wxpay/bizpayurl?pr={trade.prepay_id}"})
         return self._answer(200, {"prepay_id": trade.prepay_id})
+
+    async def _query(self, request: web.Request) -> web.Response:
+        self.queries += 1
+        trade = self.trades.get(request.match_info["no"])
+        if trade is None or request.query.get("mchid") != MCHID:
+            return self._answer(404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"})
+        return self._answer(
+            200,
+            {
+                "appid": APPID,
+                "mchid": MCHID,
+                "out_trade_no": trade.out_trade_no,
+                "transaction_id": trade.transaction_id,
+                "trade_state": trade.state,
+                "attach": trade.attach,
+                "amount": {"total": trade.total, "currency": "CNY"},
+            },
+        )
+
+    async def _close(self, request: web.Request) -> web.Response:
+        trade = self.trades.get(request.match_info["no"])
+        if trade is None:
+            return self._answer(404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"})
+        if trade.state == "SUCCESS":
+            return self._answer(400, {"code": "ORDERPAID", "message": "订单已支付"})
+        trade.state = "CLOSED"
+        return self._answer(204, None)
 
     async def _refund(self, request: web.Request) -> web.Response:
         ask = orjson.loads(await request.read())
@@ -273,6 +305,7 @@ class StandIn:
     def pay(self, out_trade_no: str) -> tuple[bytes, dict[str, str]]:
         """The buyer pays: the trade succeeds, and this is the notification WeChat sends."""
         trade = self.trades[out_trade_no]
+        assert trade.state == "NOTPAY", f"a {trade.state} trade cannot be paid"
         trade.state, trade.transaction_id = "SUCCESS", _token("42")
         resource = {
             "mchid": MCHID,

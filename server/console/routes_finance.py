@@ -20,6 +20,7 @@ from server.errors import BadInput, NotFound, Unavailable
 from server.i18n import t
 from server.ledger import refund_outbox, statement_checks
 from server.ledger.console_queries import money_by_day, money_by_mode
+from server.ledger.payment_queries import silent_count
 from server.ledger.queries import OrderFilter, finance_report, list_orders
 from server.ledger.reconcile import reconcile
 from server.ops import statements
@@ -28,6 +29,7 @@ from server.payments.providers import ProviderUnavailable
 from server.runtime import LiveCampaign
 
 MAX_PROBLEMS_SHOWN = 200
+FOLLOWED = ("wechat", "alipay")  # the providers whose silent payments the worker asks about
 
 
 def chosen(visit: Visit) -> LiveCampaign:
@@ -82,6 +84,7 @@ async def _report(visit: Visit, live: LiveCampaign) -> dict[str, Any]:
         "refund_troubles": await refund_outbox.troubles(engine, cid, now, refund_rules.OVERDUE_MS),
         "refund_hours": refund_rules.OVERDUE_MS // 3_600_000,
         "statement_checks": await statement_checks.latest(engine),
+        "silent_payments": await silent_count(engine, FOLLOWED, cid, now),
         "statement_providers": [
             p for p in visit.gw.settings.payment_providers if p in STATEMENT_PROVIDERS
         ],

@@ -127,3 +127,8 @@ def expected_kept_fen(order: dict[str, Any]) -> int:
     if final is not None:
         return int(final) * int(order["qty"]) - aftersale
     return int(order["paid_fen"]) - int(order.get("bounced_fen", 0)) - aftersale
+
+
+def balance_due_ms(campaign: Campaign) -> int:
+    """When a paid deposit's balance is due (no presale: nothing is ever a deposit)."""
+    return to_ms(campaign.presale.balance_closes_at) if campaign.presale else 0

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from server.clock import to_ms
 from server.domain.campaign import Campaign
-from server.domain.lifecycle import next_stage, stage_amount_fen
+from server.domain.lifecycle import balance_due_ms, next_stage, stage_amount_fen
 from server.domain.phases import balance_window_open
 from server.domain.pricing import ANONYMOUS
 from server.errors import BadInput, Conflict, LiveroomError, NotFound, Unauthorized, Unavailable
@@ -155,7 +155,7 @@ async def _settle(gw: Gateway, payment_id: str, amount_fen: int, status: str) ->
         log.warning("notice for unknown payment %s", payment_id)
         raise NotFound("unknown payment", "payment_id", "unknown_payment")
     answer = await live.orders.settle_payment(
-        gw.runtime.clock.now_ms(), payment_id, amount_fen, status, _balance_due_ms(live.campaign)
+        gw.runtime.clock.now_ms(), payment_id, amount_fen, status, balance_due_ms(live.campaign)
     )
     if answer.code == "unknown":
         log.warning("notice for unknown payment %s", payment_id)
@@ -187,15 +187,10 @@ async def sandbox_succeed(request: Request) -> Response:
         payment_id,
         payment["amount_fen"],
         "succeeded",
-        _balance_due_ms(live.campaign),
+        balance_due_ms(live.campaign),
     )
     assert answer.record is not None
     return JSONResponse({"result": answer.code, "payment": payment_view(answer.record)})
-
-
-def _balance_due_ms(campaign: Campaign) -> int:
-    """When a paid deposit's balance is due (no presale: nothing is ever a deposit)."""
-    return to_ms(campaign.presale.balance_closes_at) if campaign.presale else 0
 
 
 def _check_order_id(order_id: str) -> None:

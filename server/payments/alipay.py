@@ -31,6 +31,7 @@ from server.payments.money import fen_of, yuan
 from server.payments.providers import (
     BadNotice,
     PaymentNotice,
+    PaymentState,
     ProviderUnavailable,
     RefundAnswer,
     RefundAsk,
@@ -115,6 +116,34 @@ class Alipay:
             )
         except (KeyError, ValueError) as exc:
             raise BadNotice(f"missing {exc}") from None
+
+    # -- following a payment (FollowsPayments) -------------------------------------------
+
+    async def payment_state(self, payment_id: str) -> PaymentState:
+        try:
+            found = await self._call(
+                lambda: self._sdk.api_alipay_trade_query(out_trade_no=trade_no(payment_id))
+            )
+        except _Refused as refused:
+            if refused.detail.startswith("ACQ.TRADE_NOT_EXIST"):  # the cashier never opened
+                return PaymentState(paid=False)
+            raise ProviderUnavailable(f"query: {refused.detail}") from None
+        status = found.get("trade_status")
+        return PaymentState(
+            paid=status in _PAID,
+            amount_fen=fen_of(str(found.get("total_amount", "0"))),
+            transaction_id=str(found.get("trade_no", "")),
+            closed=status == "TRADE_CLOSED",
+        )
+
+    async def close_payment(self, payment_id: str) -> None:
+        try:
+            await self._call(
+                lambda: self._sdk.api_alipay_trade_close(out_trade_no=trade_no(payment_id))
+            )
+        except _Refused as refused:
+            if not refused.detail.startswith("ACQ.TRADE_NOT_EXIST"):  # nothing to close
+                raise ProviderUnavailable(f"close: {refused.detail}") from None
 
     # -- refunds (PaymentProvider) -------------------------------------------------------
 

@@ -52,6 +52,27 @@ class ProviderUnavailable(Exception):
     """No answer this time (down, slow, a 5xx): ask again later, under the same id."""
 
 
+@dataclass(frozen=True)
+class PaymentState:
+    """What the provider says of a payment we have heard nothing about."""
+
+    paid: bool
+    amount_fen: int = 0
+    transaction_id: str = ""
+    closed: bool = False  # it can no longer be paid
+
+
+class FollowsPayments(Protocol):
+    """A provider that can be asked about a payment and told to close it (WeChat Pay,
+    Alipay; the generic webhook cannot)."""
+
+    name: str
+
+    async def payment_state(self, payment_id: str) -> PaymentState: ...
+
+    async def close_payment(self, payment_id: str) -> None: ...
+
+
 class PaymentProvider(Protocol):
     name: str
 

@@ -1,13 +1,16 @@
-"""Which payment providers this deployment runs (settings): the refund sender's by name, and
-the WeChat Pay and Alipay clients the gateway opens payments and reads notifications with."""
+"""Which payment providers this deployment runs (settings): one client each, made once per
+process; the refund sender takes them by name, the payment follower those it can ask, the
+gateway the ones it opens payments and reads notifications with."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from server.payments.alipay import Alipay
 from server.payments.alipay_config import NOTIFY_PATH as ALIPAY_NOTIFY_PATH
-from server.payments.providers import PaymentProvider
+from server.payments.providers import FollowsPayments, PaymentProvider
 from server.payments.sandbox import SandboxProvider
 from server.payments.wechat import WeChatPay
 from server.payments.wechat_config import NOTIFY_PATH
@@ -28,18 +31,42 @@ def alipay(settings: Settings) -> Alipay | None:
     return Alipay(settings.alipay, settings.public_url.rstrip("/") + ALIPAY_NOTIFY_PATH)
 
 
-def refund_providers(
-    settings: Settings, redis: Redis, scripts: Scripts
-) -> dict[str, PaymentProvider]:
-    """The providers refunds go back through, by the name each payment carries. The
-    sandbox's refunds go to the sandbox provider only where it is on (the demo, tests):
-    the generic webhook has no refund API, so elsewhere they wait for ops."""
-    providers: dict[str, PaymentProvider] = {}
+@dataclass(frozen=True)
+class Providers:
+    sandbox: SandboxProvider | None
+    wechat: WeChatPay | None
+    alipay: Alipay | None
+
+    def refunds(self) -> dict[str, PaymentProvider]:
+        """Refunds go back through the provider each payment names. The sandbox's go to the
+        sandbox provider only where it is on (the demo, tests): the generic webhook has no
+        refund API, so elsewhere they wait for ops."""
+        found: dict[str, PaymentProvider] = {}
+        for name, client in (
+            ("sandbox", self.sandbox),
+            ("wechat", self.wechat),
+            ("alipay", self.alipay),
+        ):
+            if client is not None:
+                found[name] = client
+        return found
+
+    def followed(self) -> dict[str, FollowsPayments]:
+        """The providers whose silent payments the worker asks about."""
+        found: dict[str, FollowsPayments] = {}
+        if self.wechat is not None:
+            found["wechat"] = self.wechat
+        if self.alipay is not None:
+            found["alipay"] = self.alipay
+        return found
+
+    async def close(self) -> None:
+        for client in self.refunds().values():
+            await client.close()
+
+
+def providers(settings: Settings, redis: Redis, scripts: Scripts) -> Providers:
+    sandbox = None
     if settings.refund_sandbox:
-        keys = SandboxKeys(settings.key_prefix)
-        providers["sandbox"] = SandboxProvider(redis, scripts, keys)
-    if wechat := wechat_pay(settings):
-        providers["wechat"] = wechat
-    if app := alipay(settings):
-        providers["alipay"] = app
-    return providers
+        sandbox = SandboxProvider(redis, scripts, SandboxKeys(settings.key_prefix))
+    return Providers(sandbox, wechat_pay(settings), alipay(settings))

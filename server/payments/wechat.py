@@ -27,6 +27,7 @@ from server.payments.bills import wechat_lines
 from server.payments.providers import (
     BadNotice,
     PaymentNotice,
+    PaymentState,
     ProviderUnavailable,
     RefundAnswer,
     RefundAsk,
@@ -150,6 +151,31 @@ class WeChatPay:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BadNotice(f"missing {exc}") from None
+
+    # -- following a payment (FollowsPayments) -------------------------------------------
+
+    async def payment_state(self, payment_id: str) -> PaymentState:
+        sdk = await self._client()
+        code, text = await self._call(sdk.query(out_trade_no=trade_no(payment_id)))
+        found = _json(text)
+        if code == 404:  # never opened at WeChat (the page never got that far)
+            return PaymentState(paid=False)
+        if code != 200:
+            raise ProviderUnavailable(f"query: {code} {found.get('code')}")
+        state = found.get("trade_state")
+        return PaymentState(
+            paid=state in ("SUCCESS", "REFUND"),  # REFUND: paid, then (partly) refunded
+            amount_fen=int(found.get("amount", {}).get("total", 0)),
+            transaction_id=str(found.get("transaction_id", "")),
+            closed=state in ("CLOSED", "REVOKED", "PAYERROR"),
+        )
+
+    async def close_payment(self, payment_id: str) -> None:
+        sdk = await self._client()
+        code, text = await self._call(sdk.close(out_trade_no=trade_no(payment_id)))
+        found = _json(text)
+        if code not in (200, 204) and found.get("code") not in ("ORDER_CLOSED", "ORDER_NOT_EXIST"):
+            raise ProviderUnavailable(f"close: {code} {found.get('code')}")
 
     # -- refunds (PaymentProvider) -------------------------------------------------------
 

@@ -163,7 +163,7 @@ async def test_alipay_notifications_tampered_replayed_or_repeated_change_nothing
         assert (
             await s.client.post(NOTIFY, content=other_app[0], headers=other_app[1])
         ).status_code == 401
-        stale = alipay.pay(no, sent=alipay.long_ago())
+        stale = alipay.paid_notice(no, sent=alipay.long_ago())
         assert (await s.client.post(NOTIFY, content=stale[0], headers=stale[1])).status_code == 401
         assert (await s.my_orders(fay))[order["order_id"]]["status"] == "awaiting_payment"
 
