@@ -109,11 +109,41 @@
     }
   }
 
+  // Paying: the provider the viewer picks where the merchant takes more than one, then
+  // that provider's own way (viewer.js settle: WeChat inside WeChat, Alipay's cashier, a QR
+  // code to scan elsewhere). The order row moves when the provider's notice lands.
   async function pay(orderId) {
-    const payment = await api("POST", `/orders/${orderId}/payments`, {});
-    await settle(payment);
-    toast(t("live.paid"));
+    const offered = page.payment_providers || ["sandbox"];
+    const provider = offered.length > 1 ? await choose(offered) : offered[0];
+    if (!provider) return;
+    const payment = await api("POST", `/orders/${orderId}/payments`, { provider });
+    const done = await settle(payment, (codeUrl) => showQr(codeUrl, payment.amount_fen));
+    if (done) toast(t("live.paid"));
   }
+
+  function choose(offered) {
+    return new Promise((resolve) => {
+      $("pay-title").textContent = t("live.pay_with");
+      $("pay-qr").hidden = true;
+      $("pay-choices").replaceChildren(...offered.map((p) => {
+        const b = button(t("live.pay_" + p), () => { $("pay-dialog").close(); resolve(p); }, p === offered[0] ? "primary" : "");
+        b.dataset.provider = p;
+        return b;
+      }));
+      $("pay-dialog").onclose = () => resolve(null);
+      $("pay-dialog").showModal();
+    });
+  }
+
+  function showQr(codeUrl, amountFen) {
+    $("pay-title").textContent = t("live.pay_scan_title", { amount: yuan(amountFen) });
+    $("pay-choices").replaceChildren();
+    $("pay-qr-image").src = "/api/v1/payments/qr.svg?" + new URLSearchParams({ url: codeUrl });
+    $("pay-qr").hidden = false;
+    $("pay-dialog").onclose = null;
+    if (!$("pay-dialog").open) $("pay-dialog").showModal();
+  }
+  $("pay-close").addEventListener("click", () => $("pay-dialog").close());
 
   // -- orders ----------------------------------------------------------------------------
 

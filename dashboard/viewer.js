@@ -105,9 +105,20 @@ const Viewer = (() => {
 
   // Pay a payment the API opened: with the demo's sandbox provider where demo login is on;
   // a real deployment hands payment_id to the host platform's payment sheet.
-  async function settle(payment) {
-    if ((page.login || {}).demo) await api("POST", `/sandbox/payments/${payment.payment_id}/succeed`, {});
-    return payment;
+  // Pay an opened payment the provider's way; true when it went through here and then.
+  async function settle(payment, showQr) {
+    const checkout = payment.checkout;
+    if (!checkout) {  // the sandbox: the demo plays the provider
+      if ((page.login || {}).demo) await api("POST", `/sandbox/payments/${payment.payment_id}/succeed`, {});
+      return true;
+    }
+    if (checkout.kind === "wap") { location.assign(checkout.url); return false; }  // Alipay's cashier
+    if (checkout.kind === "native") { showQr(checkout.code_url); return false; }  // scan with WeChat
+    if (!window.WeixinJSBridge) throw new Error(t("live.pay_in_wechat"));
+    const { kind, ...request } = checkout;  // JSAPI inside WeChat
+    await new Promise((resolve, reject) => window.WeixinJSBridge.invoke("getBrandWCPayRequest", request, (res) =>
+      res.err_msg === "get_brand_wcpay_request:ok" ? resolve() : reject(new Error(t("live.pay_cancelled")))));
+    return true;
   }
 
   let toastTimer = null;

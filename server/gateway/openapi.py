@@ -212,6 +212,14 @@ OPERATIONS = [
         errors=(401, 404, 422),
     ),
     Operation(
+        "get",
+        "/api/v1/payments/qr.svg",
+        "A WeChat Native payment's code_url as a QR code (only such URLs)",
+        query=s.PayQrQuery,
+        media_type="image/svg+xml",
+        backed=False,
+    ),
+    Operation(
         "post",
         "/api/v1/payments/alipay/notify",
         "Alipay's trade notification (form-encoded, RSA2 `sign`); answers the word `success`",

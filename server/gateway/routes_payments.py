@@ -19,13 +19,14 @@ from server.domain.phases import balance_window_open
 from server.domain.pricing import ANONYMOUS
 from server.errors import BadInput, Conflict, LiveroomError, NotFound, Unauthorized, Unavailable
 from server.gateway.context import Gateway, gateway
-from server.gateway.http import JSONResponse, parse_json, read_body
+from server.gateway.http import JSONResponse, parse_json, parse_params, read_body
 from server.gateway.identity import identity_of
-from server.gateway.schemas import ORDER_ID_PATTERN, NoFields, PaymentIn, WebhookIn
+from server.gateway.schemas import ORDER_ID_PATTERN, NoFields, PaymentIn, PayQrQuery, WebhookIn
 from server.gateway.views import payment_view
 from server.gateway.webhooks import signed_body
 from server.ledger import refund_outbox
 from server.payments.providers import BadNotice, ProviderUnavailable, RefundNotice
+from server.share.qr import qr_svg
 
 log = logging.getLogger("liveroom.payments")
 
@@ -198,10 +199,19 @@ def _check_order_id(order_id: str) -> None:
         raise NotFound(f"no order {order_id!r}", "order_id")
 
 
+async def pay_qr(request: Request) -> Response:
+    """A WeChat Native payment's code_url as a QR code, for a viewer outside WeChat to scan.
+    Only such URLs are drawn (PayQrQuery): it is no general QR service."""
+    asked = parse_params(dict(request.query_params), PayQrQuery)
+    svg = qr_svg(asked.url)
+    return Response(svg, media_type="image/svg+xml", headers={"cache-control": "no-store"})
+
+
 routes = [
     Route("/orders/{oid}/payments", open_payment, methods=["POST"]),
     Route("/payments/webhook", payment_webhook, methods=["POST"]),
     Route("/payments/wechat/notify", wechat_notify, methods=["POST"]),
     Route("/payments/alipay/notify", alipay_notify, methods=["POST"]),
+    Route("/payments/qr.svg", pay_qr, methods=["GET"]),
     Route("/sandbox/payments/{pid}/succeed", sandbox_succeed, methods=["POST"]),
 ]

@@ -58,6 +58,10 @@ class PaymentIn(StrictBody):
     openid: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{6,128}$")] = None
 
 
+class PayQrQuery(StrictBody):
+    url: Annotated[str, Field(pattern=r"^weixin://wxpay/bizpayurl\?pr=[A-Za-z0-9_-]{1,64}$")]
+
+
 class WebhookIn(StrictBody):
     payment_id: Annotated[str, Field(pattern=PAYMENT_ID_PATTERN)]
     amount_fen: Annotated[int, Field(ge=0, le=10_000_000_000)]

@@ -84,6 +84,7 @@ async def page_context(gw: Gateway, live: LiveCampaign) -> dict[str, Any]:
         "phase": phase(campaign, now),
         "now_ms": to_ms(now),
         "login": {"demo": gw.settings.demo_login, "host": gw.settings.host_login.on},
+        "payment_providers": list(gw.settings.payment_providers),
         "messages": sections(*_SECTIONS),
     }
     return {"campaign": campaign, "data": data, "quote": anonymous, "stock": stock}

@@ -1,0 +1,68 @@
+"""Paying at the real providers from the phone: where the merchant takes WeChat Pay and
+Alipay the live room asks which; outside WeChat, WeChat Pay shows a QR code to scan (a
+Native payment) and the order turns paid when WeChat's notification lands; Alipay sends the
+buyer to its cashier. Against the stand-ins of each provider's API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.alipay_standin import alipay_standin
+from tests.browser.conftest import enabled, phone, shot, wait_until
+from tests.browser.test_live_room import no_english, ready, text_of
+from tests.integration.conftest import Serve
+from tests.wechatpay_standin import wechatpay_standin
+
+NOTIFY = "/api/v1/payments/wechat/notify"
+
+
+async def test_a_viewer_picks_wechat_scans_the_code_or_goes_to_alipays_cashier(
+    serve_page: Serve, browser: Any, tmp_path: Path
+) -> None:
+    async with alipay_standin() as alipay, wechatpay_standin() as wechat:
+        async with serve_page(
+            wechatpay=wechat.config(tmp_path),
+            alipay=alipay.config(tmp_path),
+            payment_providers=("wechat", "alipay"),
+            public_url="https://live.example.com",
+        ) as s:
+            page = await phone(browser)
+            await ready(page, f"{s.base_url}/live/mid-autumn")
+            await wait_until(page, enabled("button[data-offer=direct]"))
+            await page.click("button[data-offer=direct]")
+            await wait_until(page, "document.getElementById('pay-dialog').open")
+            choices = await page.evaluate(
+                "[...document.querySelectorAll('#pay-choices button')].map((b) => b.textContent)"
+            )
+            assert choices == ["微信支付", "支付宝"]
+            await no_english(page, "choosing how to pay")
+            await page.click("#pay-choices button[data-provider=wechat]")
+            await wait_until(
+                page, "document.getElementById('pay-qr-image').naturalWidth > 0"
+            )  # the code_url drawn as a QR code
+            await shot(page, "live-pay-wechat-qr")
+            await no_english(page, "the WeChat QR code")
+            [no] = list(wechat.trades)
+            body, headers = wechat.pay(no)
+            assert (await s.client.post(NOTIFY, content=body, headers=headers)).status_code == 200
+            await page.click("#pay-close")
+            await wait_until(page, f"{text_of('orders')}.includes('已支付')", 15)
+
+            other = await phone(browser)
+            await ready(other, f"{s.base_url}/live/mid-autumn")
+            await wait_until(other, enabled("button[data-offer=direct]"))
+            await other.click("button[data-offer=direct]")
+            await wait_until(other, "document.getElementById('pay-dialog').open")
+            await other.click("#pay-choices button[data-provider=alipay]")
+            await other.wait_for_url(f"{alipay.url}?*")
+            assert "收银台" in await other.content()
+            [trade] = list(alipay.trades)
+            form, form_headers = alipay.pay(trade)
+            notified = await s.client.post(
+                "/api/v1/payments/alipay/notify", content=form, headers=form_headers
+            )
+            assert notified.text == "success"
+            await ready(other, f"{s.base_url}/live/mid-autumn")  # back from the cashier
+            await wait_until(other, f"{text_of('orders')}.includes('已支付')", 15)
+            assert (await s.reconcile()).problems == []
