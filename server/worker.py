@@ -1,5 +1,5 @@
 """`liveroom worker`: the ledger writer, the deadline sweeper, the warehouse router, the
-notifier, the refund sender, the payment follower and the stream trimmer.
+notifier, the refund sender, the payment follower, payouts and the stream trimmer.
 
 Each loop survives an outage of Redis or of the SQL database: it logs, backs off and
 tries again; unacknowledged entries simply wait in the stream.
@@ -22,10 +22,14 @@ from server.ledger.consumer import LedgerConsumer
 from server.ledger.migrate import upgrade
 from server.notify.channels import Channel, InboxOnly, Webhook
 from server.notify.notifier import Notifier
+from server.ops.audit import Audit
+from server.ops.distribution import WorkerBooks
 from server.payments.follower import PaymentFollower
+from server.payments.payouter import Payouter, PayoutScheduler
 from server.payments.refunder import Refunder
 from server.payments.registry import providers
 from server.runtime import Runtime
+from server.store.identities import IdentityStore
 from server.sweeper import Sweeper
 
 log = logging.getLogger("liveroom.worker")
@@ -37,6 +41,7 @@ ROUTE_INTERVAL_S = 0.5
 NOTIFY_INTERVAL_S = 0.5
 REFUND_INTERVAL_S = 0.5
 FOLLOW_INTERVAL_S = 1.0
+PAYOUT_INTERVAL_S = 1.0
 
 
 def default_worker_name() -> str:
@@ -60,6 +65,13 @@ class Worker:
         self.providers = providers(runtime.settings, runtime.redis, runtime.scripts)
         self.refunder = Refunder(runtime, engine, self.providers.refunds(), name)
         self.follower = PaymentFollower(runtime, engine, self.providers.followed())
+        prefix = runtime.settings.key_prefix
+        identities = IdentityStore(runtime.redis, runtime.scripts, prefix)
+        transfers = self.providers.transfers()
+        self.payouter = Payouter(runtime, engine, transfers, identities, name)
+        audit = Audit(runtime.redis, prefix)
+        books = WorkerBooks(runtime, runtime.settings, identities, engine, audit)
+        self.scheduler = PayoutScheduler(books)
 
     async def run(self, stop: asyncio.Event) -> None:
         await upgrade(self._engine)
@@ -78,6 +90,7 @@ class Worker:
             asyncio.create_task(
                 self._forever(stop, "follow", self.follower.step, FOLLOW_INTERVAL_S)
             ),
+            asyncio.create_task(self._forever(stop, "payout", self._payouts, PAYOUT_INTERVAL_S)),
         ]
         await stop.wait()
         for task in loops:  # each loop checks `stop` between rounds: let the round finish
@@ -92,6 +105,9 @@ class Worker:
         applied = await self.consumer.consume(list(self._runtime.campaigns), block_ms=200)
         self.applied += applied
         return applied
+
+    async def _payouts(self) -> int:
+        return await self.scheduler.step() + await self.payouter.step()
 
     async def _route(self) -> int:
         return await self.router.route_due()

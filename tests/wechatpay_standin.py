@@ -20,7 +20,7 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,9 @@ class StandIn:
     queries: int = 0  # payment queries asked
     unavailable: int = 0  # requests answered 503 while down
     down: bool = False  # answers 503 to everything while set
+    transfers: dict[str, dict[str, Any]] = field(default_factory=dict)  # by out_bill_no
+    transfer_asks: Counter[str] = field(default_factory=Counter)
+    balance_short: bool = False  # refuses new transfers (NOT_ENOUGH) while set
     bill_drop: set[str] = field(default_factory=set)  # payments the bill leaves out
     bill_extra: list[list[str]] = field(default_factory=list)  # rows only the bill has
     url: str = ""
@@ -119,6 +122,10 @@ class StandIn:
         app.router.add_post("/v3/refund/domestic/refunds", self._refund)
         app.router.add_get("/v3/refund/domestic/refunds/{no}", self._query_refund)
         app.router.add_get("/v3/bill/tradebill", self._trade_bill)
+        app.router.add_post("/v3/fund-app/mch-transfer/transfer-bills", self._transfer)
+        app.router.add_get(
+            "/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{no}", self._transfer_query
+        )
         app.router.add_get("/v3/billdownload/file", self._bill_file)
         return app
 
@@ -255,6 +262,53 @@ class StandIn:
         if found is None:
             return self._answer(404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"})
         return self._answer(200, found)
+
+    async def _transfer(self, request: web.Request) -> web.Response:
+        ask = orjson.loads(await request.read())
+        no = ask["out_bill_no"]
+        self.transfer_asks[no] += 1
+        if no in self.transfers:  # the same bill again: the first answer
+            return self._answer(200, self.transfers[no])
+        if not re.fullmatch(r"[0-9A-Za-z]{5,32}", no) or ask.get("appid") != APPID:
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "out_bill_no/appid"})
+        if ask.get("transfer_scene_id") != "1005" or not ask.get("transfer_scene_report_infos"):
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "转账场景报备信息"})
+        name = ""
+        if "user_name" in ask:  # encrypted with the platform key, which only WeChat holds
+            if request.headers.get("Wechatpay-Serial") != PUBLIC_KEY_ID:
+                return self._answer(400, {"code": "PARAM_ERROR", "message": "Wechatpay-Serial"})
+            name = self.platform_key.decrypt(
+                base64.b64decode(ask["user_name"]),
+                padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None),
+            ).decode()
+        if ask["transfer_amount"] >= 200_000 and not name:
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "user_name"})
+        if self.balance_short:
+            return self._answer(403, {"code": "NOT_ENOUGH", "message": "商户运营账户资金不足"})
+        self.transfers[no] = {
+            "out_bill_no": no,
+            "transfer_bill_no": _token("1330"),
+            "state": "ACCEPTED",
+            "openid": ask["openid"],
+            "transfer_amount": ask["transfer_amount"],
+            "user_name": name,
+        }
+        return self._answer(200, self.transfers[no])
+
+    async def _transfer_query(self, request: web.Request) -> web.Response:
+        found = self.transfers.get(request.match_info["no"])
+        if found is None:
+            return self._answer(404, {"code": "NOT_FOUND", "message": "记录不存在"})
+        return self._answer(200, found)
+
+    def finish_transfers(self, refuse: Collection[str] = ()) -> None:
+        """WeChat settles the accepted transfers: those to `refuse`d openids fail."""
+        for transfer in self.transfers.values():
+            if transfer["state"] == "ACCEPTED":
+                failed = transfer["openid"] in refuse
+                transfer["state"] = "FAIL" if failed else "SUCCESS"
+                if failed:
+                    transfer["fail_reason"] = "PAYEE_ACCOUNT_ABNORMAL"
 
     async def _trade_bill(self, request: web.Request) -> web.Response:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", request.query.get("bill_date", "")):

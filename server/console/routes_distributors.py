@@ -1,9 +1,12 @@
 """Distributors: the approval queue, each one's place in the recruitment tree (upline and
-downline), commission lines by state, payouts with a statement, and the withdrawal queue."""
+downline), commission lines by state, payouts with a statement, the withdrawal queue, and
+payouts through the provider: the transfers sent and the schedule ops set."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from starlette.responses import Response
@@ -12,8 +15,10 @@ from starlette.routing import Route
 from server.clock import from_ms
 from server.console.csv_export import csv_response, money
 from server.console.guard import Visit, page, render, see_other
+from server.domain import payouts as payout_rules
 from server.errors import BadInput, NotFound
 from server.i18n import t
+from server.ledger import payout_outbox
 from server.ledger.console_queries import distributors, requested_withdrawals
 from server.ledger.queries import commissions_of, downline_of, orders_via, withdrawals_of
 from server.ops import distribution
@@ -42,7 +47,46 @@ async def distributor_list(visit: Visit) -> Response:
         found=await distributors(visit.gw.ledger, status or None),
         withdrawals=await requested_withdrawals(visit.gw.ledger),
         zone=visit.zone(),
+        **await _payout_facts(visit),
     )
+
+
+async def _payout_facts(visit: Visit) -> dict[str, Any]:
+    """The transfers sent through the provider, and the schedule with its next slot."""
+    found = await payout_outbox.schedule(visit.gw.ledger)
+    plan = found[0] if found else None
+    zone = ZoneInfo(visit.zone())
+    now = datetime.fromtimestamp(visit.gw.runtime.clock.now_ms() / 1000, zone)
+    return {
+        "transfers": await payout_outbox.recent(visit.gw.ledger),
+        "schedule": plan,
+        "next_slot": payout_rules.next_slot(plan, now) if plan and plan.on else None,
+        "transfers_on": bool(visit.gw.settings.wechatpay),
+    }
+
+
+@page("payouts.decide")
+async def set_schedule(visit: Visit) -> Response:
+    """Ops set when every distributor with a payee is paid their balance."""
+    try:
+        at = time.fromisoformat(visit.text("at", 5))
+        weekday = int(visit.text("weekday", 1))
+        minimum_fen = round(float(visit.text("minimum", 12)) * 100)
+    except ValueError:
+        raise BadInput("a weekday, a time (HH:MM) and a minimum in yuan", "at") from None
+    plan = payout_rules.Schedule(visit.text("on", 3) == "1", weekday, at, minimum_fen)
+    zone = ZoneInfo(visit.zone())
+    now = datetime.fromtimestamp(visit.gw.runtime.clock.now_ms() / 1000, zone)
+    past = payout_rules.last_slot(plan, now).date().isoformat()
+    await payout_outbox.set_schedule(visit.gw.ledger, plan, past, visit.actor.name)
+    await visit.gw.audit.record(
+        visit.actor,
+        "payouts.schedule",
+        "schedule",
+        None,
+        {"on": plan.on, "weekday": weekday, "at": at.isoformat(), "minimum_fen": minimum_fen},
+    )
+    return see_other("/console/distributors", "schedule_set")
 
 
 @page("distributors.view")
@@ -126,6 +170,7 @@ routes = [
     Route("/console/distributors/{code}/approve", approve, methods=["POST"]),
     Route("/console/distributors/{code}/payout", pay_out, methods=["POST"]),
     Route("/console/distributors/{code}/statement.csv", statement, methods=["GET"]),
+    Route("/console/payouts/schedule", set_schedule, methods=["POST"]),
     Route("/console/withdrawals/{wid}/pay", decide, methods=["POST"]),
     Route("/console/withdrawals/{wid}/reject", decide, methods=["POST"]),
 ]

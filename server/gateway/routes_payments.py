@@ -111,7 +111,7 @@ async def payment_webhook(request: Request) -> Response:
     gw = gateway(request)
     raw = await signed_body(request, gw.settings.payment_secret)
     notice = parse_json(raw, WebhookIn)
-    return await _settle(gw, notice.payment_id, notice.amount_fen, notice.status)
+    return await _settle(gw, "sandbox", notice.payment_id, notice.amount_fen, notice.status)
 
 
 async def wechat_notify(request: Request) -> Response:
@@ -130,7 +130,7 @@ async def wechat_notify(request: Request) -> Response:
         now = gw.runtime.clock.now_ms()
         await refund_outbox.record(gw.ledger, notice.refund_id, notice.answer, now)
         return JSONResponse({"result": notice.answer.state})
-    return await _settle(gw, notice.payment_id, notice.amount_fen, notice.status)
+    return await _settle(gw, "wechat", notice.payment_id, notice.amount_fen, notice.status)
 
 
 async def alipay_notify(request: Request) -> Response:
@@ -145,15 +145,18 @@ async def alipay_notify(request: Request) -> Response:
     except BadNotice as exc:
         log.warning("Alipay notification refused: %s", exc)
         raise Unauthorized(f"bad notification: {exc}", "sign") from None
-    await _settle(gw, notice.payment_id, notice.amount_fen, notice.status)
+    await _settle(gw, "alipay", notice.payment_id, notice.amount_fen, notice.status)
     return PlainTextResponse("success")
 
 
-async def _settle(gw: Gateway, payment_id: str, amount_fen: int, status: str) -> Response:
-    """Apply a provider's word on a payment, whichever provider said it."""
+async def _settle(
+    gw: Gateway, provider: str, payment_id: str, amount_fen: int, status: str
+) -> Response:
+    """Apply a provider's word on a payment, only the provider that took it."""
     live = gw.runtime.campaigns.get(payment_id.partition("~")[0])
-    if live is None:
-        log.warning("notice for unknown payment %s", payment_id)
+    payment = await live.orders.payment(payment_id) if live else None
+    if live is None or payment is None or payment.get("provider", "sandbox") != provider:
+        log.warning("%s notice for unknown payment %s", provider, payment_id)
         raise NotFound("unknown payment", "payment_id", "unknown_payment")
     answer = await live.orders.settle_payment(
         gw.runtime.clock.now_ms(), payment_id, amount_fen, status, balance_due_ms(live.campaign)
@@ -182,6 +185,8 @@ async def sandbox_succeed(request: Request) -> Response:
     live = gw.runtime.campaigns.get(payment_id.partition("~")[0])
     payment = await live.orders.payment(payment_id) if live else None
     if live is None or payment is None or payment["user"] != user:
+        raise NotFound("unknown payment", "payment_id", "unknown_payment")
+    if payment.get("provider", "sandbox") != "sandbox":  # a real provider's: it says
         raise NotFound("unknown payment", "payment_id", "unknown_payment")
     answer = await live.orders.settle_payment(
         gw.runtime.clock.now_ms(),

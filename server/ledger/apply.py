@@ -190,6 +190,7 @@ async def apply_identity_entries(conn: AsyncConnection, entries: Iterable[Entry]
                     "amount_fen": int(fields["amount_fen"]),
                     "at_ms": stream_position(stream_id)[0],
                     "withdrawal_id": fields.get("withdrawal_id") or None,
+                    "returns": fields.get("returns") or None,
                 }
             )
         if withdrawal := json_object(fields.get("withdrawal")):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.ledger.schema import (
@@ -181,7 +181,8 @@ async def distributors(
         .subquery()
     )
     query = (
-        select(links, func.coalesce(owed.c.owed_fen, 0).label("owed_fen"))
+        # cast: PostgreSQL sums bigints as numeric, which the page's money format refuses
+        select(links, cast(func.coalesce(owed.c.owed_fen, 0), BigInteger).label("owed_fen"))
         .outerjoin(owed, owed.c.distributor == links.c.code)
         .where(links.c.kind == "distributor")
         .order_by(links.c.created_at_ms.desc(), links.c.code)

@@ -12,8 +12,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.notices import CATEGORY
+from server.ledger import outbox
 from server.ledger.schema import notice_prefs, notices
 
+PENDING = ("pending",)  # the one state a notice waits in
 PROMOTIONS = [kind for kind, category in CATEGORY.items() if category == "promotion"]
 
 
@@ -37,48 +39,20 @@ async def add(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
         return len(result.all())
 
 
-LEASE_MS = 10 * 60_000  # a claimed notice waits this long before another worker takes it
-
-
 async def claim(
     engine: AsyncEngine, worker: str, campaign_ids: Collection[str], now_ms: int, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """Pending notices whose time to (re)try has come, oldest first, claimed by this worker:
-    another worker's claim of the same rows finds them leased (PostgreSQL re-checks an
-    UPDATE's condition on a row another transaction just changed; SQLite has one writer)."""
-    ready = (notices.c.state == "pending") & (notices.c.next_try_ms <= now_ms)
-    oldest = (
-        select(notices.c.notice_key)
-        .where(ready, notices.c.campaign_id.in_(campaign_ids))
-        .order_by(notices.c.planned_at_ms, notices.c.notice_key)
-        .limit(limit)
+    """Pending notices whose time to (re)try has come, oldest first, claimed by this worker
+    under a lease (ledger/outbox.py)."""
+    scope = notices.c.campaign_id.in_(campaign_ids)
+    return await outbox.claim(
+        engine, notices, notices.c.notice_key, PENDING, scope, worker, now_ms, limit
     )
-    lease = now_ms + LEASE_MS
-    async with engine.begin() as conn:
-        await conn.execute(
-            update(notices)
-            .where(ready, notices.c.campaign_id.in_(campaign_ids))
-            .where(notices.c.notice_key.in_(oldest.scalar_subquery()))
-            .values(claimed_by=worker, next_try_ms=lease)
-        )
-    mine = select(notices).where(
-        notices.c.claimed_by == worker,
-        notices.c.state == "pending",
-        notices.c.next_try_ms == lease,
-    )
-    async with engine.connect() as conn:
-        found = [dict(row._mapping) for row in (await conn.execute(mine)).all()]
-    return sorted(found, key=lambda row: (row["planned_at_ms"], row["notice_key"]))
 
 
 async def release_claims(engine: AsyncEngine, worker: str, now_ms: int) -> None:
     """A worker starting again takes back at once what it held when it stopped."""
-    async with engine.begin() as conn:
-        await conn.execute(
-            update(notices)
-            .where(notices.c.claimed_by == worker, notices.c.state == "pending")
-            .values(next_try_ms=now_ms)
-        )
+    await outbox.release_claims(engine, notices, PENDING, worker, now_ms)
 
 
 async def opted_out(engine: AsyncEngine, users: Collection[str]) -> set[str]:

@@ -10,6 +10,8 @@ unconsumed entries is replayed into a projection, which must match Redis exactly
   - per order: paid = Σ its payments, refunded = Σ its refunds, paid = refunded + kept;
   - refunds at the provider: each booked refund planned whole or not yet, no payment
     sending back more than it took (domain/refunds.py);
+  - payouts through the provider: each transfer for its payout's amount, each refused one
+    given back to the balance exactly once (domain/payouts.py);
   - per warehouse: free + allocated + shipped = stock, free never below zero, allocated and
     shipped recomputed from the orders' routes; every routed order's route adds up to its
     units, and every order past "paid" that a warehouse should ship has a route.
@@ -30,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain import refunds as refund_rules
 from server.domain.commission import OWED, Line, next_lines
 from server.domain.lifecycle import expected_kept_fen
-from server.ledger import refund_outbox
+from server.ledger import payout_outbox, refund_outbox
 from server.ledger.apply import json_object, stream_position
 from server.ledger.consumer import GROUP
 from server.ledger.schema import commissions, order_events
@@ -124,6 +126,8 @@ async def reconcile(redis: Redis, engine: AsyncEngine, keys: CampaignKeys) -> Re
     if not unconsumed:  # commission lines are written as entries are applied
         _check_commissions(report, projection, await _ledger_lines(engine, keys.campaign_id))
     _check_refund_sends(report, await refund_outbox.totals(engine, keys.campaign_id))
+    # payouts belong to the one user pool, not a campaign: checked with every campaign's
+    report.problems.extend(await payout_outbox.problems(engine))
     RECONCILE_PROBLEMS.labels(keys.campaign_id).set(len(report.problems))  # for /metrics
     RECONCILE_AT.labels(keys.campaign_id).set_to_current_time()
     return report

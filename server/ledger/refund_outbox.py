@@ -14,10 +14,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain import refunds as rules
+from server.ledger import outbox
 from server.ledger.schema import payments, refund_sends, refunds
 from server.payments.providers import RefundAnswer
 
-LEASE_MS = 10 * 60_000  # a claimed send waits this long before another worker takes it
 # The payments a refund can go back through: every settled one that took money.
 _SETTLED = ("succeeded", "refunded")
 
@@ -136,41 +136,15 @@ def _send_row(
 async def claim(
     engine: AsyncEngine, worker: str, campaign_ids: Collection[str], now_ms: int, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Open sends whose time to (re)try has come, claimed by this worker under a lease (as
-    the notices outbox claims: PostgreSQL re-checks the UPDATE's condition on a row another
-    transaction just changed)."""
-    due = refund_sends.c.state.in_(rules.OPEN) & (refund_sends.c.next_try_ms <= now_ms)
-    oldest = (
-        select(refund_sends.c.refund_id)
-        .where(due, refund_sends.c.campaign_id.in_(campaign_ids))
-        .order_by(refund_sends.c.planned_at_ms, refund_sends.c.refund_id)
-        .limit(limit)
+    """Open sends whose time to (re)try has come, claimed by this worker under a lease."""
+    scope = refund_sends.c.campaign_id.in_(campaign_ids)
+    return await outbox.claim(
+        engine, refund_sends, refund_sends.c.refund_id, rules.OPEN, scope, worker, now_ms, limit
     )
-    lease = now_ms + LEASE_MS
-    async with engine.begin() as conn:
-        await conn.execute(
-            update(refund_sends)
-            .where(due, refund_sends.c.refund_id.in_(oldest.scalar_subquery()))
-            .values(claimed_by=worker, next_try_ms=lease)
-        )
-    mine = select(refund_sends).where(
-        refund_sends.c.claimed_by == worker,
-        refund_sends.c.state.in_(rules.OPEN),
-        refund_sends.c.next_try_ms == lease,
-    )
-    async with engine.connect() as conn:
-        found = [dict(row._mapping) for row in (await conn.execute(mine)).all()]
-    return sorted(found, key=lambda row: (row["planned_at_ms"], row["refund_id"]))
 
 
 async def release_claims(engine: AsyncEngine, worker: str, now_ms: int) -> None:
-    """A worker starting again takes back at once what it held when it stopped."""
-    async with engine.begin() as conn:
-        await conn.execute(
-            update(refund_sends)
-            .where(refund_sends.c.claimed_by == worker, refund_sends.c.state.in_(rules.OPEN))
-            .values(next_try_ms=now_ms)
-        )
+    await outbox.release_claims(engine, refund_sends, rules.OPEN, worker, now_ms)
 
 
 async def finish(engine: AsyncEngine, finished: Iterable[Finished]) -> None:

@@ -213,6 +213,7 @@ payouts = Table(
     Column("amount_fen", BigInteger, nullable=False),
     Column("at_ms", BigInteger, nullable=False),
     Column("withdrawal_id", String(32)),  # the request it settles, if any
+    Column("returns", String(40)),  # a refused transfer given back: the payout it returns
 )
 
 withdrawals = Table(
@@ -383,4 +384,55 @@ statement_checks = Table(
     Column("refunded_fen", BigInteger, nullable=False),
     Column("fees_fen", BigInteger, nullable=False),
     Column("problems", Text, nullable=False),  # JSON list of sentences
+)
+
+
+# Where each distributor is paid (domain/payouts.py): personal data, masked for ops.
+payees = Table(
+    "payees",
+    metadata,
+    Column("distributor", String(16), primary_key=True),
+    Column("provider", String(16), nullable=False),
+    Column("account", String(128), nullable=False),
+    Column("name", String(30), nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    # when first given (wall clock, as payouts' stream times): payouts booked before it were
+    # paid outside and are never transferred
+    Column("since_ms", BigInteger, nullable=False),
+)
+
+# Payouts sent through the provider as transfers, one row a booked payout, kept once by its
+# id (the provider's out_bill_no); refused ones are returned to the balance once.
+payout_sends = Table(
+    "payout_sends",
+    metadata,
+    Column("payout_id", String(40), primary_key=True),  # the payout's identity-stream id
+    Column("distributor", String(16), nullable=False, index=True),
+    Column("provider", String(16), nullable=False),
+    Column("account", String(128), nullable=False),
+    Column("name", String(30), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("state", String(12), nullable=False),  # pending | processing | succeeded | refused
+    Column("detail", String(200)),
+    Column("provider_ref", String(64)),
+    Column("confirm", Text),  # what the payee's WeChat needs to confirm receipt, if asked
+    Column("tries", Integer, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("planned_at_ms", BigInteger, nullable=False),
+    Column("next_try_ms", BigInteger, nullable=False),
+    Column("done_at_ms", BigInteger),
+    Index("ix_payout_sends_due", "state", "next_try_ms"),
+)
+
+# The payout schedule ops set (one row), and the last slot it ran for.
+payout_schedule = Table(
+    "payout_schedule",
+    metadata,
+    Column("schedule_id", Integer, primary_key=True),
+    Column("on", Boolean, nullable=False),
+    Column("weekday", Integer, nullable=False),
+    Column("at", String(5), nullable=False),  # HH:MM, campaign time zone
+    Column("minimum_fen", BigInteger, nullable=False),
+    Column("last_slot", String(10)),
+    Column("updated_by", String(64), nullable=False),
 )

@@ -5,13 +5,40 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.errors import Conflict, NotFound, Unavailable
 from server.gateway.context import Gateway
 from server.ledger.consumer import backlog
 from server.ledger.queries import commissions_of, withdrawal
-from server.ops.audit import Actor
+from server.ops.audit import Actor, Audit
+from server.runtime import Runtime
+from server.settings import Settings
+from server.store.identities import IdentityStore
+
+
+class Books(Protocol):
+    """What moving a distributor's money needs: the gateway has it, and so does the worker's
+    payout scheduler (WorkerBooks)."""
+
+    runtime: Runtime
+    settings: Settings
+    identities: IdentityStore
+    ledger: AsyncEngine
+    audit: Audit
+
+
+@dataclass
+class WorkerBooks:
+    runtime: Runtime
+    settings: Settings
+    identities: IdentityStore
+    ledger: AsyncEngine
+    audit: Audit
+
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
 
@@ -44,14 +71,21 @@ async def approve(gw: Gateway, actor: Actor, code: str) -> dict[str, Any]:
     return record
 
 
-async def pay_out(gw: Gateway, actor: Actor, code: str) -> int:
-    """Pay a distributor their whole positive balance (recorded; the transfer is outside)."""
+async def balance_of(gw: Books, code: str) -> int:
+    """What a pay-out would pay now: the settled balance less what is asked for."""
+    summary = await commissions_of(gw.ledger, code)
+    return max(0, int(summary["balance_fen"]) - int(summary["requested_fen"]))
+
+
+async def pay_out(gw: Books, actor: Actor, code: str) -> int:
+    """Pay a distributor their whole positive balance: booked here; sent as a transfer by the
+    worker where the distributor gave a payee (payments/payouter.py), else paid outside."""
     record = await gw.identities.link(code)
     if record is None or record.get("kind") != "distributor":
         raise NotFound("no distributor with this code", "code")
     async with one_at_a_time(gw, code):
         summary = await commissions_of(gw.ledger, code)
-        amount = max(0, int(summary["balance_fen"]) - int(summary["requested_fen"]))
+        amount = await balance_of(gw, code)
         if amount:
             await gw.identities.record_payout(code, amount)
             await ledger_caught_up(gw)
@@ -66,7 +100,7 @@ async def pay_out(gw: Gateway, actor: Actor, code: str) -> int:
 
 
 async def decide_withdrawal(
-    gw: Gateway, actor: Actor, withdrawal_id: str, pay: bool, reason: str | None
+    gw: Books, actor: Actor, withdrawal_id: str, pay: bool, reason: str | None
 ) -> dict[str, Any]:
     """Pay a withdrawal request (a payout of its amount) or reject it with a reason."""
     asked = await withdrawal(gw.ledger, withdrawal_id)
@@ -106,7 +140,7 @@ class one_at_a_time:  # noqa: N801 - used as `async with one_at_a_time(...)`
     """One money movement per distributor at a time, on a ledger that has caught up: a
     balance read from the ledger must include every entry before it is spent."""
 
-    def __init__(self, gw: Gateway, code: str) -> None:
+    def __init__(self, gw: Books, code: str) -> None:
         self._gw, self._code = gw, code
 
     async def __aenter__(self) -> None:
@@ -122,7 +156,7 @@ class one_at_a_time:  # noqa: N801 - used as `async with one_at_a_time(...)`
         await self._gw.identities.payout_unlock(self._code)
 
 
-async def ledger_caught_up(gw: Gateway, seconds: float = 5.0) -> None:
+async def ledger_caught_up(gw: Books, seconds: float = 5.0) -> None:
     """Payouts read balances from the ledger: wait (bounded) for the worker to catch up."""
     deadline = asyncio.get_running_loop().time() + seconds
     campaigns = list(gw.runtime.campaigns)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from starlette.templating import Jinja2Templates
 
 from server.domain.attribution import channel_of
+from server.domain.privacy import mask_user
 from server.i18n import has, sections, t, yuan
 
 
@@ -48,6 +49,7 @@ def templates() -> Jinja2Templates:
         messages=sections,
         local_time=local_time,
         zoned=zoned,
+        mask_user=mask_user,
     )
     return found
 

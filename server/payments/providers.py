@@ -81,3 +81,32 @@ class PaymentProvider(Protocol):
     async def refund_status(self, ask: RefundAsk) -> RefundAnswer: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class TransferAsk:
+    """A payout sent to a distributor, under its own id (domain/payouts.bill_no)."""
+
+    bill_no: str
+    account: str  # the payee's openid
+    name: str  # their real name ("" when not given)
+    amount_fen: int
+    remark: str
+
+
+@dataclass(frozen=True)
+class TransferAnswer:
+    state: str  # pending (never reached) | processing | succeeded | refused
+    provider_ref: str = ""
+    detail: str = ""
+    confirm: str = ""  # WeChat's package_info when the payee must confirm receipt
+
+
+class TransfersPayouts(Protocol):
+    """A provider that can send money to a person (WeChat Pay's 商家转账)."""
+
+    name: str
+
+    async def transfer(self, ask: TransferAsk) -> TransferAnswer: ...
+
+    async def transfer_status(self, ask: TransferAsk) -> TransferAnswer: ...

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from server.payments.alipay import Alipay
 from server.payments.alipay_config import NOTIFY_PATH as ALIPAY_NOTIFY_PATH
-from server.payments.providers import FollowsPayments, PaymentProvider
+from server.payments.providers import FollowsPayments, PaymentProvider, TransfersPayouts
 from server.payments.sandbox import SandboxProvider
 from server.payments.wechat import WeChatPay
 from server.payments.wechat_config import NOTIFY_PATH
@@ -59,6 +59,10 @@ class Providers:
         if self.alipay is not None:
             found["alipay"] = self.alipay
         return found
+
+    def transfers(self) -> dict[str, TransfersPayouts]:
+        """The providers payouts are sent through (WeChat Pay's 商家转账)."""
+        return {"wechat": self.wechat} if self.wechat is not None else {}
 
     async def close(self) -> None:
         for client in self.refunds().values():

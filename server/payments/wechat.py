@@ -21,6 +21,7 @@ import orjson
 from wechatpayv3.async_ import AsyncWeChatPay
 from wechatpayv3.async_.type import WeChatPayType
 
+from server.domain import payouts as payout_rules
 from server.domain import refunds as rules
 from server.domain.statements import BillLine
 from server.payments.bills import wechat_lines
@@ -32,12 +33,20 @@ from server.payments.providers import (
     RefundAnswer,
     RefundAsk,
     RefundNotice,
+    TransferAnswer,
+    TransferAsk,
 )
 from server.payments.wechat_config import WeChatPayConfig
 
 log = logging.getLogger("liveroom.wechatpay")
 
 NOTICE_TOLERANCE_S = 300  # a notification signed longer ago than this is a replay
+# 商家转账 as 佣金报酬 (scene 1005), with the report WeChat asks of that scene
+TRANSFER_SCENE = "1005"
+TRANSFER_REPORT = [
+    {"info_type": "岗位类型", "info_content": "直播分销员"},
+    {"info_type": "报酬说明", "info_content": "直播带货分销佣金"},
+]
 _REFUND_STATES = {
     "SUCCESS": rules.SUCCEEDED,
     "PROCESSING": rules.PROCESSING,
@@ -177,6 +186,30 @@ class WeChatPay:
         if code not in (200, 204) and found.get("code") not in ("ORDER_CLOSED", "ORDER_NOT_EXIST"):
             raise ProviderUnavailable(f"close: {code} {found.get('code')}")
 
+    # -- payouts (TransfersPayouts): 商家转账 ------------------------------------------------
+
+    async def transfer(self, ask: TransferAsk) -> TransferAnswer:
+        sdk = await self._client()
+        code, text = await self._call(
+            sdk.mch_transfer_bills(
+                out_bill_no=ask.bill_no,
+                transfer_scene_id=TRANSFER_SCENE,
+                openid=ask.account,
+                transfer_amount=ask.amount_fen,
+                transfer_remark=ask.remark[:32],
+                user_name=ask.name or None,
+                transfer_scene_report_infos=TRANSFER_REPORT,
+            )
+        )
+        return _transfer_answer(code, _json(text))
+
+    async def transfer_status(self, ask: TransferAsk) -> TransferAnswer:
+        sdk = await self._client()
+        code, text = await self._call(sdk.mch_transfer_bills_query(out_bill_no=ask.bill_no))
+        if code == 404:  # never reached WeChat: the sender asks for it again
+            return TransferAnswer(payout_rules.PENDING)
+        return _transfer_answer(code, _json(text))
+
     # -- refunds (PaymentProvider) -------------------------------------------------------
 
     async def refund(self, ask: RefundAsk) -> RefundAnswer:
@@ -231,6 +264,25 @@ class WeChatPay:
         except Exception as exc:  # e.g. an answer whose signature does not verify
             raise ProviderUnavailable(str(exc)) from None
         return int(code), text
+
+
+def _transfer_answer(code: int, found: Mapping[str, Any]) -> TransferAnswer:
+    if code >= 500 or code == 429:
+        raise ProviderUnavailable(f"transfer: {code} {found.get('code')}")
+    if code != 200:  # refused outright (e.g. NOT_ENOUGH: the merchant's balance is short)
+        return TransferAnswer(
+            payout_rules.REFUSED, "", f"{found.get('code')}: {found.get('message')}"
+        )
+    state = str(found.get("state", ""))
+    ref = str(found.get("transfer_bill_no", ""))
+    if state == "SUCCESS":
+        return TransferAnswer(payout_rules.SUCCEEDED, ref)
+    if state in ("FAIL", "CANCELLED"):
+        return TransferAnswer(
+            payout_rules.REFUSED, ref, f"WeChat Pay: {found.get('fail_reason', state)}"
+        )
+    confirm = str(found.get("package_info", "")) if state == "WAIT_USER_CONFIRM" else ""
+    return TransferAnswer(payout_rules.PROCESSING, ref, "", confirm)
 
 
 def _refund_answer(found: Mapping[str, Any]) -> RefundAnswer:

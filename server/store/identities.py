@@ -124,6 +124,14 @@ class IdentityStore:
             pipe.xadd(self.keys.stream, payout)
             await pipe.execute()
 
+    async def return_payout(self, payout_id: str, code: str, amount_fen: int) -> bool:
+        """A refused transfer's payout back in the balance, once (return_payout.lua)."""
+        k = self.keys
+        given = await self._scripts.return_payout(
+            keys=[k.stream, k.returned_payouts], args=[payout_id, code, amount_fen]
+        )
+        return bool(given)
+
     async def record_withdrawal(self, withdrawal: Record) -> None:
         """A withdrawal request, or the decision on one (the newest entry wins)."""
         await self._redis.xadd(self.keys.stream, _withdrawal_entry(withdrawal))

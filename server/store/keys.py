@@ -216,6 +216,11 @@ class IdentityKeys:
         return self._key("stream")
 
     @property
+    def returned_payouts(self) -> str:
+        """Payouts whose refused transfer went back to the balance (set of payout ids)."""
+        return self._key("returned_payouts")
+
+    @property
     def counters(self) -> str:
         return self._key("counters")
 

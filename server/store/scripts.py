@@ -60,6 +60,7 @@ class Scripts:
     deliver_notices: AsyncScript
     record_visit: AsyncScript
     sandbox_refund: AsyncScript
+    return_payout: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

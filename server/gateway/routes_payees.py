@@ -1,0 +1,79 @@
+"""A distributor's payee (where payouts are sent: their WeChat openid, and the real name WeChat
+checks from ¥2,000) and the transfers sent to it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.domain import payouts as rules
+from server.domain.privacy import mask_name, mask_user
+from server.errors import NotFound
+from server.gateway.context import Gateway, gateway
+from server.gateway.http import JSONResponse, parse_json, read_body
+from server.gateway.schemas import PayeeIn
+from server.ledger import payout_outbox
+
+
+async def _code(gw: Gateway, request: Request) -> str:
+    user = gw.viewer(request.headers)
+    code = await gw.identities.distributor_code(user)
+    if code is None:
+        raise NotFound("you are not a distributor", None, "not_a_distributor")
+    return code
+
+
+async def set_payee(request: Request) -> Response:
+    gw = gateway(request)
+    raw = await read_body(request)
+    code = await _code(gw, request)
+    asked = parse_json(raw, PayeeIn)
+    payee = rules.check_payee(asked.provider, asked.account.strip(), asked.name.strip())
+    # wall clock, as the payouts' own times: payouts booked before it were paid outside
+    await payout_outbox.set_payee(gw.ledger, code, payee, int(time.time() * 1000))
+    return JSONResponse(payee_view(payee))
+
+
+async def my_payee(request: Request) -> Response:
+    gw = gateway(request)
+    code = await _code(gw, request)
+    payee = await payout_outbox.payee_of(gw.ledger, code)
+    return JSONResponse({"payee": payee_view(payee) if payee else None})
+
+
+async def my_payouts(request: Request) -> Response:
+    gw = gateway(request)
+    code = await _code(gw, request)
+    sends = await payout_outbox.sends_of(gw.ledger, code)
+    return JSONResponse({"payouts": [payout_view(s) for s in sends]})
+
+
+def payee_view(payee: rules.Payee) -> dict[str, Any]:
+    """Shown masked even to its owner: the page needs only to know which one it is."""
+    return {
+        "provider": payee.provider,
+        "account": mask_user(payee.account),
+        "name": mask_name(payee.name),
+    }
+
+
+def payout_view(send: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "payout_id": send["payout_id"],
+        "amount_fen": send["amount_fen"],
+        "state": send["state"],
+        "detail": send["detail"],
+        # WeChat asks the payee to confirm receipt: the page hands this to WeChat
+        "confirm": send["confirm"],
+    }
+
+
+routes = [
+    Route("/distributors/me/payee", my_payee, methods=["GET"]),
+    Route("/distributors/me/payee", set_payee, methods=["PUT"]),
+    Route("/distributors/me/payouts", my_payouts, methods=["GET"]),
+]
