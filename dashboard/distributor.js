@@ -45,6 +45,18 @@
       el("li", "order", el("span", "", "¥" + yuan(w.amount_fen)), el("span", "dim", `${t("withdrawal_status." + w.status)} · ${when(w.requested_at_ms)}`))));
   }
 
+  // -- where payouts go (set by the mini-program with the viewer's openid) and what arrived --
+
+  function renderPayouts(mine, sent) {
+    const payee = mine.payee;
+    $("payee").textContent = payee ? t("distributor.payee_set", { account: payee.account, name: payee.name })
+      : t("distributor.payee_none");
+    $("payouts").replaceChildren(...sent.payouts.map((p) => el("li", "order",
+      el("span", "", "¥" + yuan(p.amount_fen)),
+      el("span", p.state === "succeeded" ? "good" : p.state === "refused" ? "bad" : "dim",
+        p.confirm && p.state === "processing" ? t("distributor.payout_confirm") : t("payout." + p.state)))));
+  }
+
   // -- the material library: share an item with this distributor's link and QR code ---------
 
   let materialsShown = "";
@@ -95,6 +107,7 @@
       const me = await api("GET", `/distributors/me?campaign_id=${campaign.id}`);
       render(me);
       if (me.status === "active") renderMaterials((await api("GET", `/campaigns/${campaign.id}/materials`)).materials);
+      if (me.status === "active") renderPayouts(await api("GET", "/distributors/me/payee"), await api("GET", "/distributors/me/payouts"));
     } catch (e) {
       if (e.code === "not_a_distributor") showJoin(); else toast(t("live.failed", { reason: e.message }));
     }

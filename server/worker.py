@@ -63,12 +63,13 @@ class Worker:
         self.applied = 0  # ledger entries this worker applied (the notifier reads facts anew)
         self.notifier = Notifier(runtime, engine, channel_for(runtime), name, lambda: self.applied)
         self.providers = providers(runtime.settings, runtime.redis, runtime.scripts)
-        self.refunder = Refunder(runtime, engine, self.providers.refunds(), name)
+        moves = lambda: self.applied  # noqa: E731 - read at each step
+        self.refunder = Refunder(runtime, engine, self.providers.refunds(), name, moves)
         self.follower = PaymentFollower(runtime, engine, self.providers.followed())
         prefix = runtime.settings.key_prefix
         identities = IdentityStore(runtime.redis, runtime.scripts, prefix)
         transfers = self.providers.transfers()
-        self.payouter = Payouter(runtime, engine, transfers, identities, name)
+        self.payouter = Payouter(runtime, engine, transfers, identities, name, moves)
         audit = Audit(runtime.redis, prefix)
         books = WorkerBooks(runtime, runtime.settings, identities, engine, audit)
         self.scheduler = PayoutScheduler(books)

@@ -10,7 +10,6 @@ an independent implementation."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import io
 import secrets
@@ -28,23 +27,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import orjson
 from aiohttp import web
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server.payments.alipay_config import AlipayConfig
+from tests.rsa_keys import new_key, private_pem, public_pem, sign, signed_by
 
 APPID = "2021004100000001"
 _BEIJING = ZoneInfo("Asia/Shanghai")
-
-
-def _key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _sign(key: rsa.RSAPrivateKey, message: str) -> str:
-    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return base64.b64encode(signature).decode()
 
 
 def _signed_string(fields: dict[str, str]) -> str:
@@ -92,8 +81,8 @@ class Trade:
 
 @dataclass
 class AlipayStandIn:
-    app_key: rsa.RSAPrivateKey = field(default_factory=_key)
-    alipay_key: rsa.RSAPrivateKey = field(default_factory=_key)
+    app_key: rsa.RSAPrivateKey = field(default_factory=new_key)
+    alipay_key: rsa.RSAPrivateKey = field(default_factory=new_key)
     trades: dict[str, Trade] = field(default_factory=dict)
     refunds: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     refund_asks: Counter[str] = field(default_factory=Counter)  # by out_request_no
@@ -106,18 +95,7 @@ class AlipayStandIn:
     url: str = ""
 
     def config(self, folder: Path) -> AlipayConfig:
-        private = self.app_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
-        public = (
-            self.alipay_key.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
+        private, public = private_pem(self.app_key), public_pem(self.alipay_key)
         (folder / "alipay_app_key.pem").write_text(private)
         (folder / "alipay_public_key.pem").write_text(public)
         return AlipayConfig(
@@ -204,16 +182,7 @@ class AlipayStandIn:
         return body
 
     def _signed_by_app(self, params: dict[str, str], signature: str) -> bool:
-        try:
-            self.app_key.public_key().verify(
-                base64.b64decode(signature),
-                _signed_string(params).encode(),
-                padding.PKCS1v15(),
-                hashes.SHA256(),
-            )
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        return signed_by(self.app_key, _signed_string(params), signature)
 
     def _refund(self, biz: dict[str, Any]) -> dict[str, Any]:
         no, request_no = biz.get("out_trade_no", ""), biz["out_request_no"]
@@ -258,7 +227,7 @@ class AlipayStandIn:
     def _answer(self, method: str, body: dict[str, Any]) -> web.Response:
         name = "error_response" if method == "error" else method.replace(".", "_") + "_response"
         inner = orjson.dumps(body).decode()
-        text = f'{{"{name}":{inner},"sign":"{_sign(self.alipay_key, inner)}"}}'
+        text = f'{{"{name}":{inner},"sign":"{sign(self.alipay_key, inner)}"}}'
         return web.Response(text=text, content_type="application/json", charset="utf-8")
 
     async def _bill_zip(self, request: web.Request) -> web.Response:
@@ -332,7 +301,7 @@ class AlipayStandIn:
     def notification(self, fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
         signed = {
             **fields,
-            "sign": _sign(self.alipay_key, _signed_string(fields)),
+            "sign": sign(self.alipay_key, _signed_string(fields)),
             "sign_type": "RSA2",
         }
         return urlencode(signed).encode(), {"Content-Type": "application/x-www-form-urlencoded"}

@@ -28,27 +28,18 @@ from typing import Any
 import httpx
 import orjson
 from aiohttp import web
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from server.payments.wechat_config import WeChatPayConfig
+from tests.rsa_keys import new_key, private_pem, public_pem, sign, signed_by
 
 MCHID = "1900000109"
 APPID = "wx0123456789abcdef"
 SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092025000000000001"
 _AUTH = re.compile(r'(\w+)="([^"]*)"')
-
-
-def _key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _sign(key: rsa.RSAPrivateKey, message: str) -> str:
-    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return base64.b64encode(signature).decode()
 
 
 @dataclass
@@ -68,8 +59,8 @@ class Trade:
 class StandIn:
     """One merchant account at the stand-in; `config(url)` is what the gateway is given."""
 
-    merchant_key: rsa.RSAPrivateKey = field(default_factory=_key)
-    platform_key: rsa.RSAPrivateKey = field(default_factory=_key)
+    merchant_key: rsa.RSAPrivateKey = field(default_factory=new_key)
+    platform_key: rsa.RSAPrivateKey = field(default_factory=new_key)
     apiv3_key: str = field(default_factory=lambda: secrets.token_hex(16))
     trades: dict[str, Trade] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -86,18 +77,7 @@ class StandIn:
     url: str = ""
 
     def config(self, folder: Path) -> WeChatPayConfig:
-        merchant = self.merchant_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode()
-        platform = (
-            self.platform_key.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-            .decode()
-        )
+        merchant, platform = private_pem(self.merchant_key), public_pem(self.platform_key)
         (folder / "apiclient_key.pem").write_text(merchant)
         (folder / "pub_key.pem").write_text(platform)
         return WeChatPayConfig(
@@ -154,16 +134,7 @@ class StandIn:
             f"{request.method}\n{request.path_qs}\n{parts['timestamp']}\n"
             f"{parts.get('nonce_str', '')}\n{body}\n"
         )
-        try:
-            self.merchant_key.public_key().verify(
-                base64.b64decode(parts.get("signature", "")),
-                message.encode(),
-                padding.PKCS1v15(),
-                hashes.SHA256(),
-            )
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        return signed_by(self.merchant_key, message, parts.get("signature", ""))
 
     def _answer(self, status: int, payload: dict[str, Any] | None) -> web.Response:
         body = orjson.dumps(payload).decode() if payload is not None else ""
@@ -179,7 +150,7 @@ class StandIn:
         return {
             "Wechatpay-Timestamp": stamp,
             "Wechatpay-Nonce": nonce,
-            "Wechatpay-Signature": _sign(self.platform_key, f"{stamp}\n{nonce}\n{body}\n"),
+            "Wechatpay-Signature": sign(self.platform_key, f"{stamp}\n{nonce}\n{body}\n"),
             "Wechatpay-Serial": PUBLIC_KEY_ID,
             "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
         }
@@ -413,7 +384,7 @@ class StandIn:
             "Content-Type": "application/json",
             "Wechatpay-Timestamp": stamp,
             "Wechatpay-Nonce": sign_nonce,
-            "Wechatpay-Signature": _sign(self.platform_key, message),
+            "Wechatpay-Signature": sign(self.platform_key, message),
             "Wechatpay-Serial": PUBLIC_KEY_ID,
             "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
         }

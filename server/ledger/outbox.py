@@ -4,7 +4,7 @@ worker starts again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Table, select, update
@@ -55,3 +55,24 @@ async def release_claims(
             .where(table.c.claimed_by == worker, table.c.state.in_(open_states))
             .values(next_try_ms=now_ms)
         )
+
+
+async def finish(
+    engine: AsyncEngine,
+    table: Table,
+    key: Column[Any],
+    open_states: Sequence[str],
+    answers: Iterable[tuple[str, dict[str, Any]]],
+) -> None:
+    """Record each answer (a row's key and its new values, `state` among them, and
+    `at_ms` for when it closed); a row already closed (another worker's answer landed first)
+    keeps its first answer."""
+    async with engine.begin() as conn:
+        for row_key, values in answers:
+            at_ms = values.pop("at_ms")
+            closed = values["state"] not in open_states
+            await conn.execute(
+                update(table)
+                .where(key == row_key, table.c.state.in_(open_states))
+                .values(**values, tries=table.c.tries + 1, done_at_ms=at_ms if closed else None)
+            )

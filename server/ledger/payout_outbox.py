@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from sqlalchemy import and_, exists, select, true, update
+from sqlalchemy import exists, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -117,26 +117,21 @@ async def release_claims(engine: AsyncEngine, worker: str, now_ms: int) -> None:
 
 async def finish(engine: AsyncEngine, finished: Iterable[Finished]) -> None:
     """Record each answer; a send already closed keeps its first answer."""
-    async with engine.begin() as conn:
-        for f in finished:
-            await conn.execute(
-                update(payout_sends)
-                .where(
-                    and_(
-                        payout_sends.c.payout_id == f.payout_id,
-                        payout_sends.c.state.in_(rules.OPEN),
-                    )
-                )
-                .values(
-                    state=f.state,
-                    provider_ref=f.provider_ref,
-                    detail=f.detail,
-                    confirm=f.confirm,
-                    tries=payout_sends.c.tries + 1,
-                    next_try_ms=f.next_try_ms,
-                    done_at_ms=None if f.state in rules.OPEN else f.at_ms,
-                )
-            )
+    answers = [
+        (
+            f.payout_id,
+            {
+                "state": f.state,
+                "provider_ref": f.provider_ref,
+                "detail": f.detail,
+                "confirm": f.confirm,
+                "next_try_ms": f.next_try_ms,
+                "at_ms": f.at_ms,
+            },
+        )
+        for f in finished
+    ]
+    await outbox.finish(engine, payout_sends, payout_sends.c.payout_id, rules.OPEN, answers)
 
 
 async def sends_of(engine: AsyncEngine, code: str, limit: int = 50) -> list[dict[str, Any]]:

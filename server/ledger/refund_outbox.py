@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -148,27 +148,21 @@ async def release_claims(engine: AsyncEngine, worker: str, now_ms: int) -> None:
 
 
 async def finish(engine: AsyncEngine, finished: Iterable[Finished]) -> None:
-    """Record each answer; a send already closed (another worker's answer landed first)
-    keeps its first answer."""
-    async with engine.begin() as conn:
-        for f in finished:
-            await conn.execute(
-                update(refund_sends)
-                .where(
-                    and_(
-                        refund_sends.c.refund_id == f.refund_id,
-                        refund_sends.c.state.in_(rules.OPEN),
-                    )
-                )
-                .values(
-                    state=f.state,
-                    provider_ref=f.provider_ref,
-                    detail=f.detail,
-                    tries=refund_sends.c.tries + 1,
-                    next_try_ms=f.next_try_ms,
-                    done_at_ms=None if f.state in rules.OPEN else f.at_ms,
-                )
-            )
+    """Record each answer; a send already closed keeps its first answer."""
+    answers = [
+        (
+            f.refund_id,
+            {
+                "state": f.state,
+                "provider_ref": f.provider_ref,
+                "detail": f.detail,
+                "next_try_ms": f.next_try_ms,
+                "at_ms": f.at_ms,
+            },
+        )
+        for f in finished
+    ]
+    await outbox.finish(engine, refund_sends, refund_sends.c.refund_id, rules.OPEN, answers)
 
 
 async def record(engine: AsyncEngine, refund_id: str, answer: RefundAnswer, now_ms: int) -> None:

@@ -37,6 +37,7 @@ _SECTIONS = (
     "distributor",
     "commission",
     "withdrawal_status",
+    "payout",
     "material_kind",
     "material_status",
     "posts",

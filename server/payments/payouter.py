@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from server.ledger.payout_outbox import Finished
 from server.ledger.schema import payees
 from server.ops import distribution
 from server.ops.audit import Actor
+from server.payments.pacing import Pacer
 from server.payments.providers import (
     ProviderUnavailable,
     TransferAnswer,
@@ -49,6 +50,7 @@ class Payouter:
         transfers: Mapping[str, TransfersPayouts],
         identities: IdentityStore,
         worker: str,
+        ledger_moves: Callable[[], int] = lambda: -1,
     ) -> None:
         self._runtime = runtime
         self._engine = engine
@@ -56,16 +58,18 @@ class Payouter:
         self._identities = identities
         self._worker = worker
         self._started = False
+        self._pacer = Pacer(ledger_moves)  # payouts are booked by ledger entries
 
     async def step(self) -> int:
-        if not self.transfers:
+        if not self.transfers or self._pacer.quiet():
             return 0
         now = self._runtime.clock.now_ms()
         if not self._started:
             await outbox.release_claims(self._engine, self._worker, now)
             self._started = True
-        await outbox.plan(self._engine, list(self.transfers), now)
+        planned = await outbox.plan(self._engine, list(self.transfers), now)
         due = await outbox.claim(self._engine, self._worker, now)
+        self._pacer.looked(busy=bool(planned or due))
         finished = [await self._send(send) for send in due]
         await outbox.finish(self._engine, finished)
         return len(finished)
@@ -120,6 +124,7 @@ class PayoutScheduler:
 
     def __init__(self, books: distribution.WorkerBooks) -> None:
         self._books = books
+        self._pacer = Pacer(lambda: 0)  # the schedule is read again every few seconds
 
     def _zone(self) -> ZoneInfo:
         """The schedule reads in the first campaign's zone (China's, with none running)."""
@@ -127,7 +132,10 @@ class PayoutScheduler:
         return ZoneInfo(campaigns[0].campaign.timezone if campaigns else "Asia/Shanghai")
 
     async def step(self) -> int:
+        if self._pacer.quiet():
+            return 0
         found = await outbox.schedule(self._books.ledger)
+        self._pacer.looked(busy=False)
         if found is None:
             return 0
         plan, last = found

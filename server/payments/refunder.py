@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain import refunds as rules
 from server.ledger import refund_outbox as outbox
 from server.ledger.refund_outbox import Finished
+from server.payments.pacing import Pacer
 from server.payments.providers import PaymentProvider, ProviderUnavailable, RefundAnswer, RefundAsk
 from server.runtime import Runtime
 
@@ -36,22 +37,29 @@ class Refunder:
         engine: AsyncEngine,
         providers: Mapping[str, PaymentProvider],
         worker: str,
+        ledger_moves: Callable[[], int] = lambda: -1,
     ) -> None:
         self._runtime = runtime
         self._engine = engine
         self.providers = providers
         self._worker = worker  # stable across restarts: its claims are its own to take back
         self._started = False
+        self._pacer = Pacer(ledger_moves)  # refunds are booked by ledger entries
 
     async def step(self) -> int:
         """Plan what was booked, then send what is due; returns how many sends answered."""
+        if self._pacer.quiet():
+            return 0
         now = self._runtime.clock.now_ms()
         if not self._started:
             await outbox.release_claims(self._engine, self._worker, now)
             self._started = True
         campaigns = list(self._runtime.campaigns)
-        await outbox.plan(self._engine, await outbox.unplanned(self._engine, campaigns), now)
+        planned = await outbox.plan(
+            self._engine, await outbox.unplanned(self._engine, campaigns), now
+        )
         due = await outbox.claim(self._engine, self._worker, campaigns, now)
+        self._pacer.looked(busy=bool(planned or due))
         if not due:
             return 0
         gate = asyncio.Semaphore(SENDING_AT_ONCE)

@@ -224,6 +224,8 @@ async def test_a_distributors_link_earns_pending_then_settled(
         await wait_until(distributor, "document.getElementById('poster').complete")
         await shot(distributor, "distributor-center")
         await no_english(distributor, "distributor center")
+        # no payee (nor WeChat Pay here): the page says payouts are made by the merchant
+        await wait_until(distributor, f"{text_of('payee')}.includes('还没有收款账户')")
 
         friend = await phone(browser)
         await ready(friend, link)  # the link the poster's QR code opens

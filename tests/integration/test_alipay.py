@@ -25,7 +25,10 @@ from tests.integration.test_wechatpay import ledger_sends
 from tests.server_harness import LiveServer, eventually
 from tests.wechatpay_standin import StandIn, wechatpay_standin
 
-pytestmark = pytest.mark.usefixtures("ledger_url")
+# The providers' protocols do not depend on the stores: each store once, in two pairs
+pytestmark = pytest.mark.parametrize(
+    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
+)
 
 NOTIFY = "/api/v1/payments/alipay/notify"
 

@@ -22,7 +22,10 @@ from tests.integration.test_wechatpay import with_wechat
 from tests.server_harness import LiveServer, eventually
 from tests.wechatpay_standin import StandIn
 
-pytestmark = pytest.mark.usefixtures("ledger_url")
+# The providers' protocols do not depend on the stores: each store once, in two pairs
+pytestmark = pytest.mark.parametrize(
+    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
+)
 
 
 async def payment_status(ledger_url: str, payment_id: str) -> str | None:

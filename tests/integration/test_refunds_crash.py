@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +23,11 @@ from tests.integration.test_ledger_crash import worker_process
 from tests.server_harness import LiveServer, eventually
 
 BUYERS = 30
+
+# Each store once, in two pairs: the outbox lives in SQL, and both databases are covered
+pytestmark = pytest.mark.parametrize(
+    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
+)
 
 
 async def sends(engine: AsyncEngine) -> list[dict[str, Any]]:

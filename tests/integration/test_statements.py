@@ -26,7 +26,10 @@ from tests.integration.test_wechatpay import (
 from tests.server_harness import eventually
 from tests.wechatpay_standin import extra_payment as wechat_extra
 
-pytestmark = pytest.mark.usefixtures("ledger_url")
+# The providers' protocols do not depend on the stores: each store once, in two pairs
+pytestmark = pytest.mark.parametrize(
+    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
+)
 
 DAY = "2026-09-01"  # the campaign's first evening, Beijing time
 

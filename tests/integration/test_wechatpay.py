@@ -27,7 +27,10 @@ from tests.integration.conftest import GROUP_OPEN, Serve
 from tests.server_harness import LiveServer, eventually
 from tests.wechatpay_standin import StandIn, wechatpay_standin
 
-pytestmark = pytest.mark.usefixtures("ledger_url")
+# The providers' protocols do not depend on the stores: each store once, in two pairs
+pytestmark = pytest.mark.parametrize(
+    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
+)
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 NOTIFY = "/api/v1/payments/wechat/notify"
