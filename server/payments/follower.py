@@ -75,6 +75,10 @@ class PaymentFollower:
             answer = await live.orders.settle_payment(
                 now, pid, state.amount_fen, "succeeded", balance_due_ms(live.campaign)
             )
+            if answer.code == "amount_mismatch":  # for ops: never settled for another sum
+                log.error("payment %s: %s says %d fen paid", pid, provider.name, state.amount_fen)
+                self._pause(pid, now)
+                return 0
             log.info(
                 "payment %s: %s says paid without a notice: %s", pid, provider.name, answer.code
             )

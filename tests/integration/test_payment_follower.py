@@ -6,6 +6,7 @@ back. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,24 @@ async def _state(alipay: AlipayStandIn, no: str) -> str:
 
 async def _bad(standin: StandIn) -> int:
     return standin.unavailable
+
+
+async def test_a_provider_naming_another_amount_is_never_settled_and_not_asked_in_a_loop(
+    serve_with_ledger: Serve, tmp_path: Path
+) -> None:
+    async with with_wechat(serve_with_ledger, tmp_path) as (s, standin):
+        kai = await s.login("kai")
+        order = await s.order(kai, mode="direct", qty=1)
+        r = await s.client.post(f"/api/v1/orders/{order['order_id']}/payments", headers=kai)
+        no = trade_no(r.json()["payment_id"])
+        standin.pay(no)
+        standin.trades[no].total = 1  # WeChat says one fen was paid
+        await s.advance(61)
+        await eventually(lambda: _queried(standin), lambda n: n >= 1)
+        await asyncio.sleep(3)  # three of the follower's steps: it pauses, not asks each
+        assert standin.queries == 1
+        assert await status_of(s, kai, order["order_id"]) == "awaiting_payment"
+
+
+async def _queried(standin: StandIn) -> int:
+    return standin.queries
