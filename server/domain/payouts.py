@@ -23,6 +23,7 @@ PAYEE_PROVIDERS = ("wechat",)
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{6,128}$")
 _NAME = re.compile(r"^[\u4e00-\u9fff·A-Za-z ]{2,30}$")
 NAME_NEEDED_FEN = 200_000  # WeChat asks the payee's real name from ¥2,000 a transfer
+NAME_NEEDED = "name_needed: the payee's real name is needed from ¥2,000"
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,9 @@ class WeChatPay:
     # -- payouts (TransfersPayouts): 商家转账 ------------------------------------------------
 
     async def transfer(self, ask: TransferAsk) -> TransferAnswer:
+        if ask.amount_fen >= payout_rules.NAME_NEEDED_FEN and not ask.name:
+            # WeChat takes no transfer this large without the payee's real name
+            return TransferAnswer(payout_rules.REFUSED, "", payout_rules.NAME_NEEDED)
         sdk = await self._client()
         code, text = await self._call(
             sdk.mch_transfer_bills(
