@@ -12,6 +12,7 @@
 -- ARGV[1] now (ms)  ARGV[2] payment id  ARGV[3] amount (fen)  ARGV[4] "succeeded" | "failed"
 -- ARGV[5] balance deadline (ms), for deposits
 -- ARGV[6] transitions "stage:from>to;..." (from domain/lifecycle.py)
+-- ARGV[7] the provider whose notice this is: only the provider that took a payment settles it
 -- Reply: {"succeeded" | "failed" | "refunded" | "duplicate" | "amount_mismatch", payment JSON}
 --        | {"unknown", ""}
 
@@ -21,6 +22,7 @@ local balance_due = tonumber(ARGV[5])
 local raw = redis.call("HGET", KEYS[2], pid)
 if not raw then return {"unknown", ""} end
 local payment = cjson.decode(raw)
+if (payment.provider or "sandbox") ~= ARGV[7] then return {"unknown", ""} end
 if payment.amount_fen ~= amount then return {"amount_mismatch", raw} end
 local late_success = payment.status == "failed" and outcome == "succeeded"
 if payment.status ~= "pending" and not late_success then return {"duplicate", raw} end

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server.payments.alipay_config import AlipayConfig
 from tests.rsa_keys import new_key, private_pem, public_pem, sign, signed_by
+from tests.server_harness import serving
 
 APPID = "2021004100000001"
 _BEIJING = ZoneInfo("Asia/Shanghai")
@@ -318,13 +319,6 @@ class AlipayStandIn:
 @contextlib.asynccontextmanager
 async def alipay_standin() -> AsyncIterator[AlipayStandIn]:
     standin = AlipayStandIn()
-    runner = web.AppRunner(standin.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    standin.url = f"http://127.0.0.1:{port}/gateway.do"
-    try:
+    async with serving(standin.app()) as base:
+        standin.url = base + "/gateway.do"
         yield standin
-    finally:
-        await runner.cleanup()

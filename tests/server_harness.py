@@ -252,12 +252,20 @@ async def receiving(
     webhook a test sends out); its URL."""
     app = web.Application()
     app.router.add_post("/notify", handler)
+    async with serving(app) as base:
+        yield f"{base}/notify"
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """An aiohttp app on a free loopback port (a webhook's far end, a provider's stand-in);
+    its base URL."""
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        yield f"http://127.0.0.1:{port}/notify"
+        yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()

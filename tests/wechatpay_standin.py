@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from server.payments.wechat_config import WeChatPayConfig
 from tests.rsa_keys import new_key, private_pem, public_pem, sign, signed_by
+from tests.server_harness import serving
 
 MCHID = "1900000109"
 APPID = "wx0123456789abcdef"
@@ -439,13 +440,6 @@ def _token(prefix: str) -> str:
 @contextlib.asynccontextmanager
 async def wechatpay_standin() -> AsyncIterator[StandIn]:
     standin = StandIn()
-    runner = web.AppRunner(standin.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    standin.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving(standin.app()) as base:
+        standin.url = base + ""
         yield standin
-    finally:
-        await runner.cleanup()

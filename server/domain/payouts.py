@@ -16,7 +16,6 @@ from server.errors import BadInput
 
 PENDING, PROCESSING, SUCCEEDED, REFUSED = "pending", "processing", "succeeded", "refused"
 OPEN = (PENDING, PROCESSING)
-STATES = (PENDING, PROCESSING, SUCCEEDED, REFUSED)
 
 # who can be paid how: WeChat Pay's 商家转账 to the distributor's openid under the AppID
 PAYEE_PROVIDERS = ("wechat",)

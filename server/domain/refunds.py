@@ -14,9 +14,7 @@ from dataclasses import dataclass
 # A send's life: planned (pending) -> the provider took it and works on it (processing) ->
 # done (succeeded) or refused by the provider (refused; ops see the reason and may retry).
 PENDING, PROCESSING, SUCCEEDED, REFUSED = "pending", "processing", "succeeded", "refused"
-STATES = (PENDING, PROCESSING, SUCCEEDED, REFUSED)
 OPEN = (PENDING, PROCESSING)
-MOVES = {PENDING: {PROCESSING, SUCCEEDED, REFUSED}, PROCESSING: {SUCCEEDED, REFUSED}}
 
 OVERDUE_MS = 2 * 3_600_000  # an open refund older than this is shown to ops
 BACKOFF_FIRST_MS = 5_000
@@ -77,16 +75,7 @@ def refund_id(payment_id: str, stream_id: str) -> str:
     return f"rf{payment_id.partition('~')[2]}-{stream_id}"
 
 
-def may_move(state: str, to: str) -> bool:
-    return to in MOVES.get(state, set())
-
-
 def next_try_ms(now_ms: int, tries: int) -> int:
     """When to ask the provider again after `tries` answers of "not yet" or no answer."""
     wait: int = BACKOFF_FIRST_MS << max(0, min(tries - 1, 16))
     return now_ms + min(wait, BACKOFF_MOST_MS)
-
-
-def overdue(state: str, planned_at_ms: int, now_ms: int, bound_ms: int) -> bool:
-    """An open refund past the bound: ops should look (the provider is down or stuck)."""
-    return state in OPEN and now_ms - planned_at_ms > bound_ms

@@ -115,7 +115,7 @@ async def my_distribution(request: Request) -> Response:
     gw = gateway(request)
     user = gw.viewer(request.headers)
     query = parse_params(dict(request.query_params), CampaignChoice)
-    record = await _own_record(gw, user)
+    record = await own_record(gw, user)
     live = _chosen(gw, query.campaign_id, record.get("campaign_id") or None)
     code = record["code"]
     summary = await commissions_of(gw.ledger, code)
@@ -150,7 +150,7 @@ async def request_withdrawal(request: Request) -> Response:
     gw = gateway(request)
     user = gw.viewer(request.headers)
     body = parse_json(await read_body(request), WithdrawalIn)
-    code = (await _own_record(gw, user))["code"]
+    code = (await own_record(gw, user))["code"]
     async with distribution.one_at_a_time(gw, code):
         summary = await commissions_of(gw.ledger, code)
         if body.amount_fen > summary["withdrawable_fen"]:
@@ -214,7 +214,7 @@ async def decide_withdrawal(request: Request) -> Response:
     return JSONResponse(decided)
 
 
-async def _own_record(gw: Gateway, user: str) -> dict[str, Any]:
+async def own_record(gw: Gateway, user: str) -> dict[str, Any]:
     code = await gw.identities.distributor_code(user)
     record = await gw.identities.link(code) if code else None
     if record is None:
@@ -227,7 +227,7 @@ async def set_display_name(request: Request) -> Response:
     gw = gateway(request)
     user = gw.viewer(request.headers)
     body = parse_json(await read_body(request), DisplayNameIn)
-    record = await _own_record(gw, user)
+    record = await own_record(gw, user)
     name = body.display_name.strip() if body.display_name else None
     await gw.identities.set_display_name(record["code"], name)
     return JSONResponse({"code": record["code"], "display_name": name})

@@ -12,19 +12,16 @@ from starlette.routing import Route
 
 from server.domain import payouts as rules
 from server.domain.privacy import mask_name, mask_user
-from server.errors import NotFound
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
+from server.gateway.routes_distribution import own_record
 from server.gateway.schemas import PayeeIn
 from server.ledger import payout_outbox
 
 
 async def _code(gw: Gateway, request: Request) -> str:
-    user = gw.viewer(request.headers)
-    code = await gw.identities.distributor_code(user)
-    if code is None:
-        raise NotFound("you are not a distributor", None, "not_a_distributor")
-    return code
+    record = await own_record(gw, gw.viewer(request.headers))
+    return str(record["code"])
 
 
 async def set_payee(request: Request) -> Response:

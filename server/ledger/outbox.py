@@ -4,6 +4,7 @@ worker starts again."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -62,14 +63,15 @@ async def finish(
     table: Table,
     key: Column[Any],
     open_states: Sequence[str],
-    answers: Iterable[tuple[str, dict[str, Any]]],
+    answers: Iterable[Any],
 ) -> None:
-    """Record each answer (a row's key and its new values, `state` among them, and
-    `at_ms` for when it closed); a row already closed (another worker's answer landed first)
-    keeps its first answer."""
+    """Record each answer (a dataclass: the row's key and its new columns by name, `state`
+    among them, and `at_ms`, when it closed); a row already closed (another worker's answer
+    landed first) keeps its first answer."""
     async with engine.begin() as conn:
-        for row_key, values in answers:
-            at_ms = values.pop("at_ms")
+        for answer in answers:
+            values = dataclasses.asdict(answer)
+            row_key, at_ms = values.pop(key.name), values.pop("at_ms")
             closed = values["state"] not in open_states
             await conn.execute(
                 update(table)

@@ -21,6 +21,8 @@ from server.ledger.schema import payees, payout_schedule, payout_sends, payouts
 
 @dataclass(frozen=True)
 class Finished:
+    """A send's answer, its fields named as the table's columns (ledger/outbox.finish)."""
+
     payout_id: str
     state: str
     provider_ref: str | None
@@ -117,21 +119,7 @@ async def release_claims(engine: AsyncEngine, worker: str, now_ms: int) -> None:
 
 async def finish(engine: AsyncEngine, finished: Iterable[Finished]) -> None:
     """Record each answer; a send already closed keeps its first answer."""
-    answers = [
-        (
-            f.payout_id,
-            {
-                "state": f.state,
-                "provider_ref": f.provider_ref,
-                "detail": f.detail,
-                "confirm": f.confirm,
-                "next_try_ms": f.next_try_ms,
-                "at_ms": f.at_ms,
-            },
-        )
-        for f in finished
-    ]
-    await outbox.finish(engine, payout_sends, payout_sends.c.payout_id, rules.OPEN, answers)
+    await outbox.finish(engine, payout_sends, payout_sends.c.payout_id, rules.OPEN, finished)
 
 
 async def sends_of(engine: AsyncEngine, code: str, limit: int = 50) -> list[dict[str, Any]]:

@@ -24,6 +24,8 @@ _SETTLED = ("succeeded", "refunded")
 
 @dataclass(frozen=True)
 class Finished:
+    """A send's answer, its fields named as the table's columns (ledger/outbox.finish)."""
+
     refund_id: str
     state: str
     provider_ref: str | None
@@ -149,20 +151,7 @@ async def release_claims(engine: AsyncEngine, worker: str, now_ms: int) -> None:
 
 async def finish(engine: AsyncEngine, finished: Iterable[Finished]) -> None:
     """Record each answer; a send already closed keeps its first answer."""
-    answers = [
-        (
-            f.refund_id,
-            {
-                "state": f.state,
-                "provider_ref": f.provider_ref,
-                "detail": f.detail,
-                "next_try_ms": f.next_try_ms,
-                "at_ms": f.at_ms,
-            },
-        )
-        for f in finished
-    ]
-    await outbox.finish(engine, refund_sends, refund_sends.c.refund_id, rules.OPEN, answers)
+    await outbox.finish(engine, refund_sends, refund_sends.c.refund_id, rules.OPEN, finished)
 
 
 async def record(engine: AsyncEngine, refund_id: str, answer: RefundAnswer, now_ms: int) -> None:

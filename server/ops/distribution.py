@@ -72,8 +72,11 @@ async def approve(gw: Gateway, actor: Actor, code: str) -> dict[str, Any]:
 
 
 async def balance_of(gw: Books, code: str) -> int:
+    return payable_fen(await commissions_of(gw.ledger, code))
+
+
+def payable_fen(summary: dict[str, Any]) -> int:
     """What a pay-out would pay now: the settled balance less what is asked for."""
-    summary = await commissions_of(gw.ledger, code)
     return max(0, int(summary["balance_fen"]) - int(summary["requested_fen"]))
 
 
@@ -85,7 +88,7 @@ async def pay_out(gw: Books, actor: Actor, code: str) -> int:
         raise NotFound("no distributor with this code", "code")
     async with one_at_a_time(gw, code):
         summary = await commissions_of(gw.ledger, code)
-        amount = await balance_of(gw, code)
+        amount = payable_fen(summary)
         if amount:
             await gw.identities.record_payout(code, amount)
             await ledger_caught_up(gw)

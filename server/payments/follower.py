@@ -73,7 +73,12 @@ class PaymentFollower:
         state = await provider.payment_state(pid)
         if state.paid:
             answer = await live.orders.settle_payment(
-                now, pid, state.amount_fen, "succeeded", balance_due_ms(live.campaign)
+                now,
+                pid,
+                state.amount_fen,
+                "succeeded",
+                balance_due_ms(live.campaign),
+                payment.provider,
             )
             if answer.code == "amount_mismatch":  # for ops: never settled for another sum
                 log.error("payment %s: %s says %d fen paid", pid, provider.name, state.amount_fen)
@@ -88,7 +93,12 @@ class PaymentFollower:
         if state.closed or moved_on:
             await provider.close_payment(pid)  # the buyer can no longer pay it
             await live.orders.settle_payment(
-                now, pid, payment.amount_fen, "failed", balance_due_ms(live.campaign)
+                now,
+                pid,
+                payment.amount_fen,
+                "failed",
+                balance_due_ms(live.campaign),
+                payment.provider,
             )
             self._asked.pop(pid, None)
             return 1

@@ -71,7 +71,13 @@ class OrderStore:
         return answer_of(code, record)
 
     async def settle_payment(
-        self, now_ms: int, payment_id: str, amount_fen: int, outcome: str, balance_due_ms: int
+        self,
+        now_ms: int,
+        payment_id: str,
+        amount_fen: int,
+        outcome: str,
+        balance_due_ms: int,
+        provider: str = "sandbox",
     ) -> Answer:
         k = self.keys
         code, record = await self._scripts.settle_payment(
@@ -86,7 +92,7 @@ class OrderStore:
                 k.leaders,
                 k.depositors,
             ],
-            args=[now_ms, payment_id, amount_fen, outcome, balance_due_ms, TRANSITIONS],
+            args=[now_ms, payment_id, amount_fen, outcome, balance_due_ms, TRANSITIONS, provider],
         )
         return answer_of(code, record)
 

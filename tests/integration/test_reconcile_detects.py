@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Any
 
 import orjson
 from redis.asyncio import Redis
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.ledger.engine import create_engine
 from server.ledger.schema import refund_sends
 from tests.integration.conftest import Serve
+from tests.integration.test_refunds_sent import sends
 from tests.server_harness import eventually
 
 
@@ -112,7 +110,7 @@ async def test_reconcile_catches_a_refund_sent_back_past_its_payment(
         engine = create_engine(ledger_url)
         try:
             [sent] = await eventually(
-                lambda: _sends(engine),
+                lambda: sends(engine),
                 lambda found: len(found) == 1 and found[0]["state"] == "succeeded",
             )
             assert (await s.reconcile()).problems == []
@@ -125,8 +123,3 @@ async def test_reconcile_catches_a_refund_sent_back_past_its_payment(
         problems = "\n".join((await s.reconcile()).problems)
         assert f"payment {payment['payment_id']}: took 36800 but 73600 is sent back" in problems
         assert f"refund {sent['stream_id']}: booked 36800 but its sends plan 73600" in problems
-
-
-async def _sends(engine: AsyncEngine) -> list[dict[str, Any]]:
-    async with engine.connect() as conn:
-        return [dict(r._mapping) for r in (await conn.execute(select(refund_sends))).all()]

@@ -8,11 +8,10 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.ledger.schema import refund_sends
@@ -20,6 +19,7 @@ from server.store.keys import SandboxKeys
 from tests.campaigns import campaign_text
 from tests.integration.conftest import Serve
 from tests.integration.test_ledger_crash import worker_process
+from tests.integration.test_refunds_sent import sends
 from tests.server_harness import LiveServer, eventually
 
 BUYERS = 30
@@ -28,12 +28,6 @@ BUYERS = 30
 pytestmark = pytest.mark.parametrize(
     ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
 )
-
-
-async def sends(engine: AsyncEngine) -> list[dict[str, Any]]:
-    async with engine.connect() as conn:
-        rows = (await conn.execute(select(refund_sends).order_by(refund_sends.c.refund_id))).all()
-    return [dict(row._mapping) for row in rows]
 
 
 async def buy_then_refund(s: LiveServer, user: str) -> None:
