@@ -248,7 +248,7 @@ class Runtime:
                 await asyncio.sleep(0.5)
             finally:
                 with contextlib.suppress(RedisError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
 
     def _heard_stock(self, channel: str, data: bytes) -> None:
         campaign_id = channel.partition("{")[2].partition("}")[0]

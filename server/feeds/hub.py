@@ -356,7 +356,7 @@ class CampaignHub:
                     targets = [s for s in targets if s.kind == "live"]
                 self._deliver(targets, dict.fromkeys(KINDS, _encode(payload)))
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()
 
 
 def _viewers(per_process: dict[Any, Any]) -> int:
