@@ -23,6 +23,6 @@ for i = 3, #ARGV, 4 do
   end
 end
 if new > 0 then
-  redis.call("PUBLISH", channel, cjson.encode({type = "inbox", tags = tags}))
+  redis.call("SPUBLISH", channel, cjson.encode({type = "inbox", tags = tags}))
 end
 return new

@@ -18,5 +18,5 @@ redis.call("XADD", KEYS[2], "*", "type", "depositor_offer_opened", "depositors",
 -- the live rooms' banner: kept as the latest notice (for viewers who come later), and sent
 local banner = cjson.encode({kind = "depositor_offer", text = message, at_ms = now})
 redis.call("HSET", KEYS[1], "notice", banner)
-redis.call("PUBLISH", channel, banner)
+redis.call("SPUBLISH", channel, banner)
 return {"opened", depositors}

@@ -12,6 +12,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from server.errors import BadInput
+from server.store.connection import connect
 
 VALKEY_STATE = ("appendonlydir", "dump.rdb")
 LEDGER_FILES = ("ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm")
@@ -40,11 +41,16 @@ def forget_ledger(data_dir: Path, database_url: str | None) -> None:
 
 async def forget_keys(redis_url: str, prefix: str) -> int:
     """Every key under our prefix on a Redis others may share (never a FLUSH)."""
-    client = Redis.from_url(redis_url)
+    client = connect(redis_url, timeout_s=10)
     try:
-        keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
-        for start in range(0, len(keys), 500):
-            await client.delete(*keys[start : start + 500])
-        return len(keys)
+        return await delete_keys(client, prefix)
     finally:
         await client.aclose()
+
+
+async def delete_keys(client: Redis, prefix: str) -> int:
+    """Every key under the prefix (on every node of a cluster), in batches."""
+    keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
+    for start in range(0, len(keys), 500):
+        await client.delete(*keys[start : start + 500])
+    return len(keys)

@@ -233,14 +233,25 @@ class Runtime:
                 log.warning("refresh failed, keeping what is known: %s", exc)
 
     async def _watch_stock(self) -> None:
-        """Keep every campaign's `remaining` current from the scripts' stock messages."""
-        pattern = CampaignKeys(self.settings.key_prefix, "*").stock_channel
+        """Keep every campaign's `remaining` current from the scripts' stock messages. They
+        are sharded (SPUBLISH): each campaign's channel lives on the shard that holds its
+        pools, so each known campaign is subscribed by name as it is loaded; a message sent
+        before that is made good by the refresh's backstop read."""
         while not self._stopping.is_set():
             pubsub = self.redis.pubsub()
+            subscribed: set[str] = set()
             try:
-                await pubsub.psubscribe(pattern)
                 while not self._stopping.is_set():
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+                    wanted = {live.stock.keys.stock_channel for live in self.campaigns.values()}
+                    if wanted - subscribed:
+                        await pubsub.ssubscribe(*(wanted - subscribed))
+                        subscribed |= wanted
+                    if not subscribed:
+                        await asyncio.sleep(0.1)
+                        continue
+                    message = await pubsub.get_sharded_message(
+                        ignore_subscribe_messages=True, timeout=0.1
+                    )
                     if message is not None:
                         self._heard_stock(text(message["channel"]), message["data"])
             except RedisError as exc:

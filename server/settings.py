@@ -13,6 +13,7 @@ from server.domain.rate_limit import Rate
 from server.errors import BadInput
 from server.payments.alipay_config import AlipayConfig
 from server.payments.wechat_config import WeChatPayConfig
+from server.store.connection import cluster_nodes, is_cluster_url
 
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -236,6 +237,8 @@ class Settings:
                 "demo login is for the demo and tests: it needs LIVEROOM_CLOCK=simulated",
                 "LIVEROOM_DEMO_LOGIN",
             )
+        if self.redis_url is not None and is_cluster_url(self.redis_url):
+            cluster_nodes(self.redis_url)  # names what is wrong with REDIS_URL
         self._validate_providers()
         if secrets:
             check_secrets(

@@ -1,5 +1,7 @@
-"""Real servers for every test: the embedded Valkey always, and the Redis at REDIS_URL
-when it is set (CI sets it). Each test gets its own key prefix and deletes its keys.
+"""Real servers for every test: the embedded Valkey always, the Redis at REDIS_URL and the
+Redis Cluster at LIVEROOM_TEST_CLUSTER_URL when they are set (CI sets both; `.ci/cluster
+start` starts the cluster and prints its URL). Each test gets its own key prefix and deletes
+its keys.
 
 A test that needs a service which is missing skips, unless LIVEROOM_REQUIRE_SERVICES=1
 (CI), which turns that skip into a failure.
@@ -10,14 +12,16 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
+from server.demo_reset import delete_keys
 from server.embedded import EmbeddedValkey
 from server.settings import DEMO_RATE_LIMITS, Settings, parse_rate_limits
+from server.store.connection import connect
 from server.store.stock import text
 
 REQUIRE_SERVICES = os.environ.get("LIVEROOM_REQUIRE_SERVICES") == "1"
@@ -42,6 +46,37 @@ def pytest_runtest_makereport(
     return report
 
 
+# Every test that needs a Redis runs on each target; one that needs a ledger, on each
+# database. A test that needs both runs once per pair, not on every combination: the
+# embedded default, production on one server, production on a cluster. Each store is still
+# tested on every target; the two never talk to each other, so crossing them would double
+# the suite's time and find nothing more. A module may name its own pairs (pytestmark).
+REDIS_TARGETS = ["valkey", "redis", "cluster"]
+LEDGER_TARGETS = ["sqlite", "postgres"]
+STORE_PAIRS = [("valkey", "sqlite"), ("redis", "postgres"), ("cluster", "postgres")]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    named = {
+        name
+        for marker in metafunc.definition.iter_markers("parametrize")
+        for name in _names(marker.args[0])
+    }
+    needs = {"redis_url", "ledger_url"} & set(metafunc.fixturenames) - named
+    if needs == {"redis_url", "ledger_url"}:
+        metafunc.parametrize(("redis_url", "ledger_url"), STORE_PAIRS, indirect=True)
+    elif needs == {"redis_url"}:
+        metafunc.parametrize("redis_url", REDIS_TARGETS, indirect=True)
+    elif needs == {"ledger_url"}:
+        metafunc.parametrize("ledger_url", LEDGER_TARGETS, indirect=True)
+
+
+def _names(argnames: str | Sequence[str]) -> list[str]:
+    if isinstance(argnames, str):
+        return [name.strip() for name in argnames.split(",")]
+    return list(argnames)
+
+
 def missing_service(reason: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (LIVEROOM_REQUIRE_SERVICES=1 forbids skipping)")
@@ -57,14 +92,20 @@ def embedded_valkey() -> Iterator[EmbeddedValkey]:
         server.stop()
 
 
-@pytest.fixture(params=["valkey", "redis"])
+@pytest.fixture
 def redis_url(request: pytest.FixtureRequest) -> str:
     if request.param == "valkey":
         server: EmbeddedValkey = request.getfixturevalue("embedded_valkey")
         return server.url
-    url = os.environ.get("REDIS_URL")
+    return service_redis_url(request.param)
+
+
+def service_redis_url(target: str) -> str:
+    """The URL of the standalone Redis ("redis") or the Redis Cluster ("cluster")."""
+    variable = {"redis": "REDIS_URL", "cluster": "LIVEROOM_TEST_CLUSTER_URL"}[target]
+    url = os.environ.get(variable)
     if not url:
-        missing_service("REDIS_URL is not set: no external Redis to test against")
+        missing_service(f"{variable} is not set: no {target} to test against")
     assert url is not None
     return url
 
@@ -76,17 +117,10 @@ def key_prefix() -> str:
 
 @pytest.fixture
 async def redis(redis_url: str, key_prefix: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
+    client = connect(redis_url, timeout_s=10)
     yield client
-    await delete_prefix(client, key_prefix)
+    await delete_keys(client, key_prefix)  # this test's keys only: never a FLUSH
     await client.aclose()
-
-
-async def delete_prefix(client: Redis, prefix: str) -> None:
-    """Delete this test's keys only: never FLUSH a server other runs share."""
-    keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
-    for start in range(0, len(keys), 500):
-        await client.delete(*keys[start : start + 500])
 
 
 def make_settings(key_prefix: str, **overrides: object) -> Settings:
@@ -127,7 +161,7 @@ async def stream_events(
     return [fields for _, fields in await stream_entries(client, prefix, campaign_id)]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture
 async def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh ledger database: a SQLite file, or a PostgreSQL database of its own that is
     dropped afterwards (LIVEROOM_TEST_POSTGRES_URL names the server; CI sets it)."""

@@ -172,10 +172,10 @@ class LiveServer:
         result: dict[str, Any] = r.json()
         return result
 
-    async def ledger_caught_up(self) -> None:
+    async def ledger_caught_up(self, campaign_id: str = "mid-autumn") -> None:
         """Wait (bounded) until the worker has consumed every stream entry."""
         gateway = self.app.state.gateway
-        keys = CampaignKeys(gateway.settings.key_prefix, "mid-autumn")
+        keys = CampaignKeys(gateway.settings.key_prefix, campaign_id)
         deadline = asyncio.get_running_loop().time() + 10 * TIME_FACTOR
         while asyncio.get_running_loop().time() < deadline:
             report = await reconcile(gateway.runtime.redis, gateway.ledger, keys)
@@ -184,10 +184,10 @@ class LiveServer:
             await asyncio.sleep(0.05)
         raise AssertionError("the ledger did not catch up")
 
-    async def reconcile(self) -> Report:
-        await self.ledger_caught_up()
+    async def reconcile(self, campaign_id: str = "mid-autumn") -> Report:
+        await self.ledger_caught_up(campaign_id)
         gateway = self.app.state.gateway
-        keys = CampaignKeys(gateway.settings.key_prefix, "mid-autumn")
+        keys = CampaignKeys(gateway.settings.key_prefix, campaign_id)
         return await reconcile(gateway.runtime.redis, gateway.ledger, keys)
 
 

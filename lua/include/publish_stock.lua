@@ -8,5 +8,5 @@ local function publish_stock()
     local pool = string.match(flat[i], "^(.+)%.remaining$")
     if pool then remaining[pool] = tonumber(flat[i + 1]) end
   end
-  redis.call("PUBLISH", KEYS[1] .. ":stock", cjson.encode(remaining))
+  redis.call("SPUBLISH", KEYS[1] .. ":stock", cjson.encode(remaining))
 end

@@ -342,10 +342,12 @@ class CampaignHub:
     async def _relay_notices(self) -> None:
         """Messages scripts publish on the campaign's channel go to every live viewer."""
         pubsub = self._runtime.redis.pubsub()
-        await pubsub.subscribe(self._live.stock.keys.feed_channel)
+        await pubsub.ssubscribe(self._live.stock.keys.feed_channel)  # the campaign's shard
         try:
             while self._subscribers:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                message = await pubsub.get_sharded_message(
+                    ignore_subscribe_messages=True, timeout=1.0
+                )
                 if message is None:
                     continue
                 # a banner's own fields ({"kind", "text", "at_ms"}) under type "notice"; the

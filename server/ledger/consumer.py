@@ -8,6 +8,7 @@ entry that some consumer group has not yet acknowledged.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from server.ledger.apply import (
     apply_identity_entries,
     stream_position,
 )
+from server.store.connection import is_cluster
 from server.store.keys import CampaignKeys, IdentityKeys, OpsKeys
 from server.store.stock import text
 
@@ -32,6 +34,7 @@ log = logging.getLogger("liveroom.worker")
 GROUP = "ledger"
 IDENTITY = "_identity"  # the user pool's stream, applied beside the campaigns' streams
 OPS = "_ops"  # the ops team's audit stream, likewise
+CLUSTER_POLL_MS = 50  # how long an idle consumer on a cluster waits between reads
 
 
 class LedgerConsumer:
@@ -66,11 +69,23 @@ class LedgerConsumer:
             applied += await self._apply(stream, campaign_id, await self._claim_stale(stream))
         if applied:
             return applied
+        if is_cluster(self._redis):
+            return await self._poll(streams, block_ms)
         reply: Any = await self._redis.xreadgroup(
             GROUP, self.name, {s: ">" for s in streams}, count=self._batch, block=block_ms
         )
         for stream, entries in reply or []:
             applied += await self._apply(text(stream), streams[text(stream)], _entries(entries))
+        return applied
+
+    async def _poll(self, streams: dict[str, str], block_ms: int) -> int:
+        """A cluster refuses one read over streams in different slots: read each stream on
+        its own shard without blocking, and pause a moment when all were empty."""
+        applied = 0
+        for stream, campaign_id in streams.items():
+            applied += await self._apply(stream, campaign_id, await self._read(stream, ">"))
+        if not applied:
+            await asyncio.sleep(min(block_ms, CLUSTER_POLL_MS) / 1000)
         return applied
 
     async def trim(self, campaign_ids: Sequence[str]) -> None:

@@ -292,7 +292,7 @@ class OrderStore:
                 pipe.hset(self.keys.meta, "notice", encoded)
             else:
                 pipe.hdel(self.keys.meta, "notice")
-            pipe.publish(self.keys.feed_channel, encoded)
+            pipe.spublish(self.keys.feed_channel, encoded)
             await pipe.execute()
 
     async def placed_by_mode(self) -> dict[str, int]:

@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from server.demo_reset import delete_keys
 from server.embedded import EmbeddedValkey
-from tests.conftest import TIME_FACTOR, delete_prefix, missing_service
+from tests.conftest import TIME_FACTOR, missing_service
 from tests.integration.conftest import (
     Serve,
     _serve_factory,
@@ -97,7 +98,7 @@ async def serve_page(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite3'}",
         embedded_worker=True,
     )
-    await delete_prefix(client, key_prefix)
+    await delete_keys(client, key_prefix)
     await client.aclose()
 
 

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import pytest
-
 from server.payments.alipay import trade_no
 from tests.alipay_standin import AlipayStandIn, alipay_standin
 from tests.campaigns import campaign_text, manual_offer
@@ -24,11 +22,6 @@ from tests.integration.test_wechatpay import NOTIFY as WECHAT_NOTIFY
 from tests.integration.test_wechatpay import ledger_sends
 from tests.server_harness import LiveServer, eventually
 from tests.wechatpay_standin import StandIn, wechatpay_standin
-
-# The providers' protocols do not depend on the stores: each store once, in two pairs
-pytestmark = pytest.mark.parametrize(
-    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
-)
 
 NOTIFY = "/api/v1/payments/alipay/notify"
 

@@ -90,6 +90,8 @@ async def _buy(s: LiveServer, rng: random.Random) -> dict[str, tuple[int, str]]:
     return placed
 
 
+# The suite's heaviest test: ~100 s when four tests share the two cores of CI.
+@pytest.mark.timeout(300)
 async def test_a_thousand_paid_orders_are_routed_and_picked(serve_with_ledger: Serve) -> None:
     async with serve_with_ledger(campaign_text(10_000)) as s:
         placed = await _buy(s, random.Random(15))

@@ -27,6 +27,7 @@ from server.ledger.consumer import LedgerConsumer
 from server.ledger.reconcile import reconcile
 from server.ledger.schema import order_events, orders
 from server.runtime import Runtime
+from server.store.connection import connect
 from server.store.keys import CampaignKeys
 from server.store.stock import OrderRequest
 from tests.campaigns import campaign_text, write_campaign
@@ -53,7 +54,7 @@ async def campaign_runtime(
         campaign_file=write_campaign(tmp_path, campaign_text(TOTAL_UNITS, 0, 0)),
         clock_start=datetime.fromisoformat(PRESALE_OPEN),
     )
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url, timeout_s=10)
     runtime = Runtime(settings, redis)
     await runtime.start()
     try:

@@ -10,16 +10,16 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redis.asyncio import Redis
 from sqlalchemy import select
 
+from server.demo_reset import delete_keys
 from server.domain.touches import Kind, Touches
 from server.ledger.schema import commissions, link_visits, orders
+from server.store.connection import connect
 from server.store.keys import CampaignKeys
 from server.store.orders import OrderStore
 from server.store.scripts import Scripts
 from server.store.stock import text
-from tests.conftest import delete_prefix
 from tests.integration.conftest import Serve
 from tests.server_harness import LiveServer
 
@@ -43,7 +43,7 @@ async def test_the_script_keeps_what_the_model_keeps(
     redis_url: str, script: list[tuple[str, str, str, Kind]]
 ) -> None:
     prefix = f"t{uuid.uuid4().hex[:12]}"
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url, timeout_s=10)
     try:
         store = OrderStore(redis, Scripts.register(redis), CampaignKeys(prefix, "mid-autumn"))
         model = Touches()
@@ -60,7 +60,7 @@ async def test_the_script_keeps_what_the_model_keeps(
             user: f"{model.first[user]}\t{model.last[user]}" for user in model.first
         }
     finally:
-        await delete_prefix(redis, prefix)
+        await delete_keys(redis, prefix)
         await redis.aclose()
 
 

@@ -28,11 +28,12 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.routing import Mount, Route
 
+from server.demo_reset import delete_keys
 from server.embedded import EmbeddedValkey
 from server.gateway.openapi import openapi_document
 from server.payments.signature import sign
 from tests.campaigns import CANONICAL
-from tests.conftest import OPS_TOKEN, PAYMENT_SECRET, delete_prefix
+from tests.conftest import OPS_TOKEN, PAYMENT_SECRET
 from tests.integration.conftest import GROUP_OPEN, _serve_factory
 from tests.integration.test_after_sale_api import photo_with_gps
 from tests.server_harness import LiveServer
@@ -70,7 +71,7 @@ async def api(
     from redis.asyncio import Redis
 
     client = Redis.from_url(embedded_valkey.url)
-    await delete_prefix(client, key_prefix)
+    await delete_keys(client, key_prefix)
     await client.aclose()
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from server.ledger.engine import create_engine
@@ -22,11 +21,6 @@ from tests.integration.test_console_roles import signed_in
 from tests.integration.test_wechatpay import with_wechat
 from tests.server_harness import LiveServer, eventually
 from tests.wechatpay_standin import StandIn
-
-# The providers' protocols do not depend on the stores: each store once, in two pairs
-pytestmark = pytest.mark.parametrize(
-    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
-)
 
 
 async def payment_status(ledger_url: str, payment_id: str) -> str | None:

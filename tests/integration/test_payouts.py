@@ -12,18 +12,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.integration.conftest import Serve
 from tests.integration.test_console_roles import signed_in
 from tests.integration.test_distribution import commissions
 from tests.server_harness import LiveServer, eventually
 from tests.wechatpay_standin import StandIn, wechatpay_standin
-
-# The providers' protocols do not depend on the stores: each store once, in two pairs
-pytestmark = pytest.mark.parametrize(
-    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
-)
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 

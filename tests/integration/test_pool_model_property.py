@@ -9,15 +9,15 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redis.asyncio import Redis
 
+from server.demo_reset import delete_keys
 from server.domain.campaign import MODES, Campaign, Mode, parse_campaign
 from server.domain.pools import Allocation, PoolBook, plan_for
+from server.store.connection import connect
 from server.store.keys import CampaignKeys
 from server.store.scripts import Scripts
 from server.store.stock import OrderRequest, StockStore
 from tests.campaigns import campaign_text
-from tests.conftest import delete_prefix
 
 LIMIT = 6
 USERS = [f"u{i}" for i in range(8)]
@@ -72,7 +72,7 @@ async def test_scripts_match_the_model(
 ) -> None:
     campaign = parse_campaign(campaign_text(total, *floors))
     prefix = f"p{uuid.uuid4().hex[:12]}"
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url, timeout_s=10)
     try:
         store = StockStore(redis, Scripts.register(redis), CampaignKeys(prefix, campaign.id))
         assert await store.init_pools(campaign) == "set"
@@ -89,7 +89,7 @@ async def test_scripts_match_the_model(
                 assert (moved or 0) == expected
             await _assert_same_pools(store, model, op)
     finally:
-        await delete_prefix(redis, prefix)
+        await delete_keys(redis, prefix)
         await redis.aclose()
 
 

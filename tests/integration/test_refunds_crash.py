@@ -10,7 +10,6 @@ import signal
 from pathlib import Path
 
 import orjson
-import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,11 +22,6 @@ from tests.integration.test_refunds_sent import sends
 from tests.server_harness import LiveServer, eventually
 
 BUYERS = 30
-
-# Each store once, in two pairs: the outbox lives in SQL, and both databases are covered
-pytestmark = pytest.mark.parametrize(
-    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
-)
 
 
 async def buy_then_refund(s: LiveServer, user: str) -> None:

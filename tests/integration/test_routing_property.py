@@ -12,17 +12,17 @@ from dataclasses import dataclass
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redis.asyncio import Redis
 
+from server.demo_reset import delete_keys
 from server.domain.campaign import Campaign, parse_campaign
 from server.fulfilment.router import Short, route_one
+from server.store.connection import connect
 from server.store.keys import CampaignKeys
 from server.store.orders import Answer
 from server.store.scripts import Scripts
 from server.store.stock import EndTerms, StockStore
 from server.store.warehouses import WarehouseStore
 from tests.campaigns import campaign_text
-from tests.conftest import delete_prefix
 
 PROVINCES = ["310000", "320000", "440000", "510000", "110000"]
 CITIES = ["440300", "440100", "510100"]
@@ -118,7 +118,7 @@ async def test_routing_matches_the_model(
     assert campaign.fulfilment is not None
     stock_units = {h.code: h.units for h in campaign.fulfilment.warehouses}
     prefix = f"r{uuid.uuid4().hex[:12]}"
-    redis = Redis.from_url(redis_url)
+    redis = connect(redis_url, timeout_s=10)
     try:
         keys = CampaignKeys(prefix, campaign.id)
         scripts = Scripts.register(redis)
@@ -159,7 +159,7 @@ async def test_routing_matches_the_model(
                 assert level.allocated == allocated
                 assert level.free + level.allocated + level.shipped == stock_units[code]
     finally:
-        await delete_prefix(redis, prefix)
+        await delete_keys(redis, prefix)
         await redis.aclose()
 
 

@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from server.payments.wechat import trade_no
 from tests.alipay_standin import extra_payment as alipay_extra
 from tests.integration.conftest import Serve
@@ -25,11 +23,6 @@ from tests.integration.test_wechatpay import (
 )
 from tests.server_harness import eventually
 from tests.wechatpay_standin import extra_payment as wechat_extra
-
-# The providers' protocols do not depend on the stores: each store once, in two pairs
-pytestmark = pytest.mark.parametrize(
-    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
-)
 
 DAY = "2026-09-01"  # the campaign's first evening, Beijing time
 

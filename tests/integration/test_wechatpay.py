@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from sqlalchemy import select
@@ -26,11 +25,6 @@ from tests.campaigns import campaign_text, manual_offer
 from tests.integration.conftest import GROUP_OPEN, Serve
 from tests.server_harness import LiveServer, eventually
 from tests.wechatpay_standin import StandIn, wechatpay_standin
-
-# The providers' protocols do not depend on the stores: each store once, in two pairs
-pytestmark = pytest.mark.parametrize(
-    ("redis_url", "ledger_url"), [("valkey", "sqlite"), ("redis", "postgres")], indirect=True
-)
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 NOTIFY = "/api/v1/payments/wechat/notify"

@@ -10,6 +10,7 @@ from server import demo_secrets
 from server.errors import BadInput, Unauthorized
 from server.gateway.auth import ViewerTokens
 from server.settings import Settings
+from server.store.connection import cluster_nodes, is_cluster_url
 
 GOOD = {
     "LIVEROOM_OPS_TOKEN": "o" * 32,
@@ -31,6 +32,13 @@ def test_settings_read_the_environment() -> None:
     assert s.clock_speed == 120
 
 
+def test_a_cluster_url_names_its_seed_nodes() -> None:
+    url = "rediss+cluster://user:pw@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002/"
+    s = Settings.from_env({**GOOD, "REDIS_URL": url})
+    assert s.redis_url == url and is_cluster_url(url) and not is_cluster_url("redis://x:1/0")
+    assert cluster_nodes(url) == [("10.0.0.1", 7000), ("10.0.0.2", 7001), ("::1", 7002)]
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -49,6 +57,9 @@ def test_settings_read_the_environment() -> None:
         ("LIVEROOM_PAYMENT_SECRET", "s" * 32),  # the same as LIVEROOM_SECRET
         ("LIVEROOM_HEADER_TIMEOUT_S", "0"),
         ("LIVEROOM_MAX_CONNECTIONS", "lots"),
+        ("REDIS_URL", "redis+cluster://127.0.0.1"),  # a cluster node without its port
+        ("REDIS_URL", "redis+cluster://a:7000,b:http"),
+        ("REDIS_URL", "redis+cluster://"),
     ],
 )
 def test_bad_settings_name_the_variable(name: str, value: str) -> None:
