@@ -15,7 +15,6 @@ from importlib import resources
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from server.clock import Clock, RealClock, SimulatedClock, to_ms
 from server.domain.campaign import Campaign, Mode, parse_campaign
@@ -26,8 +25,10 @@ from server.settings import Settings
 from server.store.batching import Coalescer
 from server.store.campaign_store import CampaignStore
 from server.store.clock_state import ClockStore
+from server.store.connection import REDIS_OUTAGES
 from server.store.keys import CampaignKeys, GlobalKeys
 from server.store.orders import OrderStore
+from server.store.replicated import Replicas, require_replicas
 from server.store.scripts import Scripts
 from server.store.stock import OrderRequest, Outcome, StockStore, text
 from server.store.warehouses import WarehouseStore
@@ -98,6 +99,8 @@ class Runtime:
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
+        if self.replica_wait is not None:
+            await require_replicas(self.redis)
         text = startup_campaign_text(self.settings)
         startup = parse_campaign(text)
         if not await self._campaign_store.save_if_absent(startup.id, text):
@@ -229,7 +232,7 @@ class Runtime:
                 return
             try:
                 await self.refresh()
-            except RedisError as exc:
+            except REDIS_OUTAGES as exc:
                 log.warning("refresh failed, keeping what is known: %s", exc)
 
     async def _watch_stock(self) -> None:
@@ -254,11 +257,11 @@ class Runtime:
                     )
                     if message is not None:
                         self._heard_stock(text(message["channel"]), message["data"])
-            except RedisError as exc:
+            except REDIS_OUTAGES as exc:
                 log.warning("stock messages interrupted: %s", exc)
                 await asyncio.sleep(0.5)
             finally:
-                with contextlib.suppress(RedisError):
+                with contextlib.suppress(*REDIS_OUTAGES):
                     await pubsub.aclose()
 
     def _heard_stock(self, channel: str, data: bytes) -> None:
@@ -299,7 +302,15 @@ class Runtime:
 
     def _stock(self, campaign_id: str) -> StockStore:
         keys = CampaignKeys(self.settings.key_prefix, campaign_id)
-        return StockStore(self.redis, self.scripts, keys)
+        return StockStore(self.redis, self.scripts, keys, wait_for=self.replica_wait)
+
+    @property
+    def replica_wait(self) -> Replicas:
+        """What an order and the ledger's reads wait for under durability "replicated": one
+        replica, within half the socket timeout (the socket must not give up first)."""
+        if self.settings.durability != "replicated":
+            return None
+        return (1, int(self.settings.redis_timeout_s * 500))
 
     def _reserver(
         self, stock: StockStore

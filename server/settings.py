@@ -20,6 +20,9 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+DURABILITIES = ("primary", "replicated")
+
+
 @dataclass(frozen=True)
 class EdgeLimits:
     """How long a client may take to send a request, and how many may connect at once
@@ -155,6 +158,9 @@ class Settings:
     key_prefix: str = "lr"
     token_ttl_s: int = 86_400
     redis_timeout_s: float = 1.0
+    # "primary": an order is answered once the primary ran its script; "replicated": once a
+    # replica also has it (WAIT), so a failover cannot lose an answered order
+    durability: str = "primary"
     embedded_worker: bool = False
     worker_name: str | None = None
     edge: EdgeLimits = EdgeLimits()
@@ -198,6 +204,7 @@ class Settings:
             key_prefix=env.get("LIVEROOM_KEY_PREFIX", "lr"),
             token_ttl_s=int(_number(env, "LIVEROOM_TOKEN_TTL_S", 86_400)),
             redis_timeout_s=_number(env, "LIVEROOM_REDIS_TIMEOUT_S", 1.0),
+            durability=env.get("LIVEROOM_DURABILITY", "primary"),
             embedded_worker=_flag(env, "LIVEROOM_EMBED_WORKER"),
             worker_name=env.get("LIVEROOM_WORKER_NAME") or None,
             edge=EdgeLimits.from_env(env),
@@ -237,8 +244,7 @@ class Settings:
                 "demo login is for the demo and tests: it needs LIVEROOM_CLOCK=simulated",
                 "LIVEROOM_DEMO_LOGIN",
             )
-        if self.redis_url is not None and is_cluster_url(self.redis_url):
-            cluster_nodes(self.redis_url)  # names what is wrong with REDIS_URL
+        self._validate_redis()
         self._validate_providers()
         if secrets:
             check_secrets(
@@ -258,6 +264,17 @@ class Settings:
                     ),
                 }
             )
+
+    def _validate_redis(self) -> None:
+        if self.durability not in DURABILITIES:
+            raise BadInput("must be 'primary' or 'replicated'", "LIVEROOM_DURABILITY")
+        if self.durability == "replicated" and self.redis_url is None:
+            raise BadInput(
+                "needs REDIS_URL: the embedded Valkey has no replica to wait for",
+                "LIVEROOM_DURABILITY",
+            )
+        if self.redis_url is not None and is_cluster_url(self.redis_url):
+            cluster_nodes(self.redis_url)  # names what is wrong with REDIS_URL
 
     def _validate_providers(self) -> None:
         for name in self.payment_providers:

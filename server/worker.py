@@ -13,7 +13,6 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 
-from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,12 +28,13 @@ from server.payments.payouter import Payouter, PayoutScheduler
 from server.payments.refunder import Refunder
 from server.payments.registry import providers
 from server.runtime import Runtime
+from server.store.connection import REDIS_OUTAGES
 from server.store.identities import IdentityStore
 from server.sweeper import Sweeper
 
 log = logging.getLogger("liveroom.worker")
 
-OUTAGES = (RedisError, OperationalError, DBAPIError, OSError)
+OUTAGES = (*REDIS_OUTAGES, OperationalError, DBAPIError, OSError)
 SWEEP_INTERVAL_S = 0.1
 TRIM_INTERVAL_S = 30.0
 ROUTE_INTERVAL_S = 0.5
@@ -56,7 +56,12 @@ class Worker:
         self._runtime = runtime
         self._engine = engine
         self.consumer = LedgerConsumer(
-            runtime.redis, engine, runtime.settings.key_prefix, name, claim_idle_ms=claim_idle_ms
+            runtime.redis,
+            engine,
+            runtime.settings.key_prefix,
+            name,
+            claim_idle_ms=claim_idle_ms,
+            wait_for=runtime.replica_wait,
         )
         self.sweeper = Sweeper(runtime)
         self.router = Router(runtime, engine)

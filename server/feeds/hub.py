@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 import msgpack
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from server.domain.phases import phase
 from server.feeds.metrics import Raw, dashboard, live
@@ -37,6 +36,7 @@ from server.feeds.screen_facts import next_moments, recent_order, tier_progress
 from server.feeds.wire import Connection, data_frame
 from server.gateway.screen_tokens import ScreenGrant
 from server.runtime import LiveCampaign, Runtime
+from server.store.connection import REDIS_OUTAGES
 from server.store.keys import IdentityKeys
 from server.store.stock import decode, parse_pools, text
 
@@ -134,7 +134,7 @@ class CampaignHub:
         for task in (self._task, self._notices):
             if task is not None:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, RedisError):
+                with contextlib.suppress(asyncio.CancelledError, *REDIS_OUTAGES):
                     await task
 
     async def _run(self) -> None:
@@ -150,7 +150,7 @@ class CampaignHub:
                 last_count = started
             try:
                 raw = await self._read()
-            except RedisError as exc:
+            except REDIS_OUTAGES as exc:
                 log.warning("feed read failed: %s", exc)
                 await asyncio.sleep(1)
                 continue
@@ -171,7 +171,7 @@ class CampaignHub:
     async def _count_viewers(self) -> None:
         """This process's live-room feeds, for every gateway's big screen to add up."""
         live_rooms = sum(1 for s in self._subscribers if s.kind == "live")
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(*REDIS_OUTAGES):
             await self._runtime.redis.hset(
                 self._live.stock.keys.viewers, _PROCESS, f"{live_rooms}:{int(time.time() * 1000)}"
             )
@@ -182,7 +182,7 @@ class CampaignHub:
             return
         try:
             revoked = await self._revoked(sorted({s.grant.id for s in self._screens if s.grant}))
-        except RedisError as exc:
+        except REDIS_OUTAGES as exc:
             log.warning("screen token check failed: %s", exc)
             return
         now = time.time()
@@ -196,7 +196,7 @@ class CampaignHub:
         """Block until the order stream moves past last_id, or half a second passes (rates
         and counters the stream does not carry still refresh). Pushed, not polled: an order
         reaches the screens as soon as the 10 Hz cap allows."""
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(*REDIS_OUTAGES):
             await self._runtime.redis.xread(
                 {self._live.stock.keys.stream: last_id}, count=1, block=500
             )
@@ -208,7 +208,7 @@ class CampaignHub:
         if cached is not None:
             subscriber.deliver(cached)
             return
-        with contextlib.suppress(RedisError):
+        with contextlib.suppress(*REDIS_OUTAGES):
             self._fan_out(await self._read(), only=subscriber)
 
     def _fan_out(self, raw: Raw, heartbeat: bool = False, only: Subscriber | None = None) -> None:
@@ -311,7 +311,7 @@ class CampaignHub:
             set(top_codes) - self._known.keys()
             or time.monotonic() - self._known_at > LABELS_FRESH_S
         ):
-            with contextlib.suppress(RedisError):
+            with contextlib.suppress(*REDIS_OUTAGES):
                 self._known = await self._labels(top_codes)
                 self._known_at = time.monotonic()
         return Raw(

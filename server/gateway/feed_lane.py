@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 
-from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -26,6 +25,7 @@ from server.feeds.wire import Connection
 from server.gateway.context import gateway
 from server.gateway.schemas import GROUP_CODE_PATTERN
 from server.gateway.screen_tokens import ScreenGrant
+from server.store.connection import REDIS_OUTAGES
 
 POLICY_VIOLATION = 1008
 INTERNAL_ERROR = 1011
@@ -100,7 +100,7 @@ async def _admit(
             raise _Refused(POLICY_VIOLATION, "token: a screen token of another campaign")
         try:
             revoked = await gw.screens.revoked([grant.id])
-        except RedisError:
+        except REDIS_OUTAGES:
             raise _Refused(TRY_AGAIN_LATER, "the stock service is unavailable; retry") from None
         if revoked:
             raise _Refused(POLICY_VIOLATION, "token: this screen token was revoked")

@@ -8,7 +8,13 @@ from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from redis.exceptions import BusyLoadingError
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterError,
+    RedisClusterUnreachableError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -18,6 +24,7 @@ from starlette.responses import Response
 
 from server.errors import BadInput, InvalidCampaign, InvalidRows, LiveroomError
 from server.gateway.bodies import MAX_BODY_BYTES, BodyGate, ClientLeft, read_limited
+from server.store.replicated import NotReplicated
 from server.telemetry import CLIENTS_LEFT_MID_BODY
 
 log = logging.getLogger("liveroom.gateway")
@@ -106,6 +113,12 @@ async def on_redis_down(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body("unavailable", message, None), status_code=503)
 
 
+async def on_not_replicated(request: Request, exc: Exception) -> Response:
+    log.warning("no replica confirmed on %s %s: %s", request.method, request.url.path, exc)
+    message = "the order is not confirmed by a replica yet; retry with the same Idempotency-Key"
+    return JSONResponse(error_body("not_replicated", message, None), status_code=503)
+
+
 async def on_client_left(request: Request, exc: Exception) -> Response:
     """Nobody is left to read an answer: one quiet line, counted, never a traceback."""
     log.debug("client left mid-body on %s %s", request.method, request.url.path)
@@ -140,6 +153,12 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitab
     RedisConnectionError: on_redis_down,
     RedisTimeoutError: on_redis_down,
     BusyLoadingError: on_redis_down,
+    # a cluster between a primary's death and its replica's promotion
+    ClusterError: on_redis_down,
+    TryAgainError: on_redis_down,
+    SlotNotCoveredError: on_redis_down,
+    RedisClusterUnreachableError: on_redis_down,
+    NotReplicated: on_not_replicated,
     OperationalError: on_ledger_down,  # SQL: the database is down or locked
     DBAPIError: on_ledger_down,
     Exception: on_unexpected,

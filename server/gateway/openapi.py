@@ -113,7 +113,10 @@ _DESCRIPTIONS = {
     413: "the body is larger than this call takes (`too_large`)",
     422: "a field is invalid; `field` names it (`invalid`, ...)",
     429: "too many requests; see Retry-After (`rate_limited`)",
-    503: "a backing service is down; nothing was changed (`unavailable`, `busy`)",
+    503: (
+        "a backing service is down; nothing was changed (`unavailable`, `busy`); or no "
+        "replica confirmed the order in time (`not_replicated`: retry with the same key)"
+    ),
 }
 
 

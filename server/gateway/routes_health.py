@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from server.gateway.context import gateway
 from server.gateway.http import JSONResponse, error_body
+from server.store.connection import REDIS_OUTAGES
 
 log = logging.getLogger("liveroom.gateway")
 
@@ -23,7 +23,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     try:
         await gateway(request).runtime.redis.ping()
-    except (RedisError, OSError) as exc:
+    except (*REDIS_OUTAGES, OSError) as exc:
         log.warning("not ready: redis: %s", exc)
         body = error_body("unavailable", "the stock service is not answering", None)
         return JSONResponse(body, status_code=503)

@@ -27,6 +27,7 @@ from server.ledger.apply import (
 )
 from server.store.connection import is_cluster
 from server.store.keys import CampaignKeys, IdentityKeys, OpsKeys
+from server.store.replicated import NotReplicated, Replicas, confirmed
 from server.store.stock import text
 
 log = logging.getLogger("liveroom.worker")
@@ -47,6 +48,7 @@ class LedgerConsumer:
         *,
         batch: int = 500,
         claim_idle_ms: int = 60_000,
+        wait_for: Replicas = None,
     ) -> None:
         self._redis = redis
         self._engine = engine
@@ -54,6 +56,9 @@ class LedgerConsumer:
         self.name = name
         self._batch = batch
         self._claim_idle_ms = claim_idle_ms
+        # durability "replicated": apply only entries a replica holds, so the ledger never
+        # keeps an order a failover took out of Redis
+        self._wait_for = wait_for
         self._known: set[str] = set()
 
     async def consume(self, campaign_ids: Sequence[str], block_ms: int = 500) -> int:
@@ -69,7 +74,7 @@ class LedgerConsumer:
             applied += await self._apply(stream, campaign_id, await self._claim_stale(stream))
         if applied:
             return applied
-        if is_cluster(self._redis):
+        if is_cluster(self._redis) or self._wait_for is not None:
             return await self._poll(streams, block_ms)
         reply: Any = await self._redis.xreadgroup(
             GROUP, self.name, {s: ">" for s in streams}, count=self._batch, block=block_ms
@@ -79,8 +84,9 @@ class LedgerConsumer:
         return applied
 
     async def _poll(self, streams: dict[str, str], block_ms: int) -> int:
-        """A cluster refuses one read over streams in different slots: read each stream on
-        its own shard without blocking, and pause a moment when all were empty."""
+        """A cluster refuses one read over streams in different slots, and a read confirmed
+        by a replica cannot block: read each stream on its own without blocking, and pause
+        a moment when all were empty."""
         applied = 0
         for stream, campaign_id in streams.items():
             applied += await self._apply(stream, campaign_id, await self._read(stream, ">"))
@@ -122,9 +128,26 @@ class LedgerConsumer:
         self._known.add(stream)
 
     async def _read(self, stream: str, start: str) -> list[Entry]:
-        reply: Any = await self._redis.xreadgroup(
-            GROUP, self.name, {stream: start}, count=self._batch
-        )
+        """Entries to apply; under durability "replicated" none until a replica holds them
+        (they stay pending to this consumer, which reads its pending first next round)."""
+        reply: Any
+        if self._wait_for is None:
+            reply = await self._redis.xreadgroup(
+                GROUP, self.name, {stream: start}, count=self._batch
+            )
+        else:
+            try:
+                reply = await confirmed(
+                    self._redis,
+                    stream,
+                    lambda pipe: pipe.xreadgroup(
+                        GROUP, self.name, {stream: start}, count=self._batch
+                    ),
+                    self._wait_for,
+                )
+            except NotReplicated as exc:
+                log.warning("%s: not applied until a replica has it: %s", stream, exc)
+                return []
         return [entry for _, entries in reply or [] for entry in _entries(entries)]
 
     async def _claim_stale(self, stream: str) -> list[Entry]:

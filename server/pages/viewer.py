@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,6 +22,7 @@ from server.gateway.routes_quotes import quote_view
 from server.i18n import sections
 from server.pages.templates import templates
 from server.runtime import LiveCampaign
+from server.store.connection import REDIS_OUTAGES
 
 _SECTIONS = (
     "live",
@@ -76,7 +76,7 @@ async def page_context(gw: Gateway, live: LiveCampaign) -> dict[str, Any]:
             "remaining": sum(p["remaining"] for p in pools.values()),
             "total": sum(p["quota"] for p in pools.values()),
         }
-    except RedisError:  # the feed brings it as soon as Redis is back
+    except REDIS_OUTAGES:  # the feed brings it as soon as Redis is back
         stock = None
     data = {
         "campaign": campaign_facts(campaign),

@@ -17,9 +17,13 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import RedisClusterUnreachableError, RedisError, SlotNotCoveredError
 
 from server.errors import BadInput
 
+# What Redis raises when it cannot answer: a server down, or a cluster with no primary for a
+# slot or no node to ask (the last two are not RedisErrors in redis-py)
+REDIS_OUTAGES = (RedisError, SlotNotCoveredError, RedisClusterUnreachableError)
 MAX_CONNECTIONS = 64  # per process (per node in a cluster); orders are batched
 CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
 

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from server.domain.campaign import Campaign, Mode
 from server.domain.pools import COUNTERS, Plan
 from server.store.keys import CampaignKeys
+from server.store.replicated import Replicas, run_script
 from server.store.scripts import Scripts
 
 GroupAction = Literal["", "open", "join"]
@@ -111,10 +112,13 @@ class Outcome:
 
 
 class StockStore:
-    def __init__(self, redis: Redis, scripts: Scripts, keys: CampaignKeys) -> None:
+    def __init__(
+        self, redis: Redis, scripts: Scripts, keys: CampaignKeys, *, wait_for: Replicas = None
+    ) -> None:
         self._redis = redis
         self._scripts = scripts
         self.keys = keys
+        self._wait_for = wait_for
 
     async def init_pools(self, campaign: Campaign) -> str:
         keys = [self.keys.pools, self.keys.meta]
@@ -135,7 +139,11 @@ class StockStore:
         args: list[str | int] = [now_ms, k.campaign_id]
         for request in requests:
             args.append(request.packed())
-        reply = await self._scripts.reserve(keys=reserve_keys(k), args=args)
+        if self._wait_for is None:
+            reply = await self._scripts.reserve(keys=reserve_keys(k), args=args)
+        else:
+            script = self._scripts.reserve
+            reply = await run_script(self._redis, script, reserve_keys(k), args, self._wait_for)
         return [outcome_of(reply[i], reply[i + 1]) for i in range(0, len(reply), 2)]
 
     async def release(self, now_ms: int, order_id: str, status: str) -> Outcome:

@@ -60,6 +60,8 @@ def test_a_cluster_url_names_its_seed_nodes() -> None:
         ("REDIS_URL", "redis+cluster://127.0.0.1"),  # a cluster node without its port
         ("REDIS_URL", "redis+cluster://a:7000,b:http"),
         ("REDIS_URL", "redis+cluster://"),
+        ("LIVEROOM_DURABILITY", "paranoid"),
+        ("LIVEROOM_DURABILITY", "replicated"),  # without REDIS_URL: no replica to wait for
     ],
 )
 def test_bad_settings_name_the_variable(name: str, value: str) -> None:
