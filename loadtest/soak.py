@@ -173,7 +173,7 @@ async def soak_run(args: argparse.Namespace, pid: int, secrets: dict[str, str]) 
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(args.base, connector=connector) as session:
         client = Client(session, secrets["LIVEROOM_OPS_TOKEN"], secrets["LIVEROOM_PAYMENT_SECRET"])
-        spike = await run_spike(client, args.base, args.units, args.factor, 256, 60)
+        spike = await run_spike(client, [args.base], args.units, args.factor, 256, 60)
     await asyncio.sleep(args.after)
     stop.set()
     for task in background:

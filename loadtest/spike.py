@@ -10,10 +10,14 @@ a verdict:
 - every accepted order is in the ledger exactly once and nothing else is (no lost,
   duplicated or phantom order), and reconcile (Redis against the ledger) is clean;
 - no 5xx, no answer other than 201 / 409 sold_out / 409 limit_reached;
+- with several gateways (--also, once per further gateway: the attempts go round-robin
+  over them), every gateway's live feed shows the final stock and its seq advances;
 - and the figures: attempts/s, accepted/s, p50/p99 per outcome, time to sell out, and
-  feed lag (last accepted order -> the live feed showing the final stock).
+  feed lag (last accepted order -> the live feed showing the final stock; the slowest
+  gateway's).
 
     python -m loadtest.spike --base http://127.0.0.1:8000 --units 2000 --factor 10
+    python -m loadtest.spike --base http://10.0.0.1:8000 --also http://10.0.0.2:8000 ...
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, cast
@@ -57,22 +62,36 @@ class Attempt:
 
 @dataclass
 class Feed:
-    """(arrival, remaining) for every live-feed snapshot during the spike."""
+    """(arrival, remaining, seq) for every snapshot of one gateway's live feed."""
 
-    seen: list[tuple[float, int]] = field(default_factory=list)
+    seen: list[tuple[float, int, int]] = field(default_factory=list)
 
     async def watch(self, session: aiohttp.ClientSession, url: str, stop: asyncio.Event) -> None:
         async with session.ws_connect(url, compress=0) as ws:
             async for arrival, body in snapshots(ws, stop):
-                self.seen.append((arrival, body["stock"]["remaining"]))
+                self.seen.append((arrival, body["stock"]["remaining"], body["seq"]))
 
     def first_showing(self, remaining: int) -> float | None:
-        return next((at for at, shown in self.seen if shown == remaining), None)
+        return next((at for at, shown, _ in self.seen if shown == remaining), None)
+
+    @property
+    def advanced(self) -> bool:
+        return len({seq for _, _, seq in self.seen}) > 1
 
 
 async def run(
-    client: Client, base: str, units: int, factor: int, concurrency: int, settle_s: float
+    client: Client,
+    bases: list[str],
+    units: int,
+    factor: int,
+    concurrency: int,
+    settle_s: float,
+    mark: Callable[[str], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
+    """bases: every gateway's address, the client's own first. mark, if given, is awaited
+    at "go" (开抢), "answered" (every attempt answered) and "settled" (the ledger caught up),
+    for a caller that measures each phase."""
+    mark = mark or _no_mark
     campaign_id = f"spike-{uuid.uuid4().hex[:8]}"
     text = spike_campaign(campaign_id, units)
     status, campaign = await client.call(
@@ -82,6 +101,7 @@ async def run(
     modes = campaign["open_modes"]
     if not modes:
         raise SystemExit(f"no mode is open at campaign time {campaign['now']}")
+    await _known_everywhere(client, bases, campaign_id)
     stock_url = f"/api/v1/campaigns/{campaign_id}/stock"
     _, before = await client.call("GET", stock_url)
     viewers = units * factor // 4 + 1  # enough that per-user limits never bind
@@ -92,12 +112,17 @@ async def run(
             return await client.login(f"{campaign_id}-v{i}")
 
     tokens = await asyncio.gather(*(login(i) for i in range(viewers)))
-    feed, feed_stop = Feed(), asyncio.Event()
-    feed_url = base.replace("http", "ws", 1) + f"/ws/live/{campaign_id}"
-    watcher = asyncio.create_task(feed.watch(client.session, feed_url, feed_stop))
+    feeds, feed_stop = [Feed() for _ in bases], asyncio.Event()
+    watchers = [
+        asyncio.create_task(
+            feed.watch(client.session, base.replace("http", "ws", 1) + path, feed_stop)
+        )
+        for feed, base in zip(feeds, bases, strict=True)
+        for path in [f"/ws/live/{campaign_id}"]
+    ]
     await asyncio.sleep(0.5)
     go = asyncio.Event()  # 开抢: every attempt waits for the same moment
-    url = f"/api/v1/campaigns/{campaign_id}/orders"
+    urls = [f"{base}/api/v1/campaigns/{campaign_id}/orders" for base in bases]
 
     async def attempt(i: int) -> Attempt:
         mode = modes[i % len(modes)]
@@ -105,6 +130,7 @@ async def run(
         await go.wait()
         async with gate:
             started = time.perf_counter()
+            url = urls[i % len(urls)]  # round-robin, as a load balancer would
             status, answer = await client.call("POST", url, json=body, headers=tokens[i % viewers])
             done = time.perf_counter()
         outcome = "accepted" if status == 201 else str(answer.get("error"))
@@ -113,18 +139,36 @@ async def run(
 
     tasks = [asyncio.create_task(attempt(i)) for i in range(units * factor)]
     await asyncio.sleep(0.1)
+    await mark("go")
     started = time.perf_counter()
     go.set()
     attempts = await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
+    await mark("answered")
     _, after = await client.call("GET", stock_url)
     await asyncio.sleep(1.0)  # the feed's next snapshots
     feed_stop.set()
-    await watcher
+    await asyncio.gather(*watchers)
     ledger_ids, reconciled = await _ledger(client, campaign_id, settle_s)
+    await mark("settled")
     return verdict(
-        text, campaign_id, before, after, attempts, elapsed, started, feed, ledger_ids, reconciled
+        text, campaign_id, before, after, attempts, elapsed, started, feeds, ledger_ids, reconciled
     )
+
+
+async def _known_everywhere(client: Client, bases: list[str], campaign_id: str) -> None:
+    """The campaign was uploaded through the first gateway; the others load it on their
+    next refresh (a fraction of a second)."""
+    deadline = time.monotonic() + 10
+    for base in bases:
+        while (await client.call("GET", f"{base}/api/v1/campaigns/{campaign_id}"))[0] != 200:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{base} does not know campaign {campaign_id} after 10 s")
+            await asyncio.sleep(0.1)
+
+
+async def _no_mark(phase: str) -> None:
+    return None
 
 
 async def _ledger(client: Client, campaign_id: str, settle_s: float) -> tuple[list[str], Json]:
@@ -158,7 +202,7 @@ def verdict(
     attempts: list[Attempt],
     elapsed: float,
     started: float,
-    feed: Feed,
+    feeds: list[Feed],
     ledger_ids: list[str],
     reconciled: Json,
 ) -> dict[str, Any]:
@@ -191,7 +235,12 @@ def verdict(
     if not reconciled.get("clean"):
         problems.append(f"reconcile: {reconciled.get('problems', [])[:3]}")
     last_accepted = max((a.done_at for a in accepted), default=started)
-    shown = feed.first_showing(after["remaining"])
+    shown_at = [feed.first_showing(after["remaining"]) for feed in feeds]
+    never = [i for i, at in enumerate(shown_at) if at is None]
+    still = [i for i, feed in enumerate(feeds) if not feed.advanced]
+    if len(feeds) > 1 and (never or still):
+        problems.append(f"feeds: gateways {never} never showed the final stock, {still} stood")
+    shown = None if never or not feeds else max(cast(list[float], shown_at))
     return {
         "campaign_id": campaign_id,
         "units": before["total"],
@@ -204,6 +253,7 @@ def verdict(
         "accepted_per_s": round(len(accepted) / (last_accepted - started or 1)),
         "latency_ms": _latencies(attempts),
         "time_to_sell_out_s": round(last_accepted - started, 3),
+        "gateways": len(feeds),
         "feed_lag_ms": round((shown - last_accepted) * 1000, 1) if shown else None,
         "reconcile": reconciled.get("summary"),
         "problems": problems,
@@ -232,7 +282,8 @@ def report(result: dict[str, Any]) -> str:
         f"  accepted {result['accepted']}, pools gave {result['pools_gave']}, "
         f"ledger holds {result['ledger_orders']}",
         f"  sold out after {result['time_to_sell_out_s']} s "
-        f"({result['accepted_per_s']} accepted/s); feed lag {result['feed_lag_ms']} ms",
+        f"({result['accepted_per_s']} accepted/s); feed lag {result['feed_lag_ms']} ms "
+        f"(the slowest of {result['gateways']} gateways' feeds)",
         *(
             f"  {kind}: n={v['n']} p50 {v['p50']} ms, p99 {v['p99']} ms"
             for kind, v in result["latency_ms"].items()
@@ -250,6 +301,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=256, help="attempts in flight")
     parser.add_argument("--settle", type=float, default=60.0, help="seconds to wait for the ledger")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--also", action="append", default=[], help="a further gateway (repeat for each)"
+    )
     args = parser.parse_args()
     if not 1 <= args.units <= 1_000_000 or not 1 <= args.factor <= 100:
         parser.error("--units must be 1-1000000 and --factor 1-100")
@@ -260,9 +314,8 @@ def main() -> int:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(args.base, connector=connector) as session:
             client = Client(session, args.ops_token, args.payment_secret)
-            return await run(
-                client, args.base, args.units, args.factor, args.concurrency, args.settle
-            )
+            bases = [args.base, *args.also]
+            return await run(client, bases, args.units, args.factor, args.concurrency, args.settle)
 
     result = asyncio.run(go())
     print(

@@ -20,7 +20,7 @@ async def test_a_small_spike_against_a_real_server_passes(serve_with_ledger: Ser
         aiohttp.ClientSession(s.base_url) as session,
     ):
         client = Client(session, OPS_TOKEN, PAYMENT_SECRET)
-        result = await run(client, s.base_url, units=60, factor=4, concurrency=32, settle_s=30)
+        result = await run(client, [s.base_url], units=60, factor=4, concurrency=32, settle_s=30)
         scraped = await s.client.get("/metrics", headers=s.ops)
         refused = await s.client.get("/metrics")
     assert refused.status_code == 401
@@ -64,7 +64,7 @@ def _attempts(accepted: int, sold_out: int) -> list[Attempt]:
 def _judge(after: dict[str, Any], attempts: list[Attempt], ledger: list[str]) -> list[str]:
     text = spike_campaign("c", 10)
     clean = {"clean": True, "summary": "clean"}
-    result = verdict(text, "c", _stock((3, 0)), after, attempts, 1.0, 0.0, Feed(), ledger, clean)
+    result = verdict(text, "c", _stock((3, 0)), after, attempts, 1.0, 0.0, [], ledger, clean)
     problems: list[str] = result["problems"]
     return problems
 
@@ -83,3 +83,23 @@ def test_the_verdict_names_what_went_wrong() -> None:
     assert any(p.startswith("undersell") for p in problems)
 
     assert _judge(_stock((0, 3)), honest, ids[:2]) == ["ledger: 1 lost, 0 phantom, 0 dup"]
+
+
+def test_the_verdict_names_a_gateway_whose_feed_fell_behind() -> None:
+    honest = _attempts(3, 5)
+    ids = [a.order_id for a in honest if a.order_id]
+
+    def judge(*seen: list[tuple[float, int, int]]) -> dict[str, Any]:
+        feeds = [Feed(list(snapshots)) for snapshots in seen]
+        text, clean = spike_campaign("c", 10), {"clean": True, "summary": "clean"}
+        before, after = _stock((3, 0)), _stock((0, 3))
+        return verdict(text, "c", before, after, honest, 1.0, 0.0, feeds, ids, clean)
+
+    moving = [(1.0, 10, 1), (1.5, 7, 4)]  # ends showing the final stock, 7 remaining
+    result = judge(moving, moving)
+    assert result["problems"] == [] and result["gateways"] == 2
+    assert result["feed_lag_ms"] == 500.0  # the slowest feed: 1.5 s against the last order's 1.0
+    behind = judge(moving, [(1.0, 10, 1), (1.2, 9, 2)])  # never showed the final stock
+    standing = judge(moving, [(1.0, 7, 4), (1.6, 7, 4)])  # the right stock, but seq stood
+    for result in (behind, standing):
+        assert [p for p in result["problems"] if p.startswith("feeds:")], result["problems"]
