@@ -35,6 +35,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from loadtest.client import Client, process_cpu_s
 from loadtest.spike import report, run
+from server.demo_reset import forget_keys
 from server.demo_secrets import fresh
 from server.settings import DEMO_RATE_LIMITS
 from server.store.connection import connect, is_cluster
@@ -185,7 +186,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=256, help="attempts in flight")
     args = parser.parse_args()
     args.ports = [args.port + i for i in range(args.gateways)]
-    args.key_prefix = f"rehearsal{uuid.uuid4().hex[:8]}"  # deleted by nothing: a throwaway
+    args.key_prefix = f"rehearsal{uuid.uuid4().hex[:8]}"  # deleted when the run is over
     args.redis_url = os.environ.get("REDIS_URL", "")
     args.database_url = os.environ.get("DATABASE_URL", "")
     if not args.redis_url or not args.database_url:
@@ -194,7 +195,10 @@ def main() -> int:
         parser.error("--gateways and --workers must be 1-32")
     if not 1 <= args.units <= 1_000_000 or not 1 <= args.factor <= 100:
         parser.error("--units must be 1-1000000 and --factor 1-100")
-    result = asyncio.run(rehearse(args))
+    try:
+        result = asyncio.run(rehearse(args))
+    finally:  # the throwaway campaign's keys: never left on a Redis others may share
+        asyncio.run(forget_keys(args.redis_url, args.key_prefix))
     print(report(result))
     phases = result["phases_s"]
     print(

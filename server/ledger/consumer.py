@@ -35,7 +35,7 @@ log = logging.getLogger("liveroom.worker")
 GROUP = "ledger"
 IDENTITY = "_identity"  # the user pool's stream, applied beside the campaigns' streams
 OPS = "_ops"  # the ops team's audit stream, likewise
-CLUSTER_POLL_MS = 50  # how long an idle consumer on a cluster waits between reads
+CLUSTER_POLL_MS = 50  # an idle consumer's pause between reads that cannot block (_poll)
 
 
 class LedgerConsumer:
