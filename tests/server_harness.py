@@ -18,10 +18,12 @@ from server.cli import uvicorn_options
 from server.gateway.app import create_app
 from server.gateway.order_lane import OrderLane
 from server.gateway.protocol import guarded_protocol
+from server.ledger.consumer import GROUP
 from server.ledger.reconcile import Report, reconcile
 from server.payments.sandbox import signed_notice
 from server.settings import Settings
-from server.store.keys import CampaignKeys
+from server.store.keys import CampaignKeys, IdentityKeys, OpsKeys
+from server.store.stock import text
 from tests.conftest import OPS_TOKEN, PAYMENT_SECRET, TIME_FACTOR
 
 
@@ -173,16 +175,30 @@ class LiveServer:
         return result
 
     async def ledger_caught_up(self, campaign_id: str = "mid-autumn") -> None:
-        """Wait (bounded) until the worker has consumed every stream entry."""
+        """Wait (bounded) until the worker has consumed every entry of the campaign's
+        stream, the user pool's and the ops audit's."""
         gateway = self.app.state.gateway
-        keys = CampaignKeys(gateway.settings.key_prefix, campaign_id)
+        prefix = gateway.settings.key_prefix
+        keys = CampaignKeys(prefix, campaign_id)
+        others = [IdentityKeys(prefix).stream, OpsKeys(prefix).audit]
         deadline = asyncio.get_running_loop().time() + 10 * TIME_FACTOR
         while asyncio.get_running_loop().time() < deadline:
             report = await reconcile(gateway.runtime.redis, gateway.ledger, keys)
-            if report.unconsumed == 0:
+            behind = [await self._behind(stream) for stream in others]
+            if report.unconsumed == 0 and not any(behind):
                 return
             await asyncio.sleep(0.05)
         raise AssertionError("the ledger did not catch up")
+
+    async def _behind(self, stream: str) -> int:
+        """Entries of the stream the ledger's consumer group has not yet acknowledged."""
+        redis = self.app.state.gateway.runtime.redis
+        if not await redis.exists(stream):
+            return 0
+        groups = {text(g["name"]): g for g in await redis.xinfo_groups(stream)}
+        if GROUP not in groups:
+            return int(await redis.xlen(stream))  # the worker has not read it yet
+        return int(groups[GROUP].get("lag") or 0) + int(groups[GROUP].get("pending") or 0)
 
     async def reconcile(self, campaign_id: str = "mid-autumn") -> Report:
         await self.ledger_caught_up(campaign_id)
