@@ -93,8 +93,12 @@ def cpu_seconds(server: psutil.Process) -> float:
 
 
 @contextlib.contextmanager
-def process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def process(
+    command: list[str], env: dict[str, str], stderr: int = subprocess.PIPE
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A process terminated (SIGTERM, then SIGKILL after 30 s) on leaving. Its stderr is
+    piped for wait_ready's message; a long run that logs should pass DEVNULL."""
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         yield proc
     finally:

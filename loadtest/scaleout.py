@@ -26,13 +26,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import psutil
 from redis.asyncio.cluster import RedisCluster
 
+from loadtest.bench import cpu_seconds, process
 from loadtest.client import Client, process_cpu_s
 from loadtest.spike import report, run
 from server.demo_reset import forget_keys
@@ -56,25 +56,6 @@ def rehearsal_env(redis_url: str, database_url: str, key_prefix: str) -> dict[st
         "LIVEROOM_DEMO_LOGIN": "1",
         "LIVEROOM_RATE_LIMITS": DEMO_RATE_LIMITS,  # one client address plays every viewer
     }
-
-
-@contextlib.contextmanager
-def started(commands: list[tuple[list[str], dict[str, str]]]) -> Iterator[list[psutil.Process]]:
-    """Processes from (command, environment) pairs; terminated (SIGTERM) on leaving."""
-    procs = [
-        subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for cmd, env in commands
-    ]
-    try:
-        yield [psutil.Process(proc.pid) for proc in procs]
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 async def redis_cpu_s(redis_url: str) -> float:
@@ -112,9 +93,9 @@ async def cpu_by_party(
     gateways: list[psutil.Process], workers: list[psutil.Process], redis_url: str
 ) -> dict[str, float]:
     return {
-        "gateways": sum(process_cpu_s(p) for p in gateways),
+        "gateways": sum(cpu_seconds(p) for p in gateways),
         "redis": await redis_cpu_s(redis_url),
-        "workers": sum(process_cpu_s(p) for p in workers),
+        "workers": sum(cpu_seconds(p) for p in workers),
         "postgresql": postgres_cpu_s(),
         "client": process_cpu_s(psutil.Process()),
     }
@@ -144,33 +125,41 @@ async def rehearse(args: argparse.Namespace) -> dict[str, Any]:
         for i in range(args.workers)
     ]
     gateways = [([*liveroom, "serve", "--port", str(port)], env) for port in args.ports]
-    with started(workers) as worker_procs, started(gateways) as gateway_procs:
+    with contextlib.ExitStack() as running:
+
+        def start(commands: list[tuple[list[str], dict[str, str]]]) -> list[psutil.Process]:
+            """Each terminated when the rehearsal is over; their logs are not kept."""
+            started = [process(cmd, cmd_env, subprocess.DEVNULL) for cmd, cmd_env in commands]
+            return [psutil.Process(running.enter_context(proc).pid) for proc in started]
+
+        worker_procs, gateway_procs = start(workers), start(gateways)
         for base in bases:
             await ready(base)
-        at: dict[str, dict[str, float]] = {}
+        at: dict[str, tuple[float, dict[str, float]]] = {}  # phase -> (time, CPU by party)
 
         async def mark(phase: str) -> None:
-            at[phase] = await cpu_by_party(gateway_procs, worker_procs, args.redis_url)
-            at[phase]["wall"] = time.monotonic()
+            cpu = await cpu_by_party(gateway_procs, worker_procs, args.redis_url)
+            at[phase] = (time.monotonic(), cpu)
 
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(bases[0], connector=connector) as session:
             client = Client(session, env["LIVEROOM_OPS_TOKEN"], env["LIVEROOM_PAYMENT_SECRET"])
             result = await run(client, bases, args.units, args.factor, args.concurrency, 120, mark)
+    (went, cpu_went), (answered, _), (settled, cpu_settled) = (
+        at[phase] for phase in ("go", "answered", "settled")
+    )
     result["phases_s"] = {
-        "spike": round(at["answered"]["wall"] - at["go"]["wall"], 2),
-        "ledger_catch_up": round(at["settled"]["wall"] - at["answered"]["wall"], 2),
+        "spike": round(answered - went, 2),
+        "ledger_catch_up": round(settled - answered, 2),
     }
     # From 开抢 until the ledger holds every order: the orders' whole cost, the logins and
     # the feeds' idle time before it left out.
-    spent = {party: at["settled"][party] - at["go"][party] for party in PARTIES}
+    spent = {party: cpu_settled[party] - cpu_went[party] for party in PARTIES}
     result["cpu_s"] = {party: round(seconds, 2) for party, seconds in spent.items()}
-    result["cpu_us_per_accepted_order"] = {
-        party: round(seconds * 1e6 / max(result["accepted"], 1)) for party, seconds in spent.items()
-    }
-    result["cpu_us_per_attempt"] = {
-        party: round(seconds * 1e6 / max(result["attempts"], 1)) for party, seconds in spent.items()
-    }
+    for name, count in (("accepted_order", result["accepted"]), ("attempt", result["attempts"])):
+        result[f"cpu_us_per_{name}"] = {
+            party: round(seconds * 1e6 / max(count, 1)) for party, seconds in spent.items()
+        }
     return result
 
 

@@ -88,19 +88,24 @@ class LiveServer:
         result: dict[str, Any] = r.json()
         return result
 
-    async def open_payment(self, headers: dict[str, str], order_id: str) -> dict[str, Any]:
-        """The next stage; a balance first gets the order an address if it has none."""
+    async def open_payment(
+        self, headers: dict[str, str], order_id: str, provider: str | None = None
+    ) -> dict[str, Any]:
+        """The next stage (with that provider, else the deployment's default); a balance
+        first gets the order an address if it has none."""
         url = f"/api/v1/orders/{order_id}/payments"
-        r = await self.client.post(url, headers=headers)
+        body = {"provider": provider} if provider else None
+        r = await self.client.post(url, json=body, headers=headers)
         if r.status_code == 409 and r.json()["error"] == "address_needed":
             address = {"address_id": await self.address(headers)}
             put = await self.client.put(
                 f"/api/v1/orders/{order_id}/address", json=address, headers=headers
             )
             assert put.status_code == 200, put.text
-            r = await self.client.post(url, headers=headers)
+            r = await self.client.post(url, json=body, headers=headers)
         assert r.status_code == 201, r.text
         result: dict[str, Any] = r.json()
+        assert provider is None or result["provider"] == provider
         return result
 
     async def notify(self, payment: dict[str, Any], status: str = "succeeded") -> httpx.Response:

@@ -41,28 +41,10 @@ async def with_providers(
             yield s, alipay, wechat
 
 
-async def open_with(
-    s: LiveServer, headers: dict[str, str], order_id: str, provider: str
-) -> dict[str, Any]:
-    url = f"/api/v1/orders/{order_id}/payments"
-    r = await s.client.post(url, json={"provider": provider}, headers=headers)
-    if r.status_code == 409 and r.json()["error"] == "address_needed":
-        address = {"address_id": await s.address(headers)}
-        put = await s.client.put(
-            f"/api/v1/orders/{order_id}/address", json=address, headers=headers
-        )
-        assert put.status_code == 200, put.text
-        r = await s.client.post(url, json={"provider": provider}, headers=headers)
-    assert r.status_code == 201, r.text
-    payment: dict[str, Any] = r.json()
-    assert payment["provider"] == provider
-    return payment
-
-
 async def pay_with_alipay(
     s: LiveServer, alipay: AlipayStandIn, headers: dict[str, str], order_id: str
 ) -> dict[str, Any]:
-    payment = await open_with(s, headers, order_id, "alipay")
+    payment = await s.open_payment(headers, order_id, "alipay")
     checkout = payment["checkout"]
     assert checkout["kind"] == "wap" and checkout["url"].startswith(alipay.url + "?")
     cashier = await alipay.visit(checkout["url"])  # the signature is checked there
@@ -111,7 +93,7 @@ async def test_one_order_paid_through_both_providers_goes_back_through_each(
         order = await s.order(erin, mode="presale", qty=1)
         deposit = await pay_with_alipay(s, alipay, erin, order["order_id"])
         await s.set_clock("2026-09-06T09:00:00+08:00")
-        balance = await open_with(s, erin, order["order_id"], "wechat")
+        balance = await s.open_payment(erin, order["order_id"], "wechat")
         body, headers = wechat.pay(balance["payment_id"].partition("~")[2])
         paid = await s.client.post(WECHAT_NOTIFY, content=body, headers=headers)
         assert paid.json()["result"] == "succeeded"
@@ -145,7 +127,7 @@ async def test_alipay_notifications_tampered_replayed_or_repeated_change_nothing
     async with with_providers(serve_with_ledger, tmp_path) as (s, alipay, _):
         fay = await s.login("fay")
         order = await s.order(fay, mode="direct", qty=1)
-        payment = await open_with(s, fay, order["order_id"], "alipay")
+        payment = await s.open_payment(fay, order["order_id"], "alipay")
         await alipay.visit(payment["checkout"]["url"])
         no = trade_no(payment["payment_id"])
         body, headers = alipay.pay(no)

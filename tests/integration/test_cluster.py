@@ -94,9 +94,6 @@ async def test_two_campaigns_on_different_shards_both_sell_exactly(
             keys = CampaignKeys(key_prefix, campaign)
             node = cluster.get_node_from_key(keys.pools)
             assert node is not None
-            direct = Redis(host=node.host, port=int(node.port))
-            try:
+            async with Redis(host=node.host, port=int(node.port)) as direct:
                 assert await direct.exists(keys.pools, keys.stream, keys.orders) == 3
-            finally:
-                await direct.aclose()
         assert shard(campaigns[0]) != shard(campaigns[1])

@@ -116,40 +116,29 @@ async def _spike(base_url: str, stop: asyncio.Event, spike: Spike) -> None:
         await asyncio.gather(*(client(n) for n in range(CLIENTS)))
 
 
+# Each asks one node directly (not through the cluster client, which would route by slot).
+
+
 async def _node_pid(host: str, port: int) -> int:
-    direct = Redis(host=host, port=port)
-    try:
-        return int((await direct.info("server"))["process_id"])
-    finally:
-        await direct.aclose()
+    async with Redis(host=host, port=port) as node:
+        return int((await node.info("server"))["process_id"])
 
 
 async def _cut_replicas(host: str, port: int) -> None:
-    direct = Redis(host=host, port=port)
-    try:
-        await direct.client_kill_filter(_type="replica")
-    finally:
-        await direct.aclose()
+    async with Redis(host=host, port=port) as node:
+        await node.client_kill_filter(_type="replica")
 
 
-async def _replica_of(cluster: RedisCluster, primary_name: str) -> tuple[str, int]:
-    node = cluster.get_node(node_name=primary_name)
-    assert node is not None
-    direct = Redis(host=node.host, port=int(node.port))
-    try:
-        info = await direct.info("replication")
-    finally:
-        await direct.aclose()
+async def _replica_of(host: str, port: int) -> tuple[str, int]:
+    async with Redis(host=host, port=port) as node:
+        info = await node.info("replication")
     return str(info["slave0"]["ip"]), int(info["slave0"]["port"])
 
 
 async def _is_primary(host: str, port: int) -> bool:
-    direct = Redis(host=host, port=port, socket_timeout=1)
-    try:
-        role = await direct.role()
-        return bool(role[0] in (b"master", "master"))
-    finally:
-        await direct.aclose()
+    async with Redis(host=host, port=port, socket_timeout=1) as node:
+        role = await node.role()
+    return bool(role[0] in (b"master", "master"))
 
 
 @pytest.mark.parametrize("durability", ["replicated", "primary"])
@@ -171,7 +160,7 @@ async def test_a_primary_killed_mid_spike(
     await observer.initialize()
     primary = observer.get_node_from_key(keys.pools)
     assert primary is not None
-    replica_host, replica_port = await _replica_of(observer, primary.name)
+    replica_host, replica_port = await _replica_of(primary.host, int(primary.port))
     primary_pid = await _node_pid(primary.host, int(primary.port))
     replica_pid = await _node_pid(replica_host, replica_port)
 

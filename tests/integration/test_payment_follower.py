@@ -16,7 +16,7 @@ from server.ledger.schema import payments
 from server.payments.wechat import trade_no
 from tests.alipay_standin import AlipayStandIn
 from tests.integration.conftest import Serve
-from tests.integration.test_alipay import open_with, with_providers
+from tests.integration.test_alipay import with_providers
 from tests.integration.test_console_roles import signed_in
 from tests.integration.test_wechatpay import with_wechat
 from tests.server_harness import LiveServer, eventually
@@ -44,8 +44,8 @@ async def test_a_lost_wechat_notification_is_made_good_by_asking(
     async with with_wechat(serve_with_ledger, tmp_path) as (s, standin):
         hana = await s.login("hana")
         order = await s.order(hana, mode="direct", qty=1)
-        r = await s.client.post(f"/api/v1/orders/{order['order_id']}/payments", headers=hana)
-        standin.pay(trade_no(r.json()["payment_id"]))  # paid; the notification is lost
+        payment = await s.open_payment(hana, order["order_id"])
+        standin.pay(trade_no(payment["payment_id"]))  # paid; the notification is lost
         assert await status_of(s, hana, order["order_id"]) == "awaiting_payment"
         await s.advance(61)
         await eventually(
@@ -61,7 +61,7 @@ async def test_an_unpaid_alipay_payment_of_an_expired_order_is_closed(
     async with with_providers(serve_with_ledger, tmp_path) as (s, alipay, _):
         ivy = await s.login("ivy")
         order = await s.order(ivy, mode="direct", qty=1)
-        payment = await open_with(s, ivy, order["order_id"], "alipay")
+        payment = await s.open_payment(ivy, order["order_id"], "alipay")
         await alipay.visit(payment["checkout"]["url"])  # at the cashier, never pays
         no = trade_no(payment["payment_id"])
         await s.advance(61)
@@ -82,8 +82,8 @@ async def test_while_wechat_is_down_the_worker_keeps_asking_then_settles(
     async with with_wechat(serve_with_ledger, tmp_path) as (s, standin):
         jun = await s.login("jun")
         order = await s.order(jun, mode="direct", qty=1)
-        r = await s.client.post(f"/api/v1/orders/{order['order_id']}/payments", headers=jun)
-        standin.pay(trade_no(r.json()["payment_id"]))
+        payment = await s.open_payment(jun, order["order_id"])
+        standin.pay(trade_no(payment["payment_id"]))
         standin.down = True
         await s.advance(61)
         await eventually(lambda: _bad(standin), lambda n: n >= 1)  # asked, no answer
@@ -118,8 +118,8 @@ async def test_a_provider_naming_another_amount_is_never_settled_and_not_asked_i
     async with with_wechat(serve_with_ledger, tmp_path) as (s, standin):
         kai = await s.login("kai")
         order = await s.order(kai, mode="direct", qty=1)
-        r = await s.client.post(f"/api/v1/orders/{order['order_id']}/payments", headers=kai)
-        no = trade_no(r.json()["payment_id"])
+        payment = await s.open_payment(kai, order["order_id"])
+        no = trade_no(payment["payment_id"])
         standin.pay(no)
         standin.trades[no].total = 1  # WeChat says one fen was paid
         await s.advance(61)
