@@ -27,11 +27,53 @@
 --   then the order JSON (ok, replay) or "".
 -- Publishes: after a batch with a sold_out refusal, every pool's remaining units on the
 --   channel "<pools key>:stock" (the gateways' in-process sold-out flags).
+--
+-- Written once per batch (issue 18: Redis's CPU per order): the orders are placed one after
+-- the other against a copy of the state they read and change (the tables below),
+-- and the copy is written back at the end in one command per key (one HINCRBY per pool
+-- counter and live metric), the stream entries last. A script runs alone, so nobody sees the
+-- state in between, and every later order of the batch sees what the earlier ones did.
 
 local now = tonumber(ARGV[1])
 local cid = ARGV[2]
 local reply = {}
 local sold_out = false
+
+-- The batch's copy: values read at most once from Redis, changes kept until the end.
+local read = {}        -- key index -> field -> value read (false: none)
+local written = {}     -- key index -> field -> new value, for HSET at the end
+local added = {}       -- key index -> field -> increment, for HINCRBY at the end
+local due = {}         -- deadlines: score, member, ...
+local entries = {}     -- stream entries: {order id, order JSON}
+local attributions = {}  -- attribution JSON -> decoded (a spike's orders share a few)
+local seq = nil
+
+local function get(index, field)
+  local w = written[index] and written[index][field]
+  if w ~= nil then return w end
+  local r = read[index] or {}
+  read[index] = r
+  if r[field] == nil then r[field] = redis.call("HGET", KEYS[index], field) or false end
+  return r[field] or nil
+end
+
+-- Read many fields into the copy in one command (what the batch's buyers will need).
+local function prefetch(index, fields_)
+  local r = read[index] or {}
+  read[index] = r
+  local values = redis.call("HMGET", KEYS[index], unpack(fields_))
+  for i, field in ipairs(fields_) do r[field] = values[i] or false end
+end
+
+local function set(index, field, value)
+  written[index] = written[index] or {}
+  written[index][field] = value
+end
+
+local function add(index, field, n)
+  added[index] = added[index] or {}
+  added[index][field] = (added[index][field] or 0) + n
+end
 
 -- include: publish_stock
 
@@ -49,7 +91,7 @@ local function parse_plan(plan)
 end
 
 local function remaining(pool)
-  return tonumber(redis.call("HGET", KEYS[1], pool .. ".remaining") or "0")
+  return tonumber(get(1, pool .. ".remaining") or "0")
 end
 
 -- What each pool can give: all of the own pool, lenders only above their floor.
@@ -69,11 +111,11 @@ local function take(own, list, qty)
   for _, offer in ipairs(list) do
     local units = math.min(offer[2], qty)
     if units > 0 then
-      redis.call("HINCRBY", KEYS[1], offer[1] .. ".remaining", -units)
-      redis.call("HINCRBY", KEYS[1], offer[1] .. ".reserved", units)
+      set(1, offer[1] .. ".remaining", remaining(offer[1]) - units)
+      add(1, offer[1] .. ".reserved", units)
       if offer[1] ~= own then
-        redis.call("HINCRBY", KEYS[1], own .. ".borrowed", units)
-        redis.call("HINCRBY", KEYS[1], offer[1] .. ".lent", units)
+        add(1, own .. ".borrowed", units)
+        add(1, offer[1] .. ".lent", units)
       end
       table.insert(alloc, {offer[1], units})
       qty = qty - units
@@ -104,7 +146,7 @@ local function record_group(action, code, user, oid, qty, capacity, expires)
              members = 0, paid = 0, units = 0, status = "open", opened_at_ms = now,
              order_ids = {}}
     redis.call("ZADD", KEYS[11], expires, "group:" .. code)
-    redis.call("HINCRBY", KEYS[9], "groups.opened", 1)
+    add(9, "groups.opened", 1)
   else
     group = cjson.decode(redis.call("HGET", KEYS[5], code))
   end
@@ -119,15 +161,15 @@ end
 local function refuse(code, user, idem_key, body_hash)
   -- A code collision is retried by the gateway with a new code: not an answer to keep.
   if idem_key ~= "" and code ~= "group_code_taken" then
-    redis.call("HSET", KEYS[4], user .. "|" .. idem_key, "R|" .. body_hash .. "|" .. code)
+    set(4, user .. "|" .. idem_key, "R|" .. body_hash .. "|" .. code)
   end
-  redis.call("HINCRBY", KEYS[9], "refused." .. code, 1)
+  add(9, "refused." .. code, 1)
   table.insert(reply, code)
   table.insert(reply, "")
 end
 
 local function replayed(user, idem_key, body_hash)
-  local seen = redis.call("HGET", KEYS[4], user .. "|" .. idem_key)
+  local seen = get(4, user .. "|" .. idem_key)
   if not seen then return false end
   local kind, hash, rest = string.match(seen, "^(%a)|([^|]*)|(.*)$")
   if hash ~= body_hash then
@@ -135,7 +177,7 @@ local function replayed(user, idem_key, body_hash)
     table.insert(reply, "")
   elseif kind == "O" then
     table.insert(reply, "replay")
-    table.insert(reply, redis.call("HGET", KEYS[2], rest))
+    table.insert(reply, get(2, rest))
   else
     table.insert(reply, rest)
     table.insert(reply, "")
@@ -152,7 +194,7 @@ local function place(a)
   if refusal then return refuse(refusal, user, idem_key, body_hash) end
 
   local holding_field = user .. "|" .. mode
-  local held = tonumber(redis.call("HGET", KEYS[3], holding_field) or "0")
+  local held = tonumber(get(3, holding_field) or "0")
   if held + qty > limit then return refuse("limit_reached", user, idem_key, body_hash) end
 
   local own, lenders = parse_plan(a[5])
@@ -162,9 +204,10 @@ local function place(a)
     return refuse("sold_out", user, idem_key, body_hash)
   end
 
-  local seq = redis.call("HINCRBY", KEYS[8], "seq", 1)
+  seq = (seq or tonumber(redis.call("HGET", KEYS[8], "seq") or "0")) + 1
   local oid = cid .. "." .. seq
   local unit_price = tonumber(a[6])
+  attributions[a[15]] = attributions[a[15]] or cjson.decode(a[15])
   local order = {
     id = oid, campaign_id = cid, user = user, mode = mode, qty = qty, pool = own,
     alloc = take(own, list, qty), held = "reserved", status = "awaiting_payment",
@@ -172,31 +215,32 @@ local function place(a)
     pay_before_ms = tonumber(a[7]), created_at_ms = now, ref = a[14],
     group_code = code, idempotency_key = idem_key,
     paid_fen = 0, refunded_fen = 0, ended = false, pending_payment = "",
-    attribution = cjson.decode(a[15]),
+    attribution = attributions[a[15]],
     history = {{"awaiting_payment", now}},
   }
-  local touch = redis.call("HGET", KEYS[13], user)
+  local touch = get(13, user)
   if touch then  -- where the buyer first came from, and last, beside the attribution
     order.first_touch, order.last_touch = string.match(touch, "^([^\t]*)\t(.*)$")
   end
-  redis.call("HINCRBY", KEYS[3], holding_field, qty)
+  set(3, holding_field, held + qty)
   if action ~= "" then
     record_group(action, code, user, oid, qty, tonumber(a[12]), tonumber(a[13]))
   end
   local encoded = cjson.encode(order)
-  redis.call("HSET", KEYS[2], oid, encoded)
-  local mine = redis.call("HGET", KEYS[10], user)
-  redis.call("HSET", KEYS[10], user, mine and (mine .. "," .. oid) or oid)
-  redis.call("ZADD", KEYS[11], order.pay_before_ms, "pay:" .. oid)
+  set(2, oid, encoded)
+  local mine = get(10, user)
+  set(10, user, mine and (mine .. "," .. oid) or oid)
+  table.insert(due, order.pay_before_ms)
+  table.insert(due, "pay:" .. oid)
   if idem_key ~= "" then
-    redis.call("HSET", KEYS[4], user .. "|" .. idem_key, "O|" .. body_hash .. "|" .. oid)
+    set(4, user .. "|" .. idem_key, "O|" .. body_hash .. "|" .. oid)
   end
-  redis.call("XADD", KEYS[7], "*", "type", "reserved", "order_id", oid, "order", encoded)
-  redis.call("HINCRBY", KEYS[9], "orders.accepted", 1)
-  redis.call("HINCRBY", KEYS[9], "orders." .. mode, 1)
-  redis.call("HINCRBY", KEYS[9], "units." .. mode, qty)
+  table.insert(entries, {oid, encoded})
+  add(9, "orders.accepted", 1)
+  add(9, "orders." .. mode, 1)
+  add(9, "units." .. mode, qty)
   if order.attribution.channel == "distributor" then
-    redis.call("HINCRBY", KEYS[9], "orders.via_distributor", 1)
+    add(9, "orders.via_distributor", 1)
   end
   table.insert(reply, "ok")
   table.insert(reply, encoded)
@@ -210,8 +254,40 @@ local function fields(packed)
   return list
 end
 
-for i = 3, #ARGV do
-  place(fields(ARGV[i]))
+-- The batch's changes, one command per key; the stream entries last, once the state they
+-- describe is in place.
+local function write_back()
+  for index, fields_ in pairs(written) do
+    local flat = {}
+    for field, value in pairs(fields_) do
+      flat[#flat + 1] = field
+      flat[#flat + 1] = value
+    end
+    redis.call("HSET", KEYS[index], unpack(flat))
+  end
+  for index, fields_ in pairs(added) do
+    for field, n in pairs(fields_) do redis.call("HINCRBY", KEYS[index], field, n) end
+  end
+  if seq then redis.call("HSET", KEYS[8], "seq", seq) end
+  if #due > 0 then redis.call("ZADD", KEYS[11], unpack(due)) end
+  for _, entry in ipairs(entries) do
+    redis.call("XADD", KEYS[7], "*", "type", "reserved", "order_id", entry[1], "order", entry[2])
+  end
 end
+
+local orders, users, holdings = {}, {}, {}
+for i = 3, #ARGV do
+  local a = fields(ARGV[i])
+  orders[#orders + 1] = a
+  users[#users + 1] = a[1]
+  holdings[#holdings + 1] = a[1] .. "|" .. a[2]
+end
+if #orders > 0 then
+  prefetch(3, holdings)
+  prefetch(10, users)
+  prefetch(13, users)
+end
+for _, a in ipairs(orders) do place(a) end
+write_back()
 if sold_out then publish_stock() end
 return reply

@@ -1,5 +1,6 @@
 """The Lua scripts against the plain-Python model of the same rules (domain/pools.py):
-random sequences of reserve, release and return-of-reserve, every pool compared after
+random sequences of reserve (alone or several in one call, as the gateway batches them; some
+under an Idempotency-Key, repeated), release and return-of-reserve, every pool compared after
 every step, on the real server."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from server.domain.pools import Allocation, PoolBook, plan_for
 from server.store.connection import connect
 from server.store.keys import CampaignKeys
 from server.store.scripts import Scripts
-from server.store.stock import OrderRequest, StockStore
+from server.store.stock import OrderRequest, Outcome, StockStore
 from tests.campaigns import campaign_text
 
 LIMIT = 6
@@ -28,6 +29,18 @@ class Reserve:
     mode: Mode
     qty: int
     user: str
+    key: str = ""  # Idempotency-Key: a few, so that some repeat, within a call or across
+
+    @property
+    def body_hash(self) -> str:
+        return f"{self.mode}:{self.qty}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Orders placed in one reserve call: each sees what the ones before it did."""
+
+    orders: list[Reserve]
 
 
 @dataclass(frozen=True)
@@ -40,8 +53,16 @@ class ReturnReserve:
     pass
 
 
+reserves = st.builds(
+    Reserve,
+    st.sampled_from(MODES),
+    st.integers(1, 4),
+    st.sampled_from(USERS),
+    st.sampled_from(["", "", "k1", "k2"]),
+)
 operations = st.one_of(
-    st.builds(Reserve, st.sampled_from(MODES), st.integers(1, 4), st.sampled_from(USERS)),
+    reserves,
+    st.builds(Batch, st.lists(reserves, min_size=2, max_size=8)),
     st.builds(Release, st.integers(0, 1000)),
     st.just(ReturnReserve()),
 )
@@ -55,6 +76,8 @@ class Model:
         self.holdings: dict[tuple[str, str], int] = {}
         # order id -> (user, mode, qty, the order's own pool, allocation)
         self.live: dict[str, tuple[str, Mode, int, str, Allocation]] = {}
+        # (user, key) -> (body hash, the answer's code, its order id or "")
+        self.keyed: dict[tuple[str, str], tuple[str, str, str]] = {}
 
 
 @settings(
@@ -79,7 +102,7 @@ async def test_scripts_match_the_model(
         model = Model(PoolBook.for_campaign(campaign))
         order_ids: list[str] = []
         for step, op in enumerate(ops):
-            if isinstance(op, Reserve):
+            if isinstance(op, Reserve | Batch):
                 await _reserve(store, model, campaign, op, order_ids)
             elif isinstance(op, Release) and order_ids:
                 await _release(store, model, order_ids[op.pick % len(order_ids)], step)
@@ -94,24 +117,66 @@ async def test_scripts_match_the_model(
 
 
 async def _reserve(
-    store: StockStore, model: Model, campaign: Campaign, op: Reserve, order_ids: list[str]
+    store: StockStore, model: Model, campaign: Campaign, op: Reserve | Batch, order_ids: list[str]
 ) -> None:
+    orders = op.orders if isinstance(op, Batch) else [op]
+    requests = [
+        OrderRequest(
+            o.user,
+            o.mode,
+            o.qty,
+            LIMIT,
+            plan_for(campaign, o.mode),
+            100,
+            0,
+            idempotency_key=o.key,
+            body_hash=o.body_hash,
+        )
+        for o in orders
+    ]
+    outcomes = await store.reserve(0, requests)
+    assert len(outcomes) == len(orders)
+    for order, outcome in zip(orders, outcomes, strict=True):
+        _expect(model, campaign, order, outcome, order_ids)
+
+
+def _expect(
+    model: Model, campaign: Campaign, op: Reserve, outcome: Outcome, order_ids: list[str]
+) -> None:
+    """The model's answer to one order, after the orders before it; checked against Redis's."""
+    seen = model.keyed.get((op.user, op.key)) if op.key else None
+    if seen is not None:
+        body_hash, code, order_id = seen
+        if body_hash != op.body_hash:
+            assert outcome.code == "idempotency_mismatch"
+        elif code == "ok":
+            assert outcome.code == "replay" and outcome.order is not None
+            assert outcome.order["id"] == order_id
+        else:
+            assert (outcome.code, outcome.order) == (code, None)
+        return
+    code, order_id = _place(model, campaign, op, outcome)
+    if op.key:
+        model.keyed[(op.user, op.key)] = (op.body_hash, code, order_id)
+    if order_id:
+        order_ids.append(order_id)
+
+
+def _place(model: Model, campaign: Campaign, op: Reserve, outcome: Outcome) -> tuple[str, str]:
     plan = plan_for(campaign, op.mode)
-    request = OrderRequest(op.user, op.mode, op.qty, LIMIT, plan, 100, 0)
-    [outcome] = await store.reserve(0, [request])
     held = model.holdings.get((op.user, op.mode), 0)
     if held + op.qty > LIMIT:
         assert outcome.code == "limit_reached"
-        return
+        return outcome.code, ""
     expected = model.book.reserve(plan, op.qty)
     if expected is None:
         assert outcome.code == "sold_out"
-        return
+        return outcome.code, ""
     assert outcome.code == "ok" and outcome.order is not None
     assert tuple(tuple(part) for part in outcome.order["alloc"]) == expected
     model.holdings[(op.user, op.mode)] = held + op.qty
     model.live[outcome.order["id"]] = (op.user, op.mode, op.qty, plan.pool, expected)
-    order_ids.append(outcome.order["id"])
+    return "ok", outcome.order["id"]
 
 
 async def _release(store: StockStore, model: Model, order_id: str, step: int) -> None:
