@@ -52,8 +52,8 @@ from server.domain.pools import plan_for
 from server.gateway.auth import ViewerTokens
 from server.settings import demo_defaults
 from server.store.keys import CampaignKeys
-from server.store.scripts import lua_source
-from server.store.stock import OrderRequest, reserve_keys
+from server.store.scripts import Scripts, lua_source
+from server.store.stock import OrderRequest, StockStore, reserve_keys
 
 OUT = Path("docs/bench")
 WRK_SCRIPT = Path(__file__).parent / "wrk" / "orders.lua"
@@ -62,10 +62,14 @@ VIEWERS = 20_000
 BENCH_RATE_LIMITS = "orders.address=1000000/1000000"
 WRK_THREADS = 2
 WORKERS = (1, 2)
-KINDS = ("bare", "orders", "sold_out")
+# orders_unmetered: the order path of a gateway with LIVEROOM_REQUEST_METRICS=off, so the
+# cost of timing every request for /metrics is measured beside it (issue 18: at most 3%)
+KINDS = ("bare", "orders", "orders_unmetered", "sold_out")
+ORDER_KINDS = ("orders", "orders_unmetered", "sold_out")  # the kinds the ledger must hold
 Server = tuple[str, subprocess.Popen[bytes]]  # base URL, process
 WARM_UP_S = 2
 BATCH = 64  # orders per reserve call in the batched redis-benchmark run
+CEILING_UNITS = 5_000_000  # an order campaign's stock: no run sells it out
 PRESALE_OPEN_MS = 1788192000000  # 2026-09-01 00:00 +08:00: the direct window is open
 
 
@@ -175,26 +179,30 @@ class Bench:
                 verdicts = {
                     (workers, kind): self._verdict(base, campaigns[kind])
                     for workers, (_, campaigns) in zip(WORKERS, prepared, strict=True)
-                    for kind in ("orders", "sold_out")
+                    for kind in ORDER_KINDS
                 }
         results = {}
         for workers in WORKERS:
             results[str(workers)] = {kind: summarise(measured[workers][kind]) for kind in KINDS}
-            for kind in ("orders", "sold_out"):
+            for kind in ORDER_KINDS:
                 results[str(workers)][kind]["reconcile"] = verdicts[workers, kind]
         return results
 
     def _start_servers(self, stack: contextlib.ExitStack) -> dict[tuple[int, str], Server]:
-        """The bare endpoint and the gateway, each with 1 and 2 workers, on four ports."""
+        """The bare endpoint, the gateway and the gateway without request metrics, each with
+        1 and 2 workers, on six ports."""
         servers = {}
-        ports = iter(range(self.port, self.port + 4))
+        ports = iter(range(self.port, self.port + 6))
+        unmetered = {**self.env, "LIVEROOM_REQUEST_METRICS": "off"}
         for workers in WORKERS:
-            for kind, command in (("bare", ["loadtest.bare"]), ("gateway", ["server", "serve"])):
+            for kind, command, env in (
+                ("bare", ["loadtest.bare"], self.env),
+                ("gateway", ["server", "serve"], self.env),
+                ("gateway_unmetered", ["server", "serve"], unmetered),
+            ):
                 port = next(ports)
                 options = ["--port", str(port), "--workers", str(workers)]
-                proc = stack.enter_context(
-                    process([sys.executable, "-m", *command, *options], self.env)
-                )
+                proc = stack.enter_context(process([sys.executable, "-m", *command, *options], env))
                 servers[workers, kind] = f"http://127.0.0.1:{port}", proc
         for base, proc in servers.values():
             wait_ready(f"{base}/readyz", proc)
@@ -209,19 +217,23 @@ class Bench:
         runs that measure accepting them. One sold-out campaign, sold out first."""
         base, gateway = servers[workers, "gateway"]
         bare_base, bare = servers[workers, "bare"]
+        plain_base, plain = servers[workers, "gateway_unmetered"]
         opened = [_open_campaign(workers, r) for r in range(rounds)]
+        opened_plain = [f"{cid}-u" for cid in opened]
         gone = f"soldout-{workers}"
-        for cid in opened:
-            asyncio.run(self._install(base, cid, 5_000_000))
+        for cid in opened + opened_plain:
+            asyncio.run(self._install(base, cid, CEILING_UNITS))
         asyncio.run(self._install(base, gone, 10))
         asyncio.run(self._known_to_every_worker(base, *opened, gone))
+        asyncio.run(self._known_to_every_worker(plain_base, *opened_plain))
         asyncio.run(self._sell_out(base, gone))
         targets = {
             "bare": [(f"{bare_base}/orders", bare)] * rounds,
             "orders": [(_orders(base, cid), gateway) for cid in opened],
+            "orders_unmetered": [(_orders(plain_base, cid), plain) for cid in opened_plain],
             "sold_out": [(_orders(base, gone), gateway)] * rounds,
         }
-        return targets, {"orders": opened, "sold_out": [gone]}
+        return targets, {"orders": opened, "orders_unmetered": opened_plain, "sold_out": [gone]}
 
     def _verdict(self, base: str, campaigns: list[str]) -> dict[str, Any]:
         reports = [asyncio.run(self._reconciled(base, cid)) for cid in campaigns]
@@ -300,7 +312,7 @@ class Bench:
         another text of the script, for loadtest/ab_script.py)."""
         script = lua_source("reserve") if source is None else source
         sha, keys = asyncio.run(self._prepare_ceiling(script))
-        campaign = parse_campaign(spike_campaign(CEILING_CAMPAIGN, 5_000_000))
+        campaign = parse_campaign(spike_campaign(CEILING_CAMPAIGN, CEILING_UNITS))
         order = OrderRequest(  # a fresh buyer per call: redis-benchmark fills in __rand_int__
             user="u__rand_int__",
             mode="direct",
@@ -349,10 +361,16 @@ class Bench:
         return ["-h", host, "-p", port, "--dbnum", db or "0"]
 
     async def _prepare_ceiling(self, script: str) -> tuple[str, list[str]]:
+        """The script loaded, and its keys on a campaign whose pools are set (the order runs'
+        campaign, or a new one under loadtest/ab_script.py: without pools every order would
+        measure the sold-out refusal instead)."""
         redis = Redis.from_url(self.redis_url)
         try:
             sha = str(await redis.script_load(script))
-            return sha, reserve_keys(CampaignKeys(self.prefix, CEILING_CAMPAIGN))
+            keys = CampaignKeys(self.prefix, CEILING_CAMPAIGN)
+            campaign = parse_campaign(spike_campaign(CEILING_CAMPAIGN, CEILING_UNITS))
+            await StockStore(redis, Scripts.register(redis), keys).init_pools(campaign)
+            return sha, reserve_keys(keys)
         finally:
             await redis.aclose()
 
@@ -443,7 +461,32 @@ def ratios(results: dict[str, Any]) -> dict[str, float]:
             if bare_gain > 0
             else 0.0,
         }
+        | {f"{name}_{n}w": v for n in ("1", "2") for name, v in cpu_ratios(results, n).items()}
     )
+
+
+def cpu_ratios(results: dict[str, Any], n: str) -> dict[str, float]:
+    """Issue 18's targets, in what the code spends whoever shares the cores: CPU per accepted
+    order against the bare endpoint's per request, and what timing requests for /metrics
+    costs the order path (gateway CPU per order with it over without it, minus one)."""
+    runs = results["workers"][n]
+
+    def cpu(kind: str, party: str) -> float:
+        return float(runs[kind]["cpu_us_per_request"][party])
+
+    bare = cpu("bare", "server")
+    return {
+        "gateway_cpu_per_order_vs_bare": _share(cpu("orders", "server"), bare),
+        "redis_us_per_order": cpu("orders", "redis"),
+        "redis_cpu_per_order_vs_bare": _share(cpu("orders", "redis"), bare),
+        "request_metrics_cpu_cost": round(
+            cpu("orders", "server") / cpu("orders_unmetered", "server") - 1, 3
+        ),
+    }
+
+
+def _share(part: float, whole: float) -> float:
+    return round(part / whole, 2) if whole > 0 else 0.0
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
@@ -547,7 +590,8 @@ def main() -> int:
     )
     # the order figures are of accepted orders only, the sold-out figures of refusals only
     pure = all(
-        set(runs["orders"]["answers"]) == {"201"} and set(runs["sold_out"]["answers"]) == {"409"}
+        set(runs["orders"]["answers"]) == set(runs["orders_unmetered"]["answers"]) == {"201"}
+        and set(runs["sold_out"]["answers"]) == {"409"}
         for runs in results["workers"].values()
     )
     if not pure:

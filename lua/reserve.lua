@@ -282,7 +282,7 @@ for i = 3, #ARGV do
   users[#users + 1] = a[1]
   holdings[#holdings + 1] = a[1] .. "|" .. a[2]
 end
-if #orders > 0 then
+if #orders > 1 then  -- (one order reads the same fields one by one)
   prefetch(3, holdings)
   prefetch(10, users)
   prefetch(13, users)

@@ -32,6 +32,7 @@ from server.store.replicated import Replicas, require_replicas
 from server.store.scripts import Scripts
 from server.store.stock import OrderRequest, Outcome, StockStore, text
 from server.store.warehouses import WarehouseStore
+from server.telemetry import ORDERS_PER_RESERVE, REDIS_TRIPS
 
 log = logging.getLogger("liveroom.runtime")
 
@@ -315,7 +316,11 @@ class Runtime:
     def _reserver(
         self, stock: StockStore
     ) -> Callable[[list[OrderRequest]], Awaitable[list[Outcome]]]:
+        trips = REDIS_TRIPS.labels("reserve")
+
         async def reserve(requests: list[OrderRequest]) -> list[Outcome]:
+            trips.inc()
+            ORDERS_PER_RESERVE.observe(len(requests))
             return await stock.reserve(self.clock.now_ms(), requests)
 
         return reserve

@@ -162,6 +162,7 @@ class Settings:
     # replica also has it (WAIT), so a failover cannot lose an answered order
     durability: str = "primary"
     embedded_worker: bool = False
+    request_metrics: bool = True  # each HTTP request timed for /metrics (its cost: the bench)
     worker_name: str | None = None
     edge: EdgeLimits = EdgeLimits()
     rate_limits: Mapping[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
@@ -206,6 +207,7 @@ class Settings:
             redis_timeout_s=_number(env, "LIVEROOM_REDIS_TIMEOUT_S", 1.0),
             durability=env.get("LIVEROOM_DURABILITY", "primary"),
             embedded_worker=_flag(env, "LIVEROOM_EMBED_WORKER"),
+            request_metrics=_flag(env, "LIVEROOM_REQUEST_METRICS", default=True),
             worker_name=env.get("LIVEROOM_WORKER_NAME") or None,
             edge=EdgeLimits.from_env(env),
             rate_limits=parse_rate_limits(env.get("LIVEROOM_RATE_LIMITS", "")),
@@ -348,8 +350,10 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     value = env.get(name, "").strip().lower()
+    if not value:
+        return default
     if value in _TRUE:
         return True
     if value in _FALSE:

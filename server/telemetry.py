@@ -8,7 +8,7 @@ and the last reconcile's verdict.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 CLIENTS_LEFT_MID_BODY = Counter(
     "liveroom_clients_left_mid_body_total",
@@ -25,6 +25,32 @@ SLOW_CLIENTS_CLOSED = Counter(
     "liveroom_slow_clients_closed_total",
     "Connections closed because headers or body did not arrive in time",
     ["phase"],
+)
+
+# The order path's trips to Redis: each carries every order (or buyer look-up) of one
+# event-loop tick, so orders per trip says how well the batching works under load.
+REDIS_TRIPS = Counter(
+    "liveroom_redis_round_trips_total", "Round trips to Redis on the order path", ["purpose"]
+)
+ORDERS_PER_RESERVE = Histogram(
+    "liveroom_orders_per_reserve_call",
+    "Orders placed by one reserve.lua call",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+REDIS_ERRORS = Counter(
+    "liveroom_redis_errors_total",
+    "Requests answered 503 because Redis failed or timed out, by error",
+    ["error"],
+)
+SOLD_OUT_BY_FLAG = Counter(
+    "liveroom_sold_out_by_flag_total",
+    "Orders this process refused sold out from its stock messages, without asking Redis",
+)
+
+FEED_LAG = Histogram(
+    "liveroom_feed_lag_seconds",
+    "From an order stream entry to the live-feed frames showing it (Redis's clock to ours)",
+    buckets=(0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5),
 )
 
 RECONCILE_PROBLEMS = Gauge(

@@ -39,6 +39,7 @@ from server.runtime import LiveCampaign, Runtime
 from server.store.connection import REDIS_OUTAGES
 from server.store.keys import IdentityKeys
 from server.store.stock import decode, parse_pools, text
+from server.telemetry import FEED_LAG
 
 log = logging.getLogger("liveroom.feeds")
 
@@ -139,7 +140,7 @@ class CampaignHub:
 
     async def _run(self) -> None:
         last_version, last_sent, last_check = -1, 0.0, time.monotonic()
-        last_count = 0.0
+        last_count, last_entry = 0.0, None  # the newest stream entry the feeds showed
         while self._subscribers:
             started = time.monotonic()
             if started - last_check >= SCREEN_CHECK_S:
@@ -157,6 +158,9 @@ class CampaignHub:
             if raw.version != last_version or started - last_sent >= 1.0:
                 self._fan_out(raw)
                 last_version, last_sent = raw.version, started
+                if last_entry is not None and raw.last_id != last_entry:  # (not the old ones)
+                    FEED_LAG.observe(_age_s(raw.last_id))
+                last_entry = raw.last_id
             elif started - last_sent >= HEARTBEAT_S:
                 self._fan_out(raw, heartbeat=True)
                 last_sent = started
@@ -424,3 +428,9 @@ class Hubs:
     async def stop(self) -> None:
         for hub in self._hubs.values():
             await hub.stop()
+
+
+def _age_s(entry_id: str) -> float:
+    """How long ago Redis wrote a stream entry (its id starts with Redis's clock in ms)."""
+    written_ms = int(entry_id.partition("-")[0] or 0)
+    return max(0.0, time.time() - written_ms / 1000) if written_ms else 0.0

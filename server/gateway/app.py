@@ -57,6 +57,7 @@ from server.gateway.openapi import openapi_document
 from server.gateway.order_lane import OrderLane
 from server.gateway.page_headers import PageHeaders
 from server.gateway.rate_limits import RateLimits
+from server.gateway.request_metrics import RequestMetrics
 from server.gateway.screen_tokens import ScreenTokens
 from server.growth.library import Library
 from server.growth.media import media_store
@@ -200,6 +201,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
+            *([Middleware(RequestMetrics)] if settings.request_metrics else []),  # times all
             Middleware(OrderLane),  # the 开抢 spike's order requests, before routing
             Middleware(PageHeaders),  # what pages are sent with (after the lane: not orders)
         ],

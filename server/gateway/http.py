@@ -25,7 +25,7 @@ from starlette.responses import Response
 from server.errors import BadInput, InvalidCampaign, InvalidRows, LiveroomError
 from server.gateway.bodies import MAX_BODY_BYTES, BodyGate, ClientLeft, read_limited
 from server.store.replicated import NotReplicated
-from server.telemetry import CLIENTS_LEFT_MID_BODY
+from server.telemetry import CLIENTS_LEFT_MID_BODY, REDIS_ERRORS
 
 log = logging.getLogger("liveroom.gateway")
 
@@ -109,12 +109,14 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 async def on_redis_down(request: Request, exc: Exception) -> Response:
     log.warning("redis unavailable on %s %s: %s", request.method, request.url.path, exc)
+    REDIS_ERRORS.labels(type(exc).__name__).inc()
     message = "the stock service is unavailable; nothing was changed, retry with the same key"
     return JSONResponse(error_body("unavailable", message, None), status_code=503)
 
 
 async def on_not_replicated(request: Request, exc: Exception) -> Response:
     log.warning("no replica confirmed on %s %s: %s", request.method, request.url.path, exc)
+    REDIS_ERRORS.labels(type(exc).__name__).inc()
     message = "the order is not confirmed by a replica yet; retry with the same Idempotency-Key"
     return JSONResponse(error_body("not_replicated", message, None), status_code=503)
 

@@ -23,7 +23,7 @@ from server.gateway.context import Gateway
 from server.gateway.http import answer_error
 from server.gateway.order_intake import send_sold_out, take_in
 from server.gateway.routes_orders import place_order
-from server.telemetry import CLIENTS_LEFT_MID_BODY
+from server.telemetry import CLIENTS_LEFT_MID_BODY, SOLD_OUT_BY_FLAG
 
 log = logging.getLogger("liveroom.gateway")
 
@@ -71,6 +71,7 @@ class OrderLane:
         except Exception as exc:
             response = await answer_error(Request(scope, receive), exc)
         if response is None:
+            SOLD_OUT_BY_FLAG.inc()
             await send_sold_out(send)
         else:
             await response(scope, receive, send)

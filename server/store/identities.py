@@ -15,6 +15,7 @@ from server.store.batching import Coalescer
 from server.store.keys import IdentityKeys
 from server.store.scripts import Scripts
 from server.store.stock import decode, text
+from server.telemetry import REDIS_TRIPS
 
 Record = dict[str, Any]
 
@@ -33,11 +34,13 @@ class IdentityStore:
         self.keys = IdentityKeys(prefix)
         # Every order asks who its buyer is: the asks of one event-loop tick share a round trip.
         self.buyers: Coalescer[tuple[str, str], BuyerFacts] = Coalescer(self._buyer_facts)
+        self._trips = REDIS_TRIPS.labels("buyer_facts")
 
     async def _buyer_facts(self, asks: list[tuple[str, str]]) -> list[BuyerFacts]:
         """For each (user, the campaign's depositors key): the user's record, their
         distributor code, and whether they paid a deposit. Three commands for the whole
         batch (one key each, so a Cluster can serve them), not three per buyer."""
+        self._trips.inc()
         users = [user for user, _ in asks]
         asked_of: dict[str, list[int]] = {}  # depositors key -> the asks it answers
         for i, (_, depositors) in enumerate(asks):

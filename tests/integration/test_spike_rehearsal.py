@@ -20,16 +20,29 @@ async def test_a_small_spike_against_a_real_server_passes(serve_with_ledger: Ser
         aiohttp.ClientSession(s.base_url) as session,
     ):
         client = Client(session, OPS_TOKEN, PAYMENT_SECRET)
+        before = _samples((await s.client.get("/metrics", headers=s.ops)).text)
         result = await run(client, [s.base_url], units=60, factor=4, concurrency=32, settle_s=30)
         scraped = await s.client.get("/metrics", headers=s.ops)
         refused = await s.client.get("/metrics")
     assert refused.status_code == 401
     assert scraped.headers["content-type"].startswith("text/plain")
-    samples = {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(scraped.text)
-        for sample in family.samples
-    }
+    samples = _samples(scraped.text)
+
+    def grew(name: str, *labels: tuple[str, str]) -> float:
+        """What the spike added to a process-wide series (the test server runs in-process)."""
+        key = (name, tuple(sorted(labels)))
+        return samples.get(key, 0.0) - before.get(key, 0.0)
+
+    orders = (("endpoint", "/api/v1/campaigns/{cid}/orders"), ("method", "POST"))
+    assert grew("liveroom_request_seconds_count", *orders, ("status", "2xx")) == result["accepted"]
+    refusals = result["attempts"] - result["accepted"]
+    assert grew("liveroom_request_seconds_count", *orders, ("status", "4xx")) == refusals
+    # every order was answered by Redis or, once the stock messages said so, by the flag
+    placed = grew("liveroom_orders_per_reserve_call_sum")
+    assert placed + grew("liveroom_sold_out_by_flag_total") == result["attempts"]
+    calls = grew("liveroom_redis_round_trips_total", ("purpose", "reserve"))
+    assert calls == grew("liveroom_orders_per_reserve_call_count") and 0 < calls <= placed
+    assert grew("liveroom_feed_lag_seconds_count") > 0  # the rehearsal's feed saw orders
     spike = (("campaign", result["campaign_id"]),)
     assert (
         samples[("liveroom_orders_total", (*spike, ("outcome", "accepted")))] == result["accepted"]
@@ -43,6 +56,14 @@ async def test_a_small_spike_against_a_real_server_passes(serve_with_ledger: Ser
     assert set(result["answers"]) == {"201 accepted", "409 sold_out"}
     assert result["latency_ms"]["accepted"]["n"] == result["accepted"]
     assert result["feed_lag_ms"] is not None and "clean" in result["reconcile"]
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def _stock(distribution: tuple[int, int]) -> dict[str, Any]:
