@@ -16,13 +16,14 @@
 -- KEYS[11] deadlines zset  "pay:<order id>", "group:<code>", ... scored by due time (ms)
 -- KEYS[12] progress  zset  open group code -> members (the leading groups on the big screen)
 -- KEYS[13] touches   hash  user -> "<first source>\t<last source>" (record_visit.lua)
--- ARGV[1] now (ms)  ARGV[2] campaign id, then one value per order: its 15 fields joined
---   by the unit separator "\31" (one argument per order, not 15: the client's cost of
+-- ARGV[1] now (ms)  ARGV[2] campaign id, then one value per order: its 14 fields joined
+--   by the unit separator "\31" (one argument per order, not 14: the client's cost of
 --   packing arguments was most of the call's; no field can hold the separator):
---   user, mode, qty, per-user limit, plan ("own;lender:floor;..."), unit price (fen),
---   pay_before (ms), idempotency key (or ""), body hash, group action ("", "open",
---   "join"), group code, group capacity, group expires_at (ms), ref (or ""),
---   attribution JSON (who earns commission, fixed when the order is placed)
+--   user, mode, qty, per-user limit, plan ("own;lender:floor;..."), pay_before (ms),
+--   idempotency key (or ""), body hash, group action ("", "open", "join"), group code,
+--   group capacity, group expires_at (ms), "1" when a distributor earns commission on it,
+--   and the order record's fields the gateway knows, as one JSON object (its price, ref,
+--   attribution, ...: see OrderRequest.record in server/store/stock.py)
 -- Reply: 2 values per order: code ("ok", "replay" or a refusal such as "sold_out"),
 --   then the order JSON (ok, replay) or "".
 -- Publishes: after a batch with a sold_out refusal, every pool's remaining units on the
@@ -45,7 +46,6 @@ local written = {}     -- key index -> field -> new value, for HSET at the end
 local added = {}       -- key index -> field -> increment, for HINCRBY at the end
 local due = {}         -- deadlines: score, member, ...
 local entries = {}     -- stream entries: {order id, order JSON}
-local attributions = {}  -- attribution JSON -> decoded (a spike's orders share a few)
 local seq = nil
 
 local function get(index, field)
@@ -185,9 +185,25 @@ local function replayed(user, idem_key, body_hash)
   return true
 end
 
+-- The order record: the gateway's fields with what only this script knows joined in front
+-- (text joined, not a table encoded: encoding every order was a fifth of the script).
+local function record(oid, alloc, touch, known)
+  local head = {'{"id":', cjson.encode(oid), ',"campaign_id":', cjson.encode(cid),
+                ',"alloc":', cjson.encode(alloc), ',"created_at_ms":', ARGV[1],
+                ',"history":[["awaiting_payment",', ARGV[1], ']]'}
+  if touch then  -- where the buyer first came from, and last, beside the attribution
+    local first, last = string.match(touch, "^([^\t]*)\t(.*)$")
+    table.insert(head, ',"first_touch":' .. cjson.encode(first))
+    table.insert(head, ',"last_touch":' .. cjson.encode(last))
+  end
+  table.insert(head, ",")
+  table.insert(head, string.sub(known, 2))  -- its "{" dropped
+  return table.concat(head)
+end
+
 local function place(a)
   local user, mode, qty, limit = a[1], a[2], tonumber(a[3]), tonumber(a[4])
-  local idem_key, body_hash, action, code = a[8], a[9], a[10], a[11]
+  local idem_key, body_hash, action, code = a[7], a[8], a[9], a[10]
   if idem_key ~= "" and replayed(user, idem_key, body_hash) then return end
 
   local refusal = group_refusal(action, code, user)
@@ -206,31 +222,15 @@ local function place(a)
 
   seq = (seq or tonumber(redis.call("HGET", KEYS[8], "seq") or "0")) + 1
   local oid = cid .. "." .. seq
-  local unit_price = tonumber(a[6])
-  attributions[a[15]] = attributions[a[15]] or cjson.decode(a[15])
-  local order = {
-    id = oid, campaign_id = cid, user = user, mode = mode, qty = qty, pool = own,
-    alloc = take(own, list, qty), held = "reserved", status = "awaiting_payment",
-    unit_price_fen = unit_price, amount_due_fen = unit_price * qty,
-    pay_before_ms = tonumber(a[7]), created_at_ms = now, ref = a[14],
-    group_code = code, idempotency_key = idem_key,
-    paid_fen = 0, refunded_fen = 0, ended = false, pending_payment = "",
-    attribution = attributions[a[15]],
-    history = {{"awaiting_payment", now}},
-  }
-  local touch = get(13, user)
-  if touch then  -- where the buyer first came from, and last, beside the attribution
-    order.first_touch, order.last_touch = string.match(touch, "^([^\t]*)\t(.*)$")
-  end
+  local encoded = record(oid, take(own, list, qty), get(13, user), a[14])
   set(3, holding_field, held + qty)
   if action ~= "" then
-    record_group(action, code, user, oid, qty, tonumber(a[12]), tonumber(a[13]))
+    record_group(action, code, user, oid, qty, tonumber(a[11]), tonumber(a[12]))
   end
-  local encoded = cjson.encode(order)
   set(2, oid, encoded)
   local mine = get(10, user)
   set(10, user, mine and (mine .. "," .. oid) or oid)
-  table.insert(due, order.pay_before_ms)
+  table.insert(due, a[6])
   table.insert(due, "pay:" .. oid)
   if idem_key ~= "" then
     set(4, user .. "|" .. idem_key, "O|" .. body_hash .. "|" .. oid)
@@ -239,9 +239,7 @@ local function place(a)
   add(9, "orders.accepted", 1)
   add(9, "orders." .. mode, 1)
   add(9, "units." .. mode, qty)
-  if order.attribution.channel == "distributor" then
-    add(9, "orders.via_distributor", 1)
-  end
+  if a[13] == "1" then add(9, "orders.via_distributor", 1) end
   table.insert(reply, "ok")
   table.insert(reply, encoded)
 end

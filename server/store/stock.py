@@ -38,7 +38,7 @@ def reserve_keys(k: CampaignKeys) -> list[str]:
 
 
 FIELD_SEPARATOR = "\x1f"  # ASCII unit separator
-ORDER_FIELDS = 15
+ORDER_FIELDS = 14
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,13 @@ class OrderRequest:
         return packed
 
     def _fields(self) -> tuple[str | int, ...]:
+        via_distributor = orjson.loads(self.attribution).get("channel") == "distributor"
         return (
             self.user,
             self.mode,
             self.qty,
             self.limit,
             self.plan.encode(),
-            self.unit_price_fen,
             self.pay_before_ms,
             self.idempotency_key,
             self.body_hash,
@@ -84,9 +84,36 @@ class OrderRequest:
             self.group_code,
             self.group_capacity,
             self.group_expires_ms,
-            self.ref,
-            self.attribution,
+            "1" if via_distributor else "",
+            self.record(),
         )
+
+    def record(self) -> str:
+        """What the order record holds that the gateway already knows, as JSON: reserve.lua
+        adds what only it knows (the id, the units' pools, the time, the buyer's touches)
+        by joining text, so Redis's one thread neither builds nor encodes the rest (issue
+        18: encoding the whole order was a fifth of the script's time)."""
+        return orjson.dumps(
+            {
+                "user": self.user,
+                "mode": self.mode,
+                "qty": self.qty,
+                "pool": self.plan.pool,
+                "held": "reserved",
+                "status": "awaiting_payment",
+                "unit_price_fen": self.unit_price_fen,
+                "amount_due_fen": self.unit_price_fen * self.qty,
+                "pay_before_ms": self.pay_before_ms,
+                "ref": self.ref,
+                "group_code": self.group_code,
+                "idempotency_key": self.idempotency_key,
+                "paid_fen": 0,
+                "refunded_fen": 0,
+                "ended": False,
+                "pending_payment": "",
+                "attribution": orjson.Fragment(self.attribution),
+            }
+        ).decode()
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """reserve.lua takes each order as one argument, its fields joined by the unit separator:
-every field arrives in its place, and a field holding the separator is refused rather
-than shifting the others."""
+every field arrives in its place, the order record's known fields arrive as one JSON object,
+and a field holding the separator is refused rather than shifting the others."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import orjson
 import pytest
 
 from server.domain.pools import Plan
@@ -30,13 +31,20 @@ ORDER = OrderRequest(
 def test_every_field_arrives_in_its_place() -> None:
     fields = ORDER.packed().split(FIELD_SEPARATOR)
     assert len(fields) == ORDER_FIELDS
-    assert fields[:7] == ["viewer-1", "group", "2", "5", "group;distribution:1000", "19800"] + [
-        "1788192000000"
-    ]
-    assert fields[9:13] == ["open", "ABCD2345", "10", "1788278400000"]
-    assert fields[14] == ORDER.attribution  # JSON escapes the separator: it stays one field
+    assert fields[:6] == ["viewer-1", "group", "2", "5", "group;distribution:1000", "1788192000000"]
+    assert fields[8:13] == ["open", "ABCD2345", "10", "1788278400000", "1"]  # via a distributor
+    record = orjson.loads(fields[13])  # JSON escapes the separator: it stays one field
+    assert record["attribution"] == orjson.loads(ORDER.attribution)
+    assert (record["unit_price_fen"], record["amount_due_fen"]) == (19_800, 39_600)
+    assert (record["pool"], record["group_code"], record["status"]) == (
+        "group",
+        "ABCD2345",
+        "awaiting_payment",
+    )
+    # what only the script knows it adds itself
+    assert not {"id", "campaign_id", "alloc", "created_at_ms", "history"} & set(record)
 
 
 def test_a_field_holding_the_separator_is_refused() -> None:
     with pytest.raises(ValueError, match="separator"):
-        replace(ORDER, ref=f"a{FIELD_SEPARATOR}b").packed()
+        replace(ORDER, user=f"a{FIELD_SEPARATOR}b").packed()
