@@ -1,11 +1,12 @@
 """One hub per campaign in each gateway process.
 
-A single task reads Redis whenever the campaign's order stream moves (at most 10 times a
-second, only while someone listens), turns what it reads into one snapshot, encodes it once
-per format as a complete websocket frame, and writes the same bytes to every subscriber's
-connection (see wire.py). A slow screen is skipped until it has read what it was sent, so
-it always gets the latest snapshot and never holds the others back; one that falls too far
-behind is closed.
+A single task reads Redis whenever the campaign's order stream moves (only while someone
+listens), turns what it reads into one snapshot per kind of feed, encodes it once per format
+as a complete websocket frame, and writes the same bytes to every subscriber's connection
+(see wire.py). Each kind has its own pace: big screens at most 10 times a second, live rooms
+(thousands of phones, where a stock figure half a second old reads the same) at most twice.
+A slow screen is skipped until it has read what it was sent, so it always gets the latest
+snapshot and never holds the others back; one that falls too far behind is closed.
 Every process reads the same Redis, so any number of gateways show the same numbers;
 `seq` is the campaign's data version (entries ever added to its order stream), the same
 in every process, so a client that reconnects elsewhere resumes where it was.
@@ -20,7 +21,7 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,8 +44,10 @@ from server.telemetry import FEED_LAG
 
 log = logging.getLogger("liveroom.feeds")
 
-TICK_S = 0.1  # 10 Hz at most
-HEARTBEAT_S = 5.0
+# The shortest time between two snapshots of a kind: big screens 10 Hz, live rooms 2 Hz
+INTERVAL_S = {"dashboard": 0.1, "live": 0.5}
+REFRESH_S = 1.0  # a kind's snapshot is sent again this often when nothing changed (rates, clock)
+_EARLY_S = 0.01  # a tick that wakes a hair before its pace still counts (else it waits a tick)
 SCREEN_CHECK_S = 2.0  # how soon a revoked or expired screen token loses its feed
 KINDS = ("dashboard", "live")
 POLICY_VIOLATION = 1008
@@ -91,6 +94,7 @@ class CampaignHub:
         self._known: dict[str, str] = {}  # the leaderboard's names, read now and then
         self._known_at = 0.0
         self._subscribers: set[Subscriber] = set()
+        self._by_kind: dict[str, set[Subscriber]] = {kind: set() for kind in KINDS}
         self._screens: set[Subscriber] = set()  # those with a screen token
         self._task: asyncio.Task[None] | None = None
         self._notices: asyncio.Task[None] | None = None
@@ -111,6 +115,7 @@ class CampaignHub:
         context manager: one stays open per connection all broadcast, and costs memory.)"""
         subscriber = Subscriber(kind, binary, connection, group, grant)
         self._subscribers.add(subscriber)
+        self._by_kind[kind].add(subscriber)
         if grant is not None:
             self._screens.add(subscriber)
         if self._task is None or self._task.done():
@@ -129,6 +134,7 @@ class CampaignHub:
 
     def leave(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
+        self._by_kind[subscriber.kind].discard(subscriber)
         self._screens.discard(subscriber)
 
     async def stop(self) -> None:
@@ -139,8 +145,9 @@ class CampaignHub:
                     await task
 
     async def _run(self) -> None:
-        last_version, last_sent, last_check = -1, 0.0, time.monotonic()
-        last_count, last_entry = 0.0, None  # the newest stream entry the feeds showed
+        sent: dict[str, tuple[int, float]] = {}  # kind -> its last snapshot's version, time
+        last_check, last_count = time.monotonic(), 0.0
+        last_entry: str | None = None  # the newest stream entry the feeds showed
         while self._subscribers:
             started = time.monotonic()
             if started - last_check >= SCREEN_CHECK_S:
@@ -155,17 +162,20 @@ class CampaignHub:
                 log.warning("feed read failed: %s", exc)
                 await asyncio.sleep(1)
                 continue
-            if raw.version != last_version or started - last_sent >= 1.0:
-                self._fan_out(raw)
-                last_version, last_sent = raw.version, started
+            kinds = [kind for kind in KINDS if self._by_kind[kind]]
+            due = [
+                kind for kind in kinds if snapshot_due(kind, sent.get(kind), raw.version, started)
+            ]
+            if due:
+                self._fan_out(raw, kinds=due)
+                sent.update(dict.fromkeys(due, (raw.version, started)))
                 if last_entry is not None and raw.last_id != last_entry:  # (not the old ones)
                     FEED_LAG.observe(_age_s(raw.last_id))
                 last_entry = raw.last_id
-            elif started - last_sent >= HEARTBEAT_S:
-                self._fan_out(raw, heartbeat=True)
-                last_sent = started
-            await asyncio.sleep(max(0.0, TICK_S - (time.monotonic() - started)))  # 10 Hz cap
-            await self._next_change(raw.last_id)
+            pace = min((INTERVAL_S[kind] for kind in kinds), default=REFRESH_S)
+            await asyncio.sleep(max(0.0, pace - (time.monotonic() - started)))
+            if all(sent.get(kind, (-1, 0.0))[0] == raw.version for kind in kinds):
+                await self._next_change(raw.last_id)  # else a kind still owes its snapshot
         self._last.clear()  # nobody listens: the cache would go stale
 
     def subscriber_kinds(self) -> list[str]:
@@ -199,7 +209,7 @@ class CampaignHub:
     async def _next_change(self, last_id: str) -> None:
         """Block until the order stream moves past last_id, or half a second passes (rates
         and counters the stream does not carry still refresh). Pushed, not polled: an order
-        reaches the screens as soon as the 10 Hz cap allows."""
+        reaches the feeds as soon as their pace allows."""
         with contextlib.suppress(*REDIS_OUTAGES):
             await self._runtime.redis.xread(
                 {self._live.stock.keys.stream: last_id}, count=1, block=500
@@ -215,7 +225,9 @@ class CampaignHub:
         with contextlib.suppress(*REDIS_OUTAGES):
             self._fan_out(await self._read(), only=subscriber)
 
-    def _fan_out(self, raw: Raw, heartbeat: bool = False, only: Subscriber | None = None) -> None:
+    def _fan_out(
+        self, raw: Raw, kinds: Collection[str] = KINDS, only: Subscriber | None = None
+    ) -> None:
         self.tick += 1
         campaign = self._live.campaign
         now = self._runtime.clock.now()
@@ -227,17 +239,19 @@ class CampaignHub:
             "campaign_time": now.astimezone(ZoneInfo(campaign.timezone)).isoformat(),
             "phase": phase(campaign, now),
         }
-        targets = [only] if only else list(self._subscribers)
-        kinds = {s.kind for s in targets}  # build and encode only what someone listens to
-        if heartbeat:
-            bodies = {kind: {"type": "heartbeat", **head} for kind in kinds}
+        if only is None:
+            targets = [s for kind in kinds for s in self._by_kind[kind]]
+            # a greeting is no sample of the order rate
+            self._rate = self._orders_per_second(raw.counters.get("orders.accepted", 0))
         else:
-            if only is None:  # a greeting is no sample of the order rate
-                self._rate = self._orders_per_second(raw.counters.get("orders.accepted", 0))
-            views = {"dashboard": lambda: self._dashboard(raw, now), "live": lambda: live(raw)}
-            bodies = {kind: {"type": "snapshot", **head, **views[kind]()} for kind in kinds}
-        frames = {kind: _encode(body) for kind, body in bodies.items()}
-        if not heartbeat and only is None:
+            targets, kinds = [only], [only.kind]
+        views = {"dashboard": lambda: self._dashboard(raw, now), "live": lambda: live(raw)}
+        frames = {
+            kind: _encode({"type": "snapshot", **head, **views[kind]()})
+            for kind in kinds
+            if kind in views
+        }
+        if only is None:
             self._last.update(frames)
         self._deliver(targets, frames)
 
@@ -434,3 +448,13 @@ def _age_s(entry_id: str) -> float:
     """How long ago Redis wrote a stream entry (its id starts with Redis's clock in ms)."""
     written_ms = int(entry_id.partition("-")[0] or 0)
     return max(0.0, time.time() - written_ms / 1000) if written_ms else 0.0
+
+
+def snapshot_due(kind: str, last: tuple[int, float] | None, version: int, now: float) -> bool:
+    """A kind is owed a snapshot when the data moved and its pace allows, or when it has
+    had none for REFRESH_S (rates and the campaign clock move without the data)."""
+    if last is None:
+        return True
+    version_sent, at = last
+    waited = now - at + _EARLY_S
+    return (version != version_sent and waited >= INTERVAL_S[kind]) or waited >= REFRESH_S

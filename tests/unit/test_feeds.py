@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from server.domain.campaign import parse_campaign
+from server.feeds.hub import snapshot_due
 from server.feeds.metrics import Raw, dashboard, live
 from server.feeds.screen_facts import low_pools, next_moments, recent_order, tier_progress
 from server.feeds.wire import (
@@ -193,3 +194,16 @@ def test_the_screens_facts_from_the_campaigns_rules() -> None:
         set(),
     ) == ["a"]
     assert low_pools({"presale": {"quota": 2000, "remaining": 0}}, {"presale"}) == []
+
+
+def test_each_kind_of_feed_keeps_its_pace() -> None:
+    """Big screens get a changed snapshot after 0.1 s, live rooms after 0.5 s; either gets
+    one every second even when nothing changed, and a newcomer kind at once."""
+    assert snapshot_due("live", None, 7, 0.0)
+    assert not snapshot_due("dashboard", (7, 10.0), 8, 10.05)
+    assert snapshot_due("dashboard", (7, 10.0), 8, 10.1)
+    assert snapshot_due("dashboard", (7, 10.0), 8, 10.095)  # a tick that woke a hair early
+    assert not snapshot_due("live", (7, 10.0), 8, 10.3)
+    assert snapshot_due("live", (7, 10.0), 8, 10.5)
+    assert not snapshot_due("live", (8, 10.0), 8, 10.9)  # nothing changed
+    assert snapshot_due("live", (8, 10.0), 8, 11.0)  # the once-a-second refresh
