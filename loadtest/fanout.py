@@ -10,11 +10,13 @@ the clients were while orders flowed (on one machine a lag is the gateway's only
 clients kept up). The clients can be spread over several processes, and all but `--watchers`
 of them can be listeners: they read every frame (the gateway's work for them is the same)
 but decode only its sequence number and are woken once per ~8 KiB, not once per frame, so
-that 10,000 of them leave the gateway its share of the machine.
+that 10,000 of them leave the gateway its share of the machine. `--screens` adds big screens
+(/ws/dashboard/<campaign> with a screen token minted for the run): they watch too, at their
+own pace (10 Hz against the live rooms' 2 Hz), and their lag is reported apart.
 
     python -m loadtest.fanout --clients 2000 --orders 100 --rate 10
-    python -m loadtest.fanout --clients 10000 --orders 100 --rate 10 --watchers 200 \
-        --client-processes 2
+    python -m loadtest.fanout --clients 20000 --orders 100 --rate 10 --watchers 200 \
+        --screens 20 --client-processes 2
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ _SNAPSHOT = '{"type":"snapshot","seq":'  # how every snapshot frame begins (hub.
 @dataclass
 class Screen:
     watched: bool = True  # decodes every snapshot and times it; else reads only the seq
+    big: bool = False  # a big screen's feed, not a live room's
     first_remaining: int | None = None
     seqs: list[int] = field(default_factory=list)
     seen_at: dict[int, float] = field(default_factory=dict)  # remaining -> first arrival
@@ -135,10 +138,16 @@ async def _listen(
 
 
 async def run(
-    clients: int, orders: int, rate: float, port: int, processes: int = 1, watchers: int = 0
+    clients: int,
+    orders: int,
+    rate: float,
+    port: int,
+    processes: int = 1,
+    watchers: int = 0,
+    big_screens: int = 0,
 ) -> dict[str, Any]:
-    """`watchers` of the clients (0: all) decode and time every snapshot; the others read
-    and drop their frames."""
+    """`watchers` of the live-room clients (0: all) decode and time every snapshot; the
+    others read and drop their frames. `big_screens` more watch the big screen's feed."""
     watchers = watchers or clients
     data_dir = Path(tempfile.mkdtemp(prefix="liveroom-fanout-"))
     env = {**os.environ, **demo_defaults(data_dir, demo_secrets.fresh())}
@@ -166,13 +175,17 @@ async def run(
         async with aiohttp.ClientSession(base, connector=connector) as http:
             await _until_ready(http)
             gateway_pid = server.pid  # `liveroom demo` serves in its own process
+            screen_url = await _screen_url(http, port, env["LIVEROOM_OPS_TOKEN"])
             await _warm_up(http, url)
             rss_before = _rss_kib(gateway_pid)
-            shares = [clients // processes + (i < clients % processes) for i in range(processes)]
-            watching = [
-                watchers // processes + (i < watchers % processes) for i in range(processes)
+
+            def split(n: int) -> list[int]:
+                return [n // processes + (i < n % processes) for i in range(processes)]
+
+            holders = [
+                _Holder(url, screen_url, *counts)
+                for counts in zip(split(clients), split(watchers), split(big_screens), strict=True)
             ]
-            holders = [_Holder(url, *split) for split in zip(shares, watching, strict=True)]
             for holder in holders:
                 await holder.ask("ready", timeout=180)
             await asyncio.sleep(2)
@@ -198,20 +211,34 @@ async def run(
         server.wait(timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
     return (
-        _results(screens, accepted_at, clients, rss_before, rss_idle)
+        _results(screens, accepted_at, clients + big_screens, rss_before, rss_idle)
         | cpu
-        | {"client_processes": processes, "watchers": watchers}
+        | {"client_processes": processes, "watchers": watchers, "big_screens": big_screens}
     )
+
+
+async def _screen_url(http: aiohttp.ClientSession, port: int, ops_token: str) -> str:
+    """The big screen's feed, with a screen token minted for the run."""
+    async with http.post(
+        "/api/v1/ops/screen-tokens",
+        json={"campaign_id": "mid-autumn", "label": "fanout"},
+        headers={"Authorization": f"Bearer {ops_token}"},
+    ) as r:
+        assert r.status == 201, await r.text()
+        token = (await r.json())["token"]
+    return f"ws://127.0.0.1:{port}/ws/dashboard/mid-autumn?token={token}"
 
 
 class _Holder:
     """A client process holding some of the feeds (one Python process cannot read the
     snapshots of many thousand clients at 10 Hz on its own)."""
 
-    def __init__(self, url: str, count: int, watching: int) -> None:
+    def __init__(self, url: str, screen_url: str, count: int, watching: int, big: int) -> None:
         context = multiprocessing.get_context("spawn")
         self._pipe, child_end = context.Pipe()
-        self._process = context.Process(target=_hold_feeds, args=(url, count, watching, child_end))
+        self._process = context.Process(
+            target=_hold_feeds, args=(url, screen_url, count, watching, big, child_end)
+        )
         self._process.start()
 
     def tell(self, word: str) -> None:
@@ -234,25 +261,32 @@ class _Holder:
         self._process.join(timeout=10)
 
 
-def _hold_feeds(url: str, count: int, watching: int, pipe: Connection) -> None:
-    uvloop.run(_hold(url, count, watching, pipe))
+def _hold_feeds(
+    url: str, screen_url: str, count: int, watching: int, big: int, pipe: Connection
+) -> None:
+    uvloop.run(_hold(url, screen_url, count, watching, big, pipe))
 
 
-async def _hold(url: str, count: int, watching: int, pipe: Connection) -> None:
-    """Connect `count` screens, `watching` of them spread evenly through the connection
-    order (so they sample every part of the gateway's fan-out loop), say ready, note CPU
-    from "go" to "stop", send the screens."""
+async def _hold(
+    url: str, screen_url: str, count: int, watching: int, big: int, pipe: Connection
+) -> None:
+    """Connect `count` live rooms, `watching` of them spread evenly through the connection
+    order (so they sample every part of the gateway's fan-out loop), and `big` big screens
+    among them; say ready, note CPU from "go" to "stop", send the screens."""
     stop, going = asyncio.Event(), asyncio.Event()
     batched: list[Any] = []  # the listeners' sockets
     watched = {k * count // watching for k in range(watching)}
+    bigs = {k * count // big for k in range(big)} if big else set()
     screens = [Screen(watched=i in watched) for i in range(count)]
-    readies = [asyncio.Event() for _ in range(count)]
+    for i in sorted(bigs, reverse=True):  # each big screen just before a live room
+        screens.insert(i, Screen(big=True))
+    readies = [asyncio.Event() for _ in screens]
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         tasks = []
         for i, screen in enumerate(screens):  # connect in waves: the listen backlog is finite
             feed = (
-                _watch(http, url, screen, readies[i], stop)
+                _watch(http, screen_url if screen.big else url, screen, readies[i], stop)
                 if screen.watched
                 else _listen(http, url, screen, readies[i], going, batched)
             )
@@ -314,10 +348,23 @@ async def _place_orders(http: aiohttp.ClientSession, orders: int, rate: float) -
 def _results(
     screens: list[Screen], accepted_at: list[float], clients: int, rss_before: int, rss_idle: int
 ) -> dict[str, Any]:
+    """Lag over every (watcher, order) pair, the live rooms' and the big screens' apart."""
+    live = _lags([s for s in screens if s.watched and not s.big], accepted_at)
+    big = _lags([s for s in screens if s.big], accepted_at)
+    advancing = sum(1 for s in screens if _advanced(s))
+    return {
+        "clients": clients,
+        "orders": len(accepted_at),
+        **_quantiles("lag", live),
+        **(_quantiles("screen_lag", big) if big else {}),
+        "clients_seq_advanced": advancing,
+        "kib_per_idle_connection": round((rss_idle - rss_before) / clients, 1),
+    }
+
+
+def _lags(watchers: list[Screen], accepted_at: list[float]) -> list[float]:
     lags = []
-    for screen in screens:
-        if not screen.watched:
-            continue
+    for screen in watchers:
         assert screen.first_remaining is not None
         for k, at in enumerate(accepted_at):
             # the first snapshot that reflects order k (one snapshot may reflect several)
@@ -325,16 +372,15 @@ def _results(
             seen = [arrival for remaining, arrival in screen.seen_at.items() if remaining <= target]
             if seen:
                 lags.append(max(0.0, min(seen) - at) * 1000)
-    advancing = sum(1 for s in screens if _advanced(s))
+    return lags
+
+
+def _quantiles(name: str, lags: list[float]) -> dict[str, Any]:
     quantiles = statistics.quantiles(lags, n=100) if len(lags) > 1 else [0.0] * 99
     return {
-        "clients": clients,
-        "orders": len(accepted_at),
-        "lag_samples": len(lags),
-        "lag_p50_ms": round(statistics.median(lags), 1) if lags else None,
-        "lag_p99_ms": round(quantiles[98], 1),
-        "clients_seq_advanced": advancing,
-        "kib_per_idle_connection": round((rss_idle - rss_before) / clients, 1),
+        f"{name}_samples": len(lags),
+        f"{name}_p50_ms": round(statistics.median(lags), 1) if lags else None,
+        f"{name}_p99_ms": round(quantiles[98], 1),
     }
 
 
@@ -370,6 +416,12 @@ def main() -> int:
         "--client-processes", type=int, default=1, help="processes sharing the clients"
     )
     parser.add_argument(
+        "--screens",
+        type=int,
+        default=0,
+        help="big screens watching beside the live rooms (their lag is reported apart)",
+    )
+    parser.add_argument(
         "--watchers",
         type=int,
         default=0,
@@ -379,12 +431,15 @@ def main() -> int:
     args = parser.parse_args()
     if not 1 <= args.clients <= 20_000 or not 1 <= args.orders <= 10_000:
         parser.error("--clients 1-20000, --orders 1-10000")
+    if not 0 <= args.screens <= 1000:
+        parser.error("--screens 0-1000")
     if not 1 <= args.client_processes <= 16:
         parser.error("--client-processes 1-16")
     if not 0 <= args.watchers <= args.clients or 0 < args.watchers < args.client_processes:
         parser.error("--watchers 0 (all) or --client-processes to --clients")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.clients)), hard))
+    wanted = 4 * (args.clients + args.screens)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, wanted)), hard))
     # The client holds thousands of sockets on the same two cores as the gateway: give it
     # the event loop the gateway uses (uvloop, from uvicorn[standard]) so it measures the
     # server rather than itself.
@@ -396,6 +451,7 @@ def main() -> int:
             args.port,
             args.client_processes,
             args.watchers,
+            args.screens,
         )
     )
     print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())
