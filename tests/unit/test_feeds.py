@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
+from wsproto import ConnectionType, WSConnection
+from wsproto import events as wsevents
 
 from server.domain.campaign import parse_campaign
 from server.feeds.hub import snapshot_due
@@ -18,6 +20,7 @@ from server.feeds.wire import (
     Connection,
     close_frame,
     data_frame,
+    forget_handshake,
 )
 from tests.campaigns import CANONICAL
 
@@ -207,3 +210,32 @@ def test_each_kind_of_feed_keeps_its_pace() -> None:
     assert snapshot_due("live", (7, 10.0), 8, 10.5)
     assert not snapshot_due("live", (8, 10.0), 8, 10.9)  # nothing changed
     assert snapshot_due("live", (8, 10.0), 8, 11.0)  # the once-a-second refresh
+
+
+class _Protocol:
+    """Stands where uvicorn's wsproto protocol stands: `send` is its method, `conn` its
+    wsproto connection (a real one here, talking to a real wsproto client)."""
+
+    def __init__(self) -> None:
+        self.conn = WSConnection(ConnectionType.SERVER)
+
+    async def send(self, message: object) -> None:
+        raise AssertionError("not called")
+
+
+def test_a_feed_forgets_its_handshake_and_still_speaks_websocket() -> None:
+    server, client = _Protocol(), WSConnection(ConnectionType.CLIENT)
+    server.conn.receive_data(client.send(wsevents.Request(host="gw", target="/ws/live/c")))
+    assert [type(e) for e in server.conn.events()] == [wsevents.Request]
+    assert not forget_handshake(server.send)  # not open yet: it keeps what it needs
+    client.receive_data(server.conn.send(wsevents.AcceptConnection()))
+    assert [type(e) for e in client.events()] == [wsevents.AcceptConnection]
+
+    assert forget_handshake(server.send)
+    assert server.conn.handshake._h11_connection is None  # the upgrade request's parser
+    client.receive_data(server.conn.send(wsevents.TextMessage("snapshot")))
+    assert [e.data for e in client.events()] == ["snapshot"]
+    server.conn.receive_data(client.send(wsevents.Ping(b"p")))
+    server.conn.receive_data(client.send(wsevents.CloseConnection(1000)))
+    assert [type(e) for e in server.conn.events()] == [wsevents.Ping, wsevents.CloseConnection]
+    assert not forget_handshake(object().__init__)  # not uvicorn's wsproto protocol
