@@ -344,12 +344,14 @@ class Bench:
                 text=True,
                 check=True,
             ).stdout
-            row = out.strip().splitlines()[-1].replace('"', "").split(",")
+            # the last 7 columns: rps, avg, min, p50, p95, p99, max (the first, the command
+            # itself, holds the orders' JSON with its commas and quotes)
+            row = out.strip().splitlines()[-1].replace('"', "").split(",")[-7:]
             results[f"{per_call}_per_call"] = {
-                "calls_per_s": round(float(row[1])),
-                "orders_per_s": round(float(row[1]) * per_call),
-                "p50_ms": float(row[4]),
-                "p99_ms": float(row[6]),
+                "calls_per_s": round(float(row[0])),
+                "orders_per_s": round(float(row[0]) * per_call),
+                "p50_ms": float(row[3]),
+                "p99_ms": float(row[5]),
             }
         return results
 

@@ -201,8 +201,8 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            *([Middleware(RequestMetrics)] if settings.request_metrics else []),  # times all
             Middleware(OrderLane),  # the 开抢 spike's order requests, before routing
+            *([Middleware(RequestMetrics)] if settings.request_metrics else []),  # the rest
             Middleware(PageHeaders),  # what pages are sent with (after the lane: not orders)
         ],
         lifespan=lifespan,

@@ -12,16 +12,19 @@ as the route, and every other request goes on to the app unchanged.
 from __future__ import annotations
 
 import logging
+import time
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server.errors import Conflict
 from server.gateway.bodies import MAX_BODY_BYTES, ClientLeft, read_limited
 from server.gateway.context import Gateway
 from server.gateway.http import answer_error
 from server.gateway.order_intake import send_sold_out, take_in
+from server.gateway.request_metrics import ORDER_ENDPOINT, observe
 from server.gateway.routes_orders import place_order
 from server.telemetry import CLIENTS_LEFT_MID_BODY, SOLD_OUT_BY_FLAG
 
@@ -56,6 +59,7 @@ class OrderLane:
         if campaign_id is None:
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         gw = scope["app"].state.gateway
         assert isinstance(gw, Gateway)
         headers = Headers(scope=scope)
@@ -75,3 +79,6 @@ class OrderLane:
             await send_sold_out(send)
         else:
             await response(scope, receive, send)
+        if gw.settings.request_metrics:  # timed here: no middleware layer on the spike's path
+            status = Conflict.status if response is None else response.status_code
+            observe(ORDER_ENDPOINT, "POST", status, time.perf_counter() - started)

@@ -22,6 +22,7 @@ async def test_a_small_spike_against_a_real_server_passes(serve_with_ledger: Ser
         client = Client(session, OPS_TOKEN, PAYMENT_SECRET)
         before = _samples((await s.client.get("/metrics", headers=s.ops)).text)
         result = await run(client, [s.base_url], units=60, factor=4, concurrency=32, settle_s=30)
+        assert (await s.client.get("/no/such/page/x7")).status_code == 404
         scraped = await s.client.get("/metrics", headers=s.ops)
         refused = await s.client.get("/metrics")
     assert refused.status_code == 401
@@ -43,6 +44,9 @@ async def test_a_small_spike_against_a_real_server_passes(serve_with_ledger: Ser
     calls = grew("liveroom_redis_round_trips_total", ("purpose", "reserve"))
     assert calls == grew("liveroom_orders_per_reserve_call_count") and 0 < calls <= placed
     assert grew("liveroom_feed_lag_seconds_count") > 0  # the rehearsal's feed saw orders
+    # every other request by its route's template; a path no route knows is not a label
+    assert grew("liveroom_request_seconds_count", *_get("/metrics", "2xx")) >= 1
+    assert grew("liveroom_request_seconds_count", *_get("unmatched", "4xx")) == 1
     spike = (("campaign", result["campaign_id"]),)
     assert (
         samples[("liveroom_orders_total", (*spike, ("outcome", "accepted")))] == result["accepted"]
@@ -56,6 +60,10 @@ async def test_a_small_spike_against_a_real_server_passes(serve_with_ledger: Ser
     assert set(result["answers"]) == {"201 accepted", "409 sold_out"}
     assert result["latency_ms"]["accepted"]["n"] == result["accepted"]
     assert result["feed_lag_ms"] is not None and "clean" in result["reconcile"]
+
+
+def _get(endpoint: str, status: str) -> tuple[tuple[str, str], ...]:
+    return (("endpoint", endpoint), ("method", "GET"), ("status", status))
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
