@@ -47,6 +47,7 @@ log = logging.getLogger("liveroom.feeds")
 # The shortest time between two snapshots of a kind: big screens 10 Hz, live rooms 2 Hz
 INTERVAL_S = {"dashboard": 0.1, "live": 0.5}
 REFRESH_S = 1.0  # a kind's snapshot is sent again this often when nothing changed (rates, clock)
+NEXT_CHANGE_S = 0.5  # the longest wait for the stream (counters it does not carry refresh)
 _EARLY_S = 0.01  # a tick that wakes a hair before its pace still counts (else it waits a tick)
 SCREEN_CHECK_S = 2.0  # how soon a revoked or expired screen token loses its feed
 KINDS = ("dashboard", "live")
@@ -174,8 +175,16 @@ class CampaignHub:
                 last_entry = raw.last_id
             pace = min((INTERVAL_S[kind] for kind in kinds), default=REFRESH_S)
             await asyncio.sleep(max(0.0, pace - (time.monotonic() - started)))
-            if all(sent.get(kind, (-1, 0.0))[0] == raw.version for kind in kinds):
-                await self._next_change(raw.last_id)  # else a kind still owes its snapshot
+            # Wait for the stream to move, but no longer than until a kind that still owes
+            # its snapshot (live rooms between their ticks) may have it.
+            owed = [
+                sent[kind][1] + INTERVAL_S[kind] - time.monotonic()
+                for kind in kinds
+                if kind in sent and sent[kind][0] != raw.version
+            ]
+            wait_s = min(owed, default=NEXT_CHANGE_S)
+            if wait_s > 0.005:
+                await self._next_change(raw.last_id, wait_s)
         self._last.clear()  # nobody listens: the cache would go stale
 
     def subscriber_kinds(self) -> list[str]:
@@ -206,13 +215,13 @@ class CampaignHub:
                 self.leave(subscriber)
                 subscriber.connection.drop("screen token revoked or expired", POLICY_VIOLATION)
 
-    async def _next_change(self, last_id: str) -> None:
-        """Block until the order stream moves past last_id, or half a second passes (rates
-        and counters the stream does not carry still refresh). Pushed, not polled: an order
-        reaches the feeds as soon as their pace allows."""
+    async def _next_change(self, last_id: str, wait_s: float) -> None:
+        """Block until the order stream moves past last_id, or wait_s passes (at most half a
+        second: rates and counters the stream does not carry still refresh). Pushed, not
+        polled: an order reaches the feeds as soon as their pace allows."""
         with contextlib.suppress(*REDIS_OUTAGES):
             await self._runtime.redis.xread(
-                {self._live.stock.keys.stream: last_id}, count=1, block=500
+                {self._live.stock.keys.stream: last_id}, count=1, block=int(wait_s * 1000)
             )
 
     async def _greet(self, subscriber: Subscriber) -> None:
