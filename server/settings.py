@@ -162,7 +162,7 @@ class Settings:
     # replica also has it (WAIT), so a failover cannot lose an answered order
     durability: str = "primary"
     embedded_worker: bool = False
-    request_metrics: bool = True  # each HTTP request timed for /metrics (its cost: the bench)
+    request_metrics: bool = True  # each HTTP request timed for /metrics (cost: performance.md)
     worker_name: str | None = None
     edge: EdgeLimits = EdgeLimits()
     rate_limits: Mapping[str, Rate] = field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))

@@ -183,7 +183,7 @@ class CampaignHub:
                 if kind in sent and sent[kind][0] != raw.version
             ]
             wait_s = min(owed, default=NEXT_CHANGE_S)
-            if wait_s > 0.005:
+            if wait_s > _EARLY_S:
                 await self._next_change(raw.last_id, wait_s)
         self._last.clear()  # nobody listens: the cache would go stale
 
