@@ -228,6 +228,13 @@ async def eventually(
         await asyncio.sleep(0.05)
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on now, for a server a test starts as a process."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextlib.asynccontextmanager
 async def run_server(
     settings: Settings, redis_url: str, order_lane: bool = True

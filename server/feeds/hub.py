@@ -94,7 +94,6 @@ class CampaignHub:
         self._labels = labels
         self._known: dict[str, str] = {}  # the leaderboard's names, read now and then
         self._known_at = 0.0
-        self._subscribers: set[Subscriber] = set()
         self._by_kind: dict[str, set[Subscriber]] = {kind: set() for kind in KINDS}
         self._screens: set[Subscriber] = set()  # those with a screen token
         self._task: asyncio.Task[None] | None = None
@@ -115,7 +114,6 @@ class CampaignHub:
         """A new subscriber, greeted with the latest snapshot; `leave` when it goes. (Not a
         context manager: one stays open per connection all broadcast, and costs memory.)"""
         subscriber = Subscriber(kind, binary, connection, group, grant)
-        self._subscribers.add(subscriber)
         self._by_kind[kind].add(subscriber)
         if grant is not None:
             self._screens.add(subscriber)
@@ -134,7 +132,6 @@ class CampaignHub:
         return dashboard(await self._read(for_screen=True), self._rate)
 
     def leave(self, subscriber: Subscriber) -> None:
-        self._subscribers.discard(subscriber)
         self._by_kind[subscriber.kind].discard(subscriber)
         self._screens.discard(subscriber)
 
@@ -149,7 +146,7 @@ class CampaignHub:
         sent: dict[str, tuple[int, float]] = {}  # kind -> its last snapshot's version, time
         last_check, last_count = time.monotonic(), 0.0
         last_entry: str | None = None  # the newest stream entry the feeds showed
-        while self._subscribers:
+        while self._listened():
             started = time.monotonic()
             if started - last_check >= SCREEN_CHECK_S:
                 await self._check_screens()
@@ -187,13 +184,19 @@ class CampaignHub:
                 await self._next_change(raw.last_id, wait_s)
         self._last.clear()  # nobody listens: the cache would go stale
 
+    def _listened(self) -> bool:
+        return any(self._by_kind.values())
+
+    def _everyone(self) -> list[Subscriber]:
+        return [s for subscribers in self._by_kind.values() for s in subscribers]
+
     def subscriber_kinds(self) -> list[str]:
         """The kind of every feed open on this hub ("live", "dashboard", ...)."""
-        return [subscriber.kind for subscriber in self._subscribers]
+        return [subscriber.kind for subscriber in self._everyone()]
 
     async def _count_viewers(self) -> None:
         """This process's live-room feeds, for every gateway's big screen to add up."""
-        live_rooms = sum(1 for s in self._subscribers if s.kind == "live")
+        live_rooms = len(self._by_kind["live"])
         with contextlib.suppress(*REDIS_OUTAGES):
             await self._runtime.redis.hset(
                 self._live.stock.keys.viewers, _PROCESS, f"{live_rooms}:{int(time.time() * 1000)}"
@@ -298,7 +301,7 @@ class CampaignHub:
         identity = IdentityKeys(self._runtime.settings.key_prefix)
         # recruits are stamped with campaign time, so "the last 10 minutes" is campaign time too
         recent_since = self._runtime.clock.now_ms() - 600_000
-        watched = sorted({s.group for s in self._subscribers if s.group})
+        watched = sorted({s.group for s in self._by_kind["live"] if s.group})
         redis: Redis = self._runtime.redis
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(k.counters)
@@ -371,7 +374,7 @@ class CampaignHub:
         pubsub = self._runtime.redis.pubsub()
         await pubsub.ssubscribe(self._live.stock.keys.feed_channel)  # the campaign's shard
         try:
-            while self._subscribers:
+            while self._listened():
                 message = await pubsub.get_sharded_message(
                     ignore_subscribe_messages=True, timeout=1.0
                 )
@@ -380,9 +383,8 @@ class CampaignHub:
                 # a banner's own fields ({"kind", "text", "at_ms"}) under type "notice"; the
                 # inbox's ({"type": "inbox", "tags"}: whose notices are new) to live rooms only
                 payload = {"type": "notice", **orjson.loads(message["data"])}
-                targets = list(self._subscribers)
-                if payload["type"] == "inbox":
-                    targets = [s for s in targets if s.kind == "live"]
+                inbox = payload["type"] == "inbox"
+                targets = list(self._by_kind["live"] if inbox else self._everyone())
                 self._deliver(targets, dict.fromkeys(KINDS, _encode(payload)))
         finally:
             await pubsub.aclose()

@@ -73,7 +73,7 @@ async def place_order(gw: Gateway, intake: OrderIntake) -> Response:
         group_action=action,
         group_code=_new_code() if action == "open" else intake.group_code,
         ref=body.ref or "",
-        attribution=orjson.dumps(attribution.as_dict()).decode(),
+        attribution=attribution,
         **_group_terms(campaign, action, now_ms),
     )
     outcome = await live.reserve.submit(base)

@@ -9,6 +9,7 @@ import orjson
 from redis.asyncio import Redis
 
 from server.domain.campaign import Campaign, Mode
+from server.domain.commission import Attribution
 from server.domain.pools import COUNTERS, Plan
 from server.store.keys import CampaignKeys
 from server.store.replicated import Replicas, run_script
@@ -59,7 +60,7 @@ class OrderRequest:
     group_capacity: int = 0
     group_expires_ms: int = 0
     ref: str = ""
-    attribution: str = "{}"  # JSON: see domain/commission.py Attribution
+    attribution: Attribution = Attribution()  # who earns commission on it
 
     def packed(self) -> str:
         """The order as reserve.lua's one argument: its fields joined by the unit separator,
@@ -70,7 +71,6 @@ class OrderRequest:
         return packed
 
     def _fields(self) -> tuple[str | int, ...]:
-        via_distributor = orjson.loads(self.attribution).get("channel") == "distributor"
         return (
             self.user,
             self.mode,
@@ -84,7 +84,7 @@ class OrderRequest:
             self.group_code,
             self.group_capacity,
             self.group_expires_ms,
-            "1" if via_distributor else "",
+            "1" if self.attribution.channel == "distributor" else "",
             self.record(),
         )
 
@@ -111,7 +111,7 @@ class OrderRequest:
                 "refunded_fen": 0,
                 "ended": False,
                 "pending_payment": "",
-                "attribution": orjson.Fragment(self.attribution),
+                "attribution": self.attribution.as_dict(),
             }
         ).decode()
 

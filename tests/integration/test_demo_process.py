@@ -22,12 +22,7 @@ import pytest
 import redis
 
 from server.embedded import running_url
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.server_harness import free_port
 
 
 def _answers(host: str, port: int) -> bool:
@@ -89,7 +84,7 @@ def _valkey_address(data_dir: Path) -> tuple[str, int]:
 
 
 def test_sigterm_stops_the_demo_and_its_embedded_valkey(tmp_path: Path) -> None:
-    with demo(tmp_path / "d", _free_port()) as process:
+    with demo(tmp_path / "d", free_port()) as process:
         host, valkey_port = _valkey_address(tmp_path / "d")
         assert _answers(host, valkey_port)
         process.send_signal(signal.SIGTERM)
@@ -100,7 +95,7 @@ def test_sigterm_stops_the_demo_and_its_embedded_valkey(tmp_path: Path) -> None:
 
 def test_kill_9_then_restart_never_runs_two_valkeys_on_one_file(tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
-    with demo(data_dir, _free_port()) as process:
+    with demo(data_dir, free_port()) as process:
         url = running_url(data_dir)
         assert url is not None
         redis.Redis.from_url(url).set("lr:survivor", "yes")
@@ -110,7 +105,7 @@ def test_kill_9_then_restart_never_runs_two_valkeys_on_one_file(tmp_path: Path) 
         process.wait()
         time.sleep(0.5)
         assert _valkeys_on(data_dir) == orphans
-    with demo(data_dir, _free_port(), "--no-sim", "--keep"):
+    with demo(data_dir, free_port(), "--no-sim", "--keep"):
         running = _valkeys_on(data_dir)
         assert len(running) == 1 and running != orphans, "the orphan was not replaced"
         url = running_url(data_dir)
@@ -120,7 +115,7 @@ def test_kill_9_then_restart_never_runs_two_valkeys_on_one_file(tmp_path: Path) 
 
 def test_a_second_demo_on_a_data_dir_in_use_is_refused(tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
-    with demo(data_dir, _free_port()):
+    with demo(data_dir, free_port()):
         env = {**os.environ, "REDIS_URL": "", "DATABASE_URL": ""}
         second = subprocess.run(
             [
@@ -130,7 +125,7 @@ def test_a_second_demo_on_a_data_dir_in_use_is_refused(tmp_path: Path) -> None:
                 "demo",
                 "--no-sim",
                 "--port",
-                str(_free_port()),
+                str(free_port()),
                 "--data-dir",
                 str(data_dir),
             ],
@@ -146,7 +141,7 @@ def test_a_second_demo_on_a_data_dir_in_use_is_refused(tmp_path: Path) -> None:
 
 def test_a_valkey_that_dies_under_the_demo_is_restarted(tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
-    port = _free_port()
+    port = free_port()
     with demo(data_dir, port) as process:
         url = running_url(data_dir)
         assert url is not None
@@ -165,7 +160,7 @@ def test_the_embedded_valkey_wants_a_password_and_keeps_its_files_private(
     tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "d"
-    with demo(data_dir, _free_port()):
+    with demo(data_dir, free_port()):
         host, port = _valkey_address(data_dir)
         with pytest.raises(redis.AuthenticationError):
             redis.Redis(host=host, port=port).ping()
@@ -195,14 +190,14 @@ def _broadcast_ends(log: Path, seconds: float = 180) -> str:
 def test_each_demo_plays_a_fresh_broadcast_and_keep_continues_the_last(tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
     for run in range(2):  # the second run replays the whole campaign, not a finished one
-        port = _free_port()
+        port = free_port()
         with demo(data_dir, port, "--scale", "0.02", "--pace", "8") as process:
             last = _broadcast_ends(tmp_path / f"demo-{port}.log")
             assert last.startswith("reconcile:") and last.endswith("; clean"), (run, last)
             assert " 0 orders" not in last, last
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=60) == 128 + signal.SIGTERM
-    port = _free_port()
+    port = free_port()
     with demo(data_dir, port, "--scale", "0.02", "--pace", "8", "--keep") as process:
         last = _broadcast_ends(tmp_path / f"demo-{port}.log")
         assert last.startswith("simulation stopped: the campaign clock is already past"), last

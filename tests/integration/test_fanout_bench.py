@@ -3,21 +3,13 @@ every order and every client, watcher or listener, is heard to see the sequence 
 
 from __future__ import annotations
 
-import socket
-
 from loadtest.fanout import run
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.server_harness import free_port
 
 
 async def test_watchers_time_every_order_and_every_listener_is_heard() -> None:
     result = await run(
-        clients=40, orders=5, rate=20, port=_free_port(), processes=2, watchers=8, big_screens=4
+        clients=40, orders=5, rate=20, port=free_port(), processes=2, watchers=8, big_screens=4
     )
     assert result["clients_seq_advanced"] == 44  # the live rooms and the big screens
     assert result["lag_samples"] == 8 * 5  # one per (watcher, order), coalesced or not

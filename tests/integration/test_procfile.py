@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,22 +18,17 @@ from redis.asyncio import Redis
 
 from tests.campaigns import CANONICAL
 from tests.conftest import OPS_TOKEN, PAYMENT_SECRET, SECRET
+from tests.server_harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_SECRET = "the-host-platforms-signing-key-for-tests"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_the_procfile_runs_web_and_worker_and_an_order_reaches_the_ledger(
     redis: Redis, redis_url: str, key_prefix: str, tmp_path: Path
 ) -> None:
     """`redis` is here for its clean-up of this test's keys."""
-    port = _free_port()
+    port = free_port()
     ledger = tmp_path / "ledger.sqlite3"
     # the real clock: a campaign whose direct sales are open now
     campaign = tmp_path / "campaign.toml"

@@ -5,24 +5,17 @@ final stock, a PASS, and a CPU figure for every party."""
 from __future__ import annotations
 
 import argparse
-import socket
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
 from loadtest.scaleout import rehearse
+from tests.server_harness import free_port
 
 pytestmark = pytest.mark.parametrize(
     ("redis_url", "ledger_url"), [("cluster", "postgres")], indirect=True
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def test_a_spike_over_two_gateways_and_two_workers_passes(
@@ -33,7 +26,7 @@ async def test_a_spike_over_two_gateways_and_two_workers_passes(
         redis_url=redis_url,
         database_url=ledger_url,
         key_prefix=key_prefix,
-        ports=[_free_port(), _free_port()],
+        ports=[free_port(), free_port()],
         workers=2,
         units=200,
         factor=2,

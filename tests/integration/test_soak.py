@@ -4,17 +4,12 @@ figures are in docs/performance.md)."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 
 import orjson
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.server_harness import free_port
 
 
 def test_a_small_soak_passes() -> None:
@@ -23,7 +18,7 @@ def test_a_small_soak_passes() -> None:
         "-m",
         "loadtest.soak",
         "--port",
-        str(_free_port()),
+        str(free_port()),
         "--slow",
         "60",
         "--silent",

@@ -9,6 +9,7 @@ from dataclasses import replace
 import orjson
 import pytest
 
+from server.domain.commission import Attribution
 from server.domain.pools import Plan
 from server.store.stock import FIELD_SEPARATOR, ORDER_FIELDS, OrderRequest
 
@@ -24,7 +25,7 @@ ORDER = OrderRequest(
     group_code="ABCD2345",
     group_capacity=10,
     group_expires_ms=1_788_278_400_000,
-    attribution='{"channel":"distributor","note":"a\\u001fb"}',
+    attribution=Attribution(channel="distributor", level1="a\x1fb"),
 )
 
 
@@ -34,7 +35,7 @@ def test_every_field_arrives_in_its_place() -> None:
     assert fields[:6] == ["viewer-1", "group", "2", "5", "group;distribution:1000", "1788192000000"]
     assert fields[8:13] == ["open", "ABCD2345", "10", "1788278400000", "1"]  # via a distributor
     record = orjson.loads(fields[13])  # JSON escapes the separator: it stays one field
-    assert record["attribution"] == orjson.loads(ORDER.attribution)
+    assert record["attribution"] == ORDER.attribution.as_dict()
     assert (record["unit_price_fen"], record["amount_due_fen"]) == (19_800, 39_600)
     assert (record["pool"], record["group_code"], record["status"]) == (
         "group",
