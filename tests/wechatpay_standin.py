@@ -73,6 +73,8 @@ class StandIn:
     transfers: dict[str, dict[str, Any]] = field(default_factory=dict)  # by out_bill_no
     transfer_asks: Counter[str] = field(default_factory=Counter)
     balance_short: bool = False  # refuses new transfers (NOT_ENOUGH) while set
+    closes_fail: bool = False  # answers SYSTEM_ERROR to closes while set (the trade stays open)
+    close_asks: Counter[str] = field(default_factory=Counter)  # by out_trade_no
     bill_drop: set[str] = field(default_factory=set)  # payments the bill leaves out
     bill_extra: list[list[str]] = field(default_factory=list)  # rows only the bill has
     url: str = ""
@@ -199,6 +201,9 @@ class StandIn:
         trade = self.trades.get(request.match_info["no"])
         if trade is None:
             return self._answer(404, {"code": "ORDER_NOT_EXIST", "message": "订单不存在"})
+        self.close_asks[trade.out_trade_no] += 1
+        if self.closes_fail:
+            return self._answer(500, {"code": "SYSTEM_ERROR", "message": "系统错误"})
         if trade.state == "SUCCESS":
             return self._answer(400, {"code": "ORDERPAID", "message": "订单已支付"})
         trade.state = "CLOSED"

@@ -169,9 +169,17 @@ async def test_a_groups_tier_difference_and_a_payment_after_cancel_go_back_at_we
         unpaid = await s.order(late, mode="direct", qty=1)
         r = await s.client.post(f"/api/v1/orders/{unpaid['order_id']}/payments", headers=late)
         assert r.status_code == 201 and r.json()["provider"] == "wechat"  # the default
+        late_trade = trade_no(r.json()["payment_id"])
+        standin.closes_fail = True  # so the expired order's payment stays open at WeChat
         await s.advance(86_401)  # the group forms at the lower tier; the unpaid order expires
         await s.wait_for_status(late, unpaid["order_id"], "expired")
-        notice = standin.pay(trade_no(r.json()["payment_id"]))  # the buyer paid anyway
+        # the follower tried to close it and now waits before asking again: no race with the
+        # buyer, who pays anyway
+        async def closes_asked() -> int:
+            return standin.close_asks[late_trade]
+
+        await eventually(closes_asked, lambda n: n >= 1)
+        notice = standin.pay(late_trade)
         bounced = await s.client.post(NOTIFY, content=notice[0], headers=notice[1])
         assert bounced.json()["result"] == "refunded"
         done = await refunds_finished_by_wechat(s, standin, ledger_url, 11)
