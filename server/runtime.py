@@ -95,6 +95,9 @@ class Runtime:
         self.clock: Clock = RealClock()
         self._campaign_store = CampaignStore(redis, settings.key_prefix)
         self._clock_store = ClockStore(redis, GlobalKeys(settings.key_prefix).clock)
+        # a refresh's read of the clock and a move here take turns: a state read before a
+        # move and applied after it would set campaign time back until the next refresh
+        self._clock_turn = asyncio.Lock()
         self._refresher: asyncio.Task[None] | None = None
         self._stock_watch: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -182,8 +185,9 @@ class Runtime:
     ) -> SimulatedClock:
         if not isinstance(self.clock, SimulatedClock):
             raise Conflict("campaign time follows the real clock", None, "clock_not_simulated")
-        state = await self._clock_store.move(advance_ms=advance_ms, set_ms=set_ms, speed=speed)
-        self.clock.state = state
+        async with self._clock_turn:
+            state = await self._clock_store.move(advance_ms=advance_ms, set_ms=set_ms, speed=speed)
+            self.clock.state = state
         await self.return_due_pools()
         return self.clock
 
@@ -208,9 +212,10 @@ class Runtime:
 
     async def refresh(self) -> None:
         if isinstance(self.clock, SimulatedClock):
-            state = await self._clock_store.load()
-            if state is not None:
-                self.clock.state = state
+            async with self._clock_turn:
+                state = await self._clock_store.load()
+                if state is not None:
+                    self.clock.state = state
         for campaign_id in await self._campaign_store.ids():
             known = self.campaigns.get(campaign_id)
             if known is None or known.version != await self._campaign_store.version(campaign_id):

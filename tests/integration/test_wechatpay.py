@@ -173,6 +173,7 @@ async def test_a_groups_tier_difference_and_a_payment_after_cancel_go_back_at_we
         standin.closes_fail = True  # so the expired order's payment stays open at WeChat
         await s.advance(86_401)  # the group forms at the lower tier; the unpaid order expires
         await s.wait_for_status(late, unpaid["order_id"], "expired")
+
         # the follower tried to close it and now waits before asking again: no race with the
         # buyer, who pays anyway
         async def closes_asked() -> int:
