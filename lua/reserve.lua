@@ -16,14 +16,14 @@
 -- KEYS[11] deadlines zset  "pay:<order id>", "group:<code>", ... scored by due time (ms)
 -- KEYS[12] progress  zset  open group code -> members (the leading groups on the big screen)
 -- KEYS[13] touches   hash  user -> "<first source>\t<last source>" (record_visit.lua)
--- ARGV[1] now (ms)  ARGV[2] campaign id, then one value per order: its 14 fields joined
---   by the unit separator "\31" (one argument per order, not 14: the client's cost of
---   packing arguments was most of the call's; no field can hold the separator):
+-- ARGV[1] now (ms)  ARGV[2] campaign id, then one value per order: its 14 fields as a
+--   MessagePack array of text (one argument per order, not 14: the client's cost of
+--   packing arguments was most of the call's):
 --   user, mode, qty, per-user limit, plan ("own;lender:floor;..."), pay_before (ms),
 --   idempotency key (or ""), body hash, group action ("", "open", "join"), group code,
 --   group capacity, group expires_at (ms), "1" when a distributor earns commission on it,
---   and the order record's fields the gateway knows, as one JSON object (its price, ref,
---   attribution, ...: see OrderRequest.record in server/store/stock.py)
+--   and the order record's fields the gateway knows, as one JSON object without its "{"
+--   (its price, ref, attribution, ...: see OrderRequest.record in server/store/stock.py)
 -- Reply: 2 values per order: code ("ok", "replay" or a refusal such as "sold_out"),
 --   then the order JSON (ok, replay) or "".
 -- Publishes: after a batch with a sold_out refusal, every pool's remaining units on the
@@ -76,6 +76,8 @@ local function add(index, field, n)
 end
 
 -- include: publish_stock
+
+local plans = {}  -- plan text -> {own pool, lenders}: parsed once per batch
 
 local function parse_plan(plan)
   local own, lenders = nil, {}
@@ -186,19 +188,24 @@ local function replayed(user, idem_key, body_hash)
 end
 
 -- The order record: the gateway's fields with what only this script knows joined in front
--- (text joined, not a table encoded: encoding every order was a fifth of the script).
+-- (text joined, not a table encoded: encoding every order was a fifth of the script). The
+-- parts every order of the batch shares are made once; the campaign id, and so the order
+-- id, and the pool names are slugs, which JSON needs no escape for.
+local record_campaign = ',"campaign_id":"' .. cid .. '","alloc":['
+local record_time = '],"created_at_ms":' .. ARGV[1] .. ',"history":[["awaiting_payment",'
+  .. ARGV[1] .. ']],'
+
 local function record(oid, alloc, touch, known)
-  local head = {'{"id":', cjson.encode(oid), ',"campaign_id":', cjson.encode(cid),
-                ',"alloc":', cjson.encode(alloc), ',"created_at_ms":', ARGV[1],
-                ',"history":[["awaiting_payment",', ARGV[1], ']]'}
+  local units = {}
+  for i, part in ipairs(alloc) do units[i] = '["' .. part[1] .. '",' .. part[2] .. ']' end
+  local head = '{"id":"' .. oid .. '"' .. record_campaign .. table.concat(units, ",")
+    .. record_time
   if touch then  -- where the buyer first came from, and last, beside the attribution
     local first, last = string.match(touch, "^([^\t]*)\t(.*)$")
-    table.insert(head, ',"first_touch":' .. cjson.encode(first))
-    table.insert(head, ',"last_touch":' .. cjson.encode(last))
+    head = head .. '"first_touch":' .. cjson.encode(first) .. ',"last_touch":'
+      .. cjson.encode(last) .. ','
   end
-  table.insert(head, ",")
-  table.insert(head, string.sub(known, 2))  -- its "{" dropped
-  return table.concat(head)
+  return head .. known  -- known: the gateway's JSON without its "{"
 end
 
 local function place(a)
@@ -213,7 +220,12 @@ local function place(a)
   local held = tonumber(get(3, holding_field) or "0")
   if held + qty > limit then return refuse("limit_reached", user, idem_key, body_hash) end
 
-  local own, lenders = parse_plan(a[5])
+  local plan = plans[a[5]]
+  if not plan then
+    plan = {parse_plan(a[5])}
+    plans[a[5]] = plan
+  end
+  local own, lenders = plan[1], plan[2]
   local list, available = offers(own, lenders)
   if available < qty then
     sold_out = true
@@ -244,13 +256,6 @@ local function place(a)
   table.insert(reply, encoded)
 end
 
-local function fields(packed)
-  local list = {}
-  for field in string.gmatch(packed .. "\31", "([^\31]*)\31") do
-    list[#list + 1] = field
-  end
-  return list
-end
 
 -- The batch's changes, one command per key; the stream entries last, once the state they
 -- describe is in place.
@@ -275,7 +280,7 @@ end
 
 local orders, users, holdings = {}, {}, {}
 for i = 3, #ARGV do
-  local a = fields(ARGV[i])
+  local a = cmsgpack.unpack(ARGV[i])
   orders[#orders + 1] = a
   users[#users + 1] = a[1]
   holdings[#holdings + 1] = a[1] .. "|" .. a[2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import msgpack
 import orjson
 from redis.asyncio import Redis
 
@@ -38,7 +39,6 @@ def reserve_keys(k: CampaignKeys) -> list[str]:
     ]
 
 
-FIELD_SEPARATOR = "\x1f"  # ASCII unit separator
 ORDER_FIELDS = 14
 
 
@@ -62,13 +62,14 @@ class OrderRequest:
     ref: str = ""
     attribution: Attribution = Attribution()  # who earns commission on it
 
-    def packed(self) -> str:
-        """The order as reserve.lua's one argument: its fields joined by the unit separator,
-        which none may hold (every text field is validated, and JSON escapes it)."""
-        packed = FIELD_SEPARATOR.join(map(str, self._fields()))
-        if packed.count(FIELD_SEPARATOR) != ORDER_FIELDS - 1:
-            raise ValueError("an order field holds the field separator")
-        return packed
+    def packed(self) -> bytes:
+        """The order as reserve.lua's one argument: a MessagePack array of its fields as text
+        (one C call unpacks it in the script, where splitting text with a pattern cost a
+        quarter of the script's time; text, not integers, so that no byte is NUL and
+        redis-benchmark can send it too). The record's JSON goes without its opening "{",
+        as the script joins it after its own fields."""
+        fields = self._fields()
+        return msgpack.packb([*map(str, fields[:-1]), str(fields[-1])[1:]])
 
     def _fields(self) -> tuple[str | int, ...]:
         return (
