@@ -76,7 +76,7 @@ async def run_script(
     redis: Redis,
     script: AsyncScript,
     keys: Sequence[str],
-    args: Sequence[str | int],
+    args: Sequence[str | int | bytes],
     replicas: tuple[int, int],
 ) -> Any:
     def add(pipe: Pipeline) -> None:

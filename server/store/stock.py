@@ -69,7 +69,8 @@ class OrderRequest:
         redis-benchmark can send it too). The record's JSON goes without its opening "{",
         as the script joins it after its own fields."""
         fields = self._fields()
-        return msgpack.packb([*map(str, fields[:-1]), str(fields[-1])[1:]])
+        packed: bytes = msgpack.packb([*map(str, fields[:-1]), str(fields[-1])[1:]])
+        return packed
 
     def _fields(self) -> tuple[str | int, ...]:
         return (
@@ -164,9 +165,8 @@ class StockStore:
 
     async def reserve(self, now_ms: int, requests: list[OrderRequest]) -> list[Outcome]:
         k = self.keys
-        args: list[str | int] = [now_ms, k.campaign_id]
-        for request in requests:
-            args.append(request.packed())
+        args: list[str | int | bytes] = [now_ms, k.campaign_id]
+        args += [request.packed() for request in requests]
         if self._wait_for is None:
             reply = await self._scripts.reserve(keys=reserve_keys(k), args=args)
         else:
