@@ -47,6 +47,8 @@ local added = {}       -- key index -> field -> increment, for HINCRBY at the en
 local due = {}         -- deadlines: score, member, ...
 local entries = {}     -- stream entries: {order id, order JSON}
 local seq = nil
+local placed = {}      -- mode -> {orders, units} placed in this batch (live metrics)
+local via_distributor = 0
 
 local function get(index, field)
   local w = written[index] and written[index][field]
@@ -216,7 +218,7 @@ local function place(a)
   local refusal = group_refusal(action, code, user)
   if refusal then return refuse(refusal, user, idem_key, body_hash) end
 
-  local holding_field = user .. "|" .. mode
+  local holding_field = a.holding
   local held = tonumber(get(3, holding_field) or "0")
   if held + qty > limit then return refuse("limit_reached", user, idem_key, body_hash) end
 
@@ -248,10 +250,13 @@ local function place(a)
     set(4, user .. "|" .. idem_key, "O|" .. body_hash .. "|" .. oid)
   end
   table.insert(entries, {oid, encoded})
-  add(9, "orders.accepted", 1)
-  add(9, "orders." .. mode, 1)
-  add(9, "units." .. mode, qty)
-  if a[13] == "1" then add(9, "orders.via_distributor", 1) end
+  local tally = placed[mode]
+  if not tally then
+    tally = {0, 0}
+    placed[mode] = tally
+  end
+  tally[1], tally[2] = tally[1] + 1, tally[2] + qty
+  if a[13] == "1" then via_distributor = via_distributor + 1 end
   table.insert(reply, "ok")
   table.insert(reply, encoded)
 end
@@ -260,6 +265,14 @@ end
 -- The batch's changes, one command per key; the stream entries last, once the state they
 -- describe is in place.
 local function write_back()
+  local accepted = 0
+  for mode, tally in pairs(placed) do
+    add(9, "orders." .. mode, tally[1])
+    add(9, "units." .. mode, tally[2])
+    accepted = accepted + tally[1]
+  end
+  if accepted > 0 then add(9, "orders.accepted", accepted) end
+  if via_distributor > 0 then add(9, "orders.via_distributor", via_distributor) end
   for index, fields_ in pairs(written) do
     local flat = {}
     for field, value in pairs(fields_) do
@@ -283,7 +296,8 @@ for i = 3, #ARGV do
   local a = cmsgpack.unpack(ARGV[i])
   orders[#orders + 1] = a
   users[#users + 1] = a[1]
-  holdings[#holdings + 1] = a[1] .. "|" .. a[2]
+  a.holding = a[1] .. "|" .. a[2]
+  holdings[#holdings + 1] = a.holding
 end
 if #orders > 1 then  -- (one order reads the same fields one by one)
   prefetch(3, holdings)
