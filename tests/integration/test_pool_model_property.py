@@ -6,10 +6,12 @@ every step, on the real server."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from redis.asyncio import Redis
 
 from server.demo_reset import delete_keys
 from server.domain.campaign import MODES, Campaign, Mode, parse_campaign
@@ -17,7 +19,7 @@ from server.domain.pools import Allocation, PoolBook, plan_for
 from server.store.connection import connect
 from server.store.keys import CampaignKeys
 from server.store.scripts import Scripts
-from server.store.stock import OrderRequest, Outcome, StockStore
+from server.store.stock import OrderRequest, Outcome, StockStore, text
 from tests.campaigns import campaign_text
 
 LIMIT = 6
@@ -78,6 +80,8 @@ class Model:
         self.live: dict[str, tuple[str, Mode, int, str, Allocation]] = {}
         # (user, key) -> (body hash, the answer's code, its order id or "")
         self.keyed: dict[tuple[str, str], tuple[str, str, str]] = {}
+        # the live metrics the scripts keep (the big screen's counters)
+        self.counted: Counter[str] = Counter()
 
 
 @settings(
@@ -110,7 +114,9 @@ async def test_scripts_match_the_model(
                 moved = await store.return_unsold(step, "presale", "group")
                 expected = model.book.return_unsold("presale", "group")
                 assert (moved or 0) == expected
+                model.counted["pools.returned_units"] += expected
             await _assert_same_pools(store, model, op)
+            await _assert_same_counters(redis, store.keys, model, op)
     finally:
         await delete_keys(redis, prefix)
         await redis.aclose()
@@ -167,15 +173,18 @@ def _place(model: Model, campaign: Campaign, op: Reserve, outcome: Outcome) -> t
     held = model.holdings.get((op.user, op.mode), 0)
     if held + op.qty > LIMIT:
         assert outcome.code == "limit_reached"
+        model.counted["refused.limit_reached"] += 1
         return outcome.code, ""
     expected = model.book.reserve(plan, op.qty)
     if expected is None:
         assert outcome.code == "sold_out"
+        model.counted["refused.sold_out"] += 1
         return outcome.code, ""
     assert outcome.code == "ok" and outcome.order is not None
     assert tuple(tuple(part) for part in outcome.order["alloc"]) == expected
     model.holdings[(op.user, op.mode)] = held + op.qty
     model.live[outcome.order["id"]] = (op.user, op.mode, op.qty, plan.pool, expected)
+    model.counted.update({"orders.accepted": 1, f"orders.{op.mode}": 1, f"units.{op.mode}": op.qty})
     return "ok", outcome.order["id"]
 
 
@@ -188,6 +197,7 @@ async def _release(store: StockStore, model: Model, order_id: str, step: int) ->
     user, mode, qty, owner, alloc = model.live.pop(order_id)
     model.book.release(owner, alloc)
     model.holdings[(user, mode)] -= qty
+    model.counted["orders.cancelled"] += 1
 
 
 async def _assert_same_pools(store: StockStore, model: Model, op: object) -> None:
@@ -197,3 +207,9 @@ async def _assert_same_pools(store: StockStore, model: Model, op: object) -> Non
     returned = await store.returned_pools()
     assert returned == {n: p.returned_to for n, p in model.book.pools.items() if p.returned_to}
     assert model.book.broken_invariants() == []
+
+
+async def _assert_same_counters(redis: Redis, keys: CampaignKeys, model: Model, op: object) -> None:
+    raw = await redis.hgetall(keys.counters)
+    actual = {text(k): int(v) for k, v in raw.items() if int(v)}
+    assert actual == {k: n for k, n in model.counted.items() if n}, f"after {op}"
