@@ -16,7 +16,6 @@ from aiohttp import web
 
 from server.cli import uvicorn_options
 from server.gateway.app import create_app
-from server.gateway.order_lane import OrderLane
 from server.gateway.protocol import guarded_protocol
 from server.ledger.consumer import GROUP
 from server.ledger.reconcile import Report, reconcile
@@ -248,9 +247,7 @@ async def run_server(
         notify_url = f"http://127.0.0.1:{port}/api/v1/sandbox/notify"
         settings = dataclasses.replace(settings, notify_url=notify_url)
     app = create_app(settings, redis_url)
-    if not order_lane:
-        lane: object = OrderLane
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not lane]
+    app.order_lane = order_lane
     served_as = {k: v for k, v in uvicorn_options(settings).items() if k != "loop"}
     served_as["http"] = guarded_protocol(settings.edge)  # as `liveroom serve`, this test's limits
     config = uvicorn.Config(app, lifespan="on", **served_as)

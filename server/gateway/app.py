@@ -49,12 +49,11 @@ from server.gateway import (
 )
 from server.gateway.auth import ViewerTokens
 from server.gateway.context import Gateway
-from server.gateway.feed_lane import FeedsFirst
 from server.gateway.host_login import HostAssertions
 from server.gateway.http import EXCEPTION_HANDLERS, JSONResponse
 from server.gateway.idempotency import IdempotencyStore
+from server.gateway.lanes import GatewayApp
 from server.gateway.openapi import openapi_document
-from server.gateway.order_lane import OrderLane
 from server.gateway.page_headers import PageHeaders
 from server.gateway.rate_limits import RateLimits
 from server.gateway.request_metrics import RequestMetrics
@@ -117,7 +116,7 @@ async def _reconcile_at_end(runtime: Runtime, ledger: AsyncEngine) -> None:
             log.error("reconcile MISMATCH %s", problem)
 
 
-def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False) -> Starlette:
+def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False) -> GatewayApp:
     """The gateway app; settle_heap tunes the garbage collector once started (a served
     process only: tests run many apps in one process)."""
 
@@ -187,7 +186,7 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         *routes_ops_orders.routes,
         *routes_screens.routes,
     ]
-    return FeedsFirst(  # the live feeds, held open all broadcast, before everything
+    return GatewayApp(  # the live feeds and the order POSTs served before everything
         routes=[
             Mount("/api/v1", routes=api),
             Route("/openapi.json", openapi),
@@ -201,9 +200,8 @@ def create_app(settings: Settings, redis_url: str, *, settle_heap: bool = False)
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            Middleware(OrderLane),  # the 开抢 spike's order requests, before routing
-            *([Middleware(RequestMetrics)] if settings.request_metrics else []),  # the rest
-            Middleware(PageHeaders),  # what pages are sent with (after the lane: not orders)
+            *([Middleware(RequestMetrics)] if settings.request_metrics else []),
+            Middleware(PageHeaders),  # what pages are sent with
         ],
         lifespan=lifespan,
     )

@@ -4,8 +4,8 @@ JSON text frames by default; a client that asks for the `msgpack` subprotocol ge
 msgpack frames. The hub writes frames straight to the connection's transport (see
 server/feeds/wire.py); the connection's own task only reads, to notice the client leaving.
 
-Served before Starlette's middleware stack and router (FeedsFirst, the gateway's app
-class): a feed connection stays open for the whole broadcast, and every layer it passes
+Served before Starlette's middleware stack and router (server/gateway/lanes.py): a feed
+connection stays open for the whole broadcast, and every layer it passes
 through (the middleware, the router, the route, the exception wrappers) keeps its frames
 alive for as long, about 6 KiB per idle connection (docs/performance.md). There, `send` is
 still uvicorn's own, the handle on the connection's transport.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 
-from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -32,18 +31,6 @@ INTERNAL_ERROR = 1011
 TRY_AGAIN_LATER = 1013
 _GROUP_CODE_RE = re.compile(GROUP_CODE_PATTERN)
 _FEED_PATH = re.compile(r"/ws/(dashboard|live)/([^/]+)")  # as a route's "{cid}" matches
-
-
-class FeedsFirst(Starlette):
-    """The gateway's Starlette app, with the feeds taken before its middleware stack."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        feed = feed_of(scope)
-        if feed is None:
-            await super().__call__(scope, receive, send)
-            return
-        scope["app"] = self  # as Starlette does: the endpoints find the gateway through it
-        await serve_feed(scope, receive, send, *feed)
 
 
 def feed_of(scope: Scope) -> tuple[str, str] | None:

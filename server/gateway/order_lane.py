@@ -1,12 +1,13 @@
-"""The order lane: POST /api/v1/campaigns/{cid}/orders served before routing.
+"""The order lane: POST /api/v1/campaigns/{cid}/orders served before the middleware stack
+and the router (server/gateway/lanes.py).
 
 The 开抢 spike is nearly all order requests, and after the stock is gone nearly all of them
 are refused sold out without Redis (each process keeps the pools' remaining units from the
-scripts' stock messages). Routing them through Starlette's router, exception middleware
-and request objects cost a bare endpoint's worth of CPU again, so this middleware takes
+scripts' stock messages). Routing them through Starlette's middleware, router, exception
+wrappers and request objects cost a bare endpoint's worth of CPU again, so the lane takes
 them first: the same checks (`order_intake.take_in`), the same order placing
 (`routes_orders.place_order`) and the same error answers (the app's exception handlers)
-as the route, and every other request goes on to the app unchanged.
+as the route.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from server.errors import Conflict
 from server.gateway.bodies import MAX_BODY_BYTES, ClientLeft, read_limited
@@ -50,35 +51,27 @@ def order_campaign(scope: Scope) -> str | None:
     return campaign_id if campaign_id and "/" not in campaign_id else None
 
 
-class OrderLane:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        campaign_id = order_campaign(scope)
-        if campaign_id is None:
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        gw = scope["app"].state.gateway
-        assert isinstance(gw, Gateway)
-        headers = Headers(scope=scope)
-        response: Response | None  # None: known sold out (most of the spike, once it is)
-        try:
-            body = await read_limited(receive, headers, gw.bodies, MAX_BODY_BYTES)
-            intake = take_in(gw, headers, client_address(scope), campaign_id, body)
-            response = None if intake.known_sold_out() else await place_order(gw, intake)
-        except ClientLeft:  # the client left before sending its order: nobody to answer
-            log.debug("client left mid-body on an order")
-            CLIENTS_LEFT_MID_BODY.inc()
-            return
-        except Exception as exc:
-            response = await answer_error(Request(scope, receive), exc)
-        if response is None:
-            SOLD_OUT_BY_FLAG.inc()
-            await send_sold_out(send)
-        else:
-            await response(scope, receive, send)
-        if gw.settings.request_metrics:  # timed here: no middleware layer on the spike's path
-            status = Conflict.status if response is None else response.status_code
-            observe(ORDER_ENDPOINT, "POST", status, time.perf_counter() - started)
+async def serve_order(
+    gw: Gateway, scope: Scope, receive: Receive, send: Send, campaign_id: str
+) -> None:
+    started = time.perf_counter()
+    headers = Headers(scope=scope)
+    response: Response | None  # None: known sold out (most of the spike, once it is)
+    try:
+        body = await read_limited(receive, headers, gw.bodies, MAX_BODY_BYTES)
+        intake = take_in(gw, headers, client_address(scope), campaign_id, body)
+        response = None if intake.known_sold_out() else await place_order(gw, intake)
+    except ClientLeft:  # the client left before sending its order: nobody to answer
+        log.debug("client left mid-body on an order")
+        CLIENTS_LEFT_MID_BODY.inc()
+        return
+    except Exception as exc:
+        response = await answer_error(Request(scope, receive), exc)
+    if response is None:
+        SOLD_OUT_BY_FLAG.inc()
+        await send_sold_out(send)
+    else:
+        await response(scope, receive, send)
+    if gw.settings.request_metrics:  # timed here: no middleware layer on the spike's path
+        status = Conflict.status if response is None else response.status_code
+        observe(ORDER_ENDPOINT, "POST", status, time.perf_counter() - started)
