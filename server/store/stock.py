@@ -68,11 +68,12 @@ class OrderRequest:
         quarter of the script's time; text, not integers, so that no byte is NUL and
         redis-benchmark can send it too). The record's JSON goes without its opening "{",
         as the script joins it after its own fields."""
-        fields = self._fields()
+        fields = self.fields()
         packed: bytes = msgpack.packb([*map(str, fields[:-1]), str(fields[-1])[1:]])
         return packed
 
-    def _fields(self) -> tuple[str | int, ...]:
+    def fields(self) -> tuple[str | int, ...]:
+        """The order's fields in reserve.lua's order (see its header)."""
         return (
             self.user,
             self.mode,

@@ -1,0 +1,20 @@
+"""loadtest/lua_cost.py counts what it claims: the same script gives the same count to well
+under a percent, and a script doing less (no stream entries) counts less by more than that."""
+
+from __future__ import annotations
+
+from loadtest.lua_cost import instructions_per_order
+from server.store.scripts import lua_source
+
+SMALL = {"per_call": 4, "warm": 8, "measured": 16}
+
+
+async def test_the_same_script_counts_the_same_and_less_work_counts_less() -> None:
+    source = lua_source("reserve")
+    first = await instructions_per_order(source, **SMALL)
+    again = await instructions_per_order(source, **SMALL)
+    assert first > 10_000 and abs(first - again) / first < 0.002
+    xadd = 'redis.call("XADD", KEYS[7]'
+    assert xadd in source
+    lighter = await instructions_per_order(source.replace(xadd, "-- " + xadd), **SMALL)
+    assert lighter < first * 0.97
