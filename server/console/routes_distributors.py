@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -17,6 +18,8 @@ from server.console.csv_export import csv_response, money
 from server.console.guard import Visit, page, render, see_other
 from server.domain import payouts as payout_rules
 from server.errors import BadInput, NotFound
+from server.gateway.http import parse_params
+from server.gateway.schemas import StrictBody
 from server.i18n import t
 from server.ledger import payout_outbox
 from server.ledger.console_queries import distributors, requested_withdrawals
@@ -24,7 +27,7 @@ from server.ledger.queries import commissions_of, downline_of, orders_via, withd
 from server.ops import distribution
 
 CODE = re.compile(r"[A-Z0-9]{1,16}")
-STATUSES = ("pending", "active")
+PAGE_SIZE = 50
 
 
 def _code(visit: Visit) -> str:
@@ -34,17 +37,27 @@ def _code(visit: Visit) -> str:
     return code
 
 
+class DistributorSearch(StrictBody):
+    status: Literal["pending", "active"] | None = None
+    q: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")  # code or user id
+    page: int = Field(default=1, ge=1, le=10_000)
+
+
 @page("distributors.view")
 async def distributor_list(visit: Visit) -> Response:
-    status = visit.request.query_params.get("status", "")
-    if status and status not in STATUSES:
-        raise BadInput(f"one of {', '.join(STATUSES)}", "status")
+    given = {k: v.strip() for k, v in visit.request.query_params.items() if v.strip()}
+    search = parse_params(given, DistributorSearch)
+    found = await distributors(
+        visit.gw.ledger, search.status, PAGE_SIZE + 1, (search.page - 1) * PAGE_SIZE, search.q
+    )
     return render(
         visit,
         "console/distributors.html",
-        wanted=status,
+        search=search,
+        query={k: v for k, v in given.items() if k != "page"},
         queue=await distributors(visit.gw.ledger, "pending", 100),
-        found=await distributors(visit.gw.ledger, status or None),
+        found=found[:PAGE_SIZE],
+        more=len(found) > PAGE_SIZE,
         withdrawals=await requested_withdrawals(visit.gw.ledger),
         zone=visit.zone(),
         **await _payout_facts(visit),

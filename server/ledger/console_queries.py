@@ -170,10 +170,14 @@ async def audit_entries(
 
 
 async def distributors(
-    engine: AsyncEngine, status: str | None, limit: int = 200
+    engine: AsyncEngine,
+    status: str | None,
+    limit: int = 200,
+    offset: int = 0,
+    starting: str | None = None,
 ) -> list[dict[str, Any]]:
     """Distributors newest first (the approval queue: status "pending"), with what each has
-    earned that is still owed."""
+    earned that is still owed; `starting`: only those whose code or user id starts so."""
     owed = (
         select(commissions.c.distributor, func.sum(commissions.c.amount_fen).label("owed_fen"))
         .where(commissions.c.state.in_(("pending", "frozen", "settled")))
@@ -187,9 +191,15 @@ async def distributors(
         .where(links.c.kind == "distributor")
         .order_by(links.c.created_at_ms.desc(), links.c.code)
         .limit(limit)
+        .offset(offset)
     )
     if status:
         query = query.where(links.c.status == status)
+    if starting:
+        query = query.where(
+            links.c.code.startswith(starting, autoescape=True)
+            | links.c.user_id.startswith(starting, autoescape=True)
+        )
     async with engine.connect() as conn:
         return [_plain(r._mapping) for r in await conn.execute(query)]
 

@@ -1,11 +1,13 @@
 """Console pages that move money or people, through the forms a browser posts: a refund
 from an order's page (in the ledger and the audit log, with who did it), member tiers from a
-CSV (all or nothing, every bad line named), the filtered order list and its CSV."""
+CSV (all or nothing, every bad line named), the filtered order list and its CSV, the
+distributors' list page by page and searched."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import orjson
@@ -91,3 +93,35 @@ async def test_a_member_csv_with_a_bad_line_imports_nothing_and_names_each_line(
             assert answer.status_code == 200 and "已导入 2 位" in answer.text
         assert (await member_record(s, "u1") or {}).get("member_tier") == "black-gold"
         assert (await member_record(s, "u2") or {}).get("member_tier", "gone") is None
+
+
+def _listed(page: str) -> list[str]:
+    """The distributor codes in the page's list of all distributors, in order."""
+    listed = page.split('id="distributor-search"', 1)[1]
+    return re.findall(r'<tr><td><a href="/console/distributors/([A-Z0-9]+)">', listed)
+
+
+async def test_the_distributors_list_pages_and_finds_by_code_or_user(
+    serve_with_ledger: Serve,
+) -> None:
+    async with serve_with_ledger(CANONICAL) as s:
+        codes = {}
+        for i in range(55):
+            user = f"fx{i:02d}"
+            codes[user] = await s.become_distributor(await s.login(user))
+        await s.ledger_caught_up()
+        async with signed_in(s, "qian.fin", "finance") as (client, _):
+            first = await client.get("/console/distributors")
+            second = await client.get("/console/distributors", params={"page": "2"})
+            assert first.status_code == second.status_code == 200
+            assert len(_listed(first.text)) == 50 and len(_listed(second.text)) == 5
+            assert set(_listed(first.text)) | set(_listed(second.text)) == set(codes.values())
+            assert "page=2" in first.text and "page=3" not in second.text
+            one = await client.get("/console/distributors", params={"q": codes["fx07"]})
+            assert _listed(one.text) == [codes["fx07"]]
+            tens = await client.get("/console/distributors", params={"q": "fx1", "page": "1"})
+            assert sorted(_listed(tens.text)) == sorted(codes[f"fx1{i}"] for i in range(10))
+            for bad in ({"q": "fx 1"}, {"page": "0"}, {"status": "gone"}, {"sort": "x"}):
+                refused = await client.get("/console/distributors", params=bad)
+                assert refused.status_code == 422, bad
+                assert next(iter(bad)) in refused.text
