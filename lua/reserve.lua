@@ -261,7 +261,6 @@ local function place(a)
   table.insert(reply, encoded)
 end
 
-
 -- The batch's changes, one command per key; the stream entries last, once the state they
 -- describe is in place.
 local function write_back()

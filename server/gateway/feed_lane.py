@@ -5,10 +5,10 @@ msgpack frames. The hub writes frames straight to the connection's transport (se
 server/feeds/wire.py); the connection's own task only reads, to notice the client leaving.
 
 Served before Starlette's middleware stack and router (server/gateway/lanes.py): a feed
-connection stays open for the whole broadcast, and every layer it passes
-through (the middleware, the router, the route, the exception wrappers) keeps its frames
-alive for as long, about 6 KiB per idle connection (docs/performance.md). There, `send` is
-still uvicorn's own, the handle on the connection's transport.
+connection stays open for the whole broadcast, and every layer it passes through (the
+middleware, the router, the route, the exception wrappers) keeps its frames alive for as
+long, about 6 KiB per idle connection (docs/performance.md). There, `send` is still
+uvicorn's own, the handle on the connection's transport.
 """
 
 from __future__ import annotations
