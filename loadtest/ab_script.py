@@ -46,6 +46,12 @@ def main() -> int:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     sources = {args.base: source_at(args.base, "reserve"), "working tree": lua_source("reserve")}
+    if "cmsgpack.unpack(ARGV" not in sources[args.base]:
+        # redis-benchmark sends one argument list to both: the format must be the same
+        parser.error(
+            f"--base {args.base} takes orders as text, not MessagePack (before f567f14): "
+            "compare it with python -m loadtest.lua_cost instead"
+        )
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
     for round_ in range(args.rounds):
         order = list(sources) if round_ % 2 == 0 else list(reversed(sources))
