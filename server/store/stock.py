@@ -65,9 +65,9 @@ class OrderRequest:
     def packed(self) -> bytes:
         """The order as reserve.lua's one argument: a MessagePack array of its fields as text
         (one C call unpacks it in the script, where splitting text with a pattern cost a
-        quarter of the script's time; text, not integers, so that no byte is NUL and
-        redis-benchmark can send it too). The record's JSON goes without its opening "{",
-        as the script joins it after its own fields."""
+        quarter of the script's time; text, not integers, whose packing holds NUL bytes that
+        redis-benchmark's command line cannot carry). The record's JSON goes without its
+        opening "{", as the script joins it after its own fields."""
         fields = self.fields()
         packed: bytes = msgpack.packb([*map(str, fields[:-1]), str(fields[-1])[1:]])
         return packed
