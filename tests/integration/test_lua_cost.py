@@ -1,5 +1,5 @@
-"""loadtest/lua_cost.py counts what it claims: the same script gives the same count to well
-under a percent, and a script doing less (no stream entries) counts less by more than that."""
+"""loadtest/lua_cost.py counts what it claims: the same script gives the same count to within
+a percent, and a script doing less (no stream entries) counts less by more than that."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ async def test_the_same_script_counts_the_same_and_less_work_counts_less() -> No
     source = lua_source("reserve")
     first = await instructions_per_order(source, **SMALL)
     again = await instructions_per_order(source, **SMALL)
-    assert first > 10_000 and abs(first - again) / first < 0.002
+    # within 1%: the stream entries' ids come from the clock, and their encoding with them
+    assert first > 10_000 and abs(first - again) / first < 0.01
     xadd = 'redis.call("XADD", KEYS[7]'
     assert xadd in source
     lighter = await instructions_per_order(source.replace(xadd, "-- " + xadd), **SMALL)
