@@ -150,7 +150,14 @@ async def run(
     others read and drop their frames. `big_screens` more watch the big screen's feed."""
     watchers = watchers or clients
     data_dir = Path(tempfile.mkdtemp(prefix="liveroom-fanout-"))
-    env = {**os.environ, **demo_defaults(data_dir, demo_secrets.fresh())}
+    # the demo's own embedded Valkey and SQLite, as its docstring says: never a Redis or a
+    # database the environment names (a demo resets every key under its prefix)
+    env = {
+        **os.environ,
+        **demo_defaults(data_dir, demo_secrets.fresh()),
+        "REDIS_URL": "",
+        "DATABASE_URL": "",
+    }
     server = subprocess.Popen(
         [
             sys.executable,
