@@ -173,13 +173,17 @@ async def test_a_groups_tier_difference_and_a_payment_after_cancel_go_back_at_we
         standin.closes_fail = True  # so the expired order's payment stays open at WeChat
         await s.advance(86_401)  # the group forms at the lower tier; the unpaid order expires
         await s.wait_for_status(late, unpaid["order_id"], "expired")
+        # The follower closes a payment once the ledger shows its order moved on; an ask made
+        # before that waits 30 s of campaign time, so the clock moves past any such wait.
+        await s.ledger_caught_up()
+        await s.advance(60)
 
         # the follower tried to close it and now waits before asking again: no race with the
         # buyer, who pays anyway
         async def closes_asked() -> int:
             return standin.close_asks[late_trade]
 
-        await eventually(closes_asked, lambda n: n >= 1)
+        await eventually(closes_asked, lambda n: n >= 1, 20)
         notice = standin.pay(late_trade)
         bounced = await s.client.post(NOTIFY, content=notice[0], headers=notice[1])
         assert bounced.json()["result"] == "refunded"
