@@ -20,13 +20,13 @@ import asyncio
 import contextlib
 import itertools
 import re
-import socket
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from loadtest.ab_script import source_at
 from loadtest.spike import spike_campaign
@@ -52,12 +52,6 @@ def packed(request: OrderRequest, source: str) -> bytes | str:
     return "\x1f".join(map(str, request.fields()))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def orders(campaign: Campaign, users: Iterator[int], n: int) -> list[OrderRequest]:
     """n single-unit direct orders, each from a buyer not seen before."""
     rules = campaign.window("direct")
@@ -77,20 +71,22 @@ def orders(campaign: Campaign, users: Iterator[int], n: int) -> list[OrderReques
 
 @contextlib.asynccontextmanager
 async def counted_server(out: Path) -> AsyncIterator[tuple[Redis, int]]:
-    """A redis-server under callgrind with counting off; yields a client and its pid."""
-    port = free_port()
+    """A redis-server under callgrind with counting off, on a unix socket beside `out` (no
+    port to find); yields a client and its pid."""
+    unix_socket = out.parent / "redis.sock"
     # only inside EVALSHA: not the server's timers, whose runs would fall in the window
     command = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
     command += ["--toggle-collect=evalShaCommand"]
-    command += [f"--callgrind-out-file={out}", "redis-server", "--port", str(port)]
+    command += [f"--callgrind-out-file={out}", "redis-server", "--port", "0"]
+    command += ["--unixsocket", str(unix_socket)]
     # no rehashing from the server's timer: how much of it a call would find done would
     # depend on the time between calls, and the dict operations in the script do the rest
     command += ["--save", "", "--appendonly", "no", "--activerehashing", "no"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    redis = Redis(port=port)
+    redis = Redis(unix_socket_path=str(unix_socket))
     try:
         for _ in range(300):  # valgrind takes a few seconds to start the server
-            with contextlib.suppress(ConnectionError, OSError):
+            with contextlib.suppress(RedisConnectionError, OSError):
                 await redis.ping()
                 break
             await asyncio.sleep(0.1)
