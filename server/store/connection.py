@@ -17,7 +17,15 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.exceptions import RedisClusterUnreachableError, RedisError, SlotNotCoveredError
+from redis.exceptions import (
+    ClusterDownError,
+    RedisClusterUnreachableError,
+    RedisError,
+    SlotNotCoveredError,
+)
+from redis.exceptions import (
+    ConnectionError as RedisConnectionError,
+)
 
 from server.errors import BadInput
 
@@ -26,6 +34,10 @@ from server.errors import BadInput
 REDIS_OUTAGES = (RedisError, SlotNotCoveredError, RedisClusterUnreachableError)
 MAX_CONNECTIONS = 64  # per process (per node in a cluster); orders are batched
 CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
+# A command is sent again only after a connection error. Not after a timeout: the server may
+# be running it still (a batch of orders behind a slow spell), and a second run would place
+# the orders twice or settle a payment as its own duplicate. The caller answers 503 instead.
+RETRIED_ERRORS = (RedisConnectionError,)
 
 
 def connect(url: str, timeout_s: float) -> Redis:
@@ -39,7 +51,7 @@ def connect(url: str, timeout_s: float) -> Redis:
         timeout=timeout_s,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
-        retry=Retry(NoBackoff(), 1),
+        retry=Retry(NoBackoff(), 1, supported_errors=RETRIED_ERRORS),
         health_check_interval=30,
     )
     return Redis.from_pool(pool)  # closing the client closes the pool
@@ -67,9 +79,19 @@ def cluster_nodes(url: str) -> list[tuple[str, int]]:
     return nodes
 
 
+class _Cluster(RedisCluster):
+    # The cluster client retries a command on these, not on its Retry's supported errors
+    # (redis-py types the tuple with TimeoutError in it, hence the ignore)
+    ERRORS_ALLOW_RETRY = (  # type: ignore[assignment]
+        *RETRIED_ERRORS,
+        ClusterDownError,
+        SlotNotCoveredError,
+    )
+
+
 def _connect_cluster(url: str, timeout_s: float) -> Redis:
     parts = urlsplit(url)
-    client = RedisCluster(
+    client = _Cluster(
         startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(url)],
         username=parts.username,
         password=parts.password,
@@ -79,7 +101,7 @@ def _connect_cluster(url: str, timeout_s: float) -> Redis:
         socket_connect_timeout=timeout_s,
         # A primary that dies is replaced by its replica within the node timeout: retry
         # through that window (the client re-reads the slots between attempts).
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 6),
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 6, supported_errors=RETRIED_ERRORS),
     )
     # The cluster client answers every command the product sends, slot by slot; typing it
     # as the standalone client keeps one type through the code (`is_cluster` tells them apart).

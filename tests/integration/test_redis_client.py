@@ -1,0 +1,40 @@
+"""The product's Redis client sends a command once: a reply slower than the timeout is a 503,
+never a second run of a script that places orders or settles a payment."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from server.store.connection import connect
+
+# Counts its run, then takes ARGV[1] ms: a script whose reply comes later than the client's
+# timeout, as a batch of orders can in a slow spell.
+SLOW_COUNT = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return t[1] * 1000 + t[2] / 1000
+end
+local runs = redis.call('INCR', KEYS[1])
+local start = now_ms()
+while now_ms() - start < tonumber(ARGV[1]) do end
+return runs
+"""
+
+
+async def test_a_script_slower_than_the_timeout_is_not_run_again(
+    redis_url: str, redis: Redis, key_prefix: str
+) -> None:
+    key = f"{key_prefix}:runs"
+    impatient = connect(redis_url, timeout_s=0.15)
+    try:
+        with pytest.raises(RedisTimeoutError):
+            await impatient.eval(SLOW_COUNT, 1, key, 250)
+        # A retry would have reached the server once the first run ended, and run again
+        await asyncio.sleep(0.5)
+        assert await redis.get(key) == b"1"
+    finally:
+        await impatient.aclose()
