@@ -49,12 +49,35 @@
 
   function renderPayouts(mine, sent) {
     const payee = mine.payee;
-    $("payee").textContent = payee ? t("distributor.payee_set", { account: payee.account, name: payee.name })
-      : t("distributor.payee_none");
-    $("payouts").replaceChildren(...sent.payouts.map((p) => el("li", "order",
-      el("span", "", "¥" + yuan(p.amount_fen)),
-      el("span", p.state === "succeeded" ? "good" : p.state === "refused" ? "bad" : "dim",
-        p.confirm && p.state === "processing" ? t("distributor.payout_confirm") : t("payout." + p.state)))));
+    // The openid means nothing to its owner: the page names the wallet and the payee's name
+    $("payee").textContent = !payee ? t("distributor.payee_none")
+      : payee.name ? t("distributor.payee_set_named", { name: payee.name }) : t("distributor.payee_set");
+    $("payouts").replaceChildren(...sent.payouts.map((p) => {
+      const row = el("li", "order",
+        el("div", "", el("div", "row-title", "¥" + yuan(p.amount_fen)), el("div", "dim", when(p.sent_at_ms))),
+        el("span", p.state === "succeeded" ? "good" : p.state === "refused" ? "bad" : "dim",
+          p.confirm_request ? t("distributor.payout_confirm") : t("payout." + p.state)));
+      if (p.confirm_request) {
+        const confirm = button(t("distributor.payout_confirm_button"), () => confirmReceipt(p), "small primary");
+        confirm.dataset.confirm = p.payout_id;
+        row.append(confirm);
+      }
+      return row;
+    }));
+  }
+
+  // WeChat's 商家转账 waits for the payee: WeChat's own sheet (inside WeChat only) confirms
+  // receipt; then the worker is asked to look at once rather than after its pause.
+  async function confirmReceipt(p) {
+    if (!window.WeixinJSBridge) { toast(t("distributor.payout_confirm_in_wechat")); return; }
+    const ok = await new Promise((resolve) => window.WeixinJSBridge.invoke("requestMerchantTransfer",
+      p.confirm_request, (res) => resolve(res.err_msg === "requestMerchantTransfer:ok")));
+    if (!ok) { toast(t("distributor.payout_confirm_cancelled")); return; }
+    toast(t("distributor.payout_confirmed"));
+    try {
+      await api("POST", `/distributors/me/payouts/${encodeURIComponent(p.payout_id)}/receipt-confirmed`, {});
+    } catch (e) { toast(t("live.failed", { reason: e.message })); }
+    refresh();
   }
 
   // -- the material library: share an item with this distributor's link and QR code ---------

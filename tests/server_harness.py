@@ -73,10 +73,10 @@ class LiveServer:
         response = await self.client.post("/api/v1/ops/clock", json={"set": iso}, headers=self.ops)
         assert response.status_code == 200, response.text
 
-    async def advance(self, seconds: float) -> None:
-        r = await self.client.post(
-            "/api/v1/ops/clock", json={"advance_s": seconds}, headers=self.ops
-        )
+    async def advance(self, seconds: float, speed: float | None = None) -> None:
+        """Campaign time moves on by `seconds`, then runs `speed` times real if given."""
+        body = {"advance_s": seconds} | ({"speed": speed} if speed is not None else {})
+        r = await self.client.post("/api/v1/ops/clock", json=body, headers=self.ops)
         assert r.status_code == 200, r.text
 
     async def order(self, headers: dict[str, str], **body: Any) -> dict[str, Any]:

@@ -262,10 +262,13 @@ class StandIn:
             return self._answer(400, {"code": "PARAM_ERROR", "message": "user_name"})
         if self.balance_short:
             return self._answer(403, {"code": "NOT_ENOUGH", "message": "商户运营账户资金不足"})
+        # Scene 1005 waits for the payee to confirm in WeChat: package_info is what the
+        # payee's page hands WeChat's requestMerchantTransfer
         self.transfers[no] = {
             "out_bill_no": no,
             "transfer_bill_no": _token("1330"),
-            "state": "ACCEPTED",
+            "state": "WAIT_USER_CONFIRM",
+            "package_info": _token("ABBQO+oYAAABAAAAAAAk"),
             "openid": ask["openid"],
             "transfer_amount": ask["transfer_amount"],
             "user_name": name,
@@ -279,13 +282,23 @@ class StandIn:
         return self._answer(200, found)
 
     def finish_transfers(self, refuse: Collection[str] = ()) -> None:
-        """WeChat settles the accepted transfers: those to `refuse`d openids fail."""
+        """Every payee confirmed and WeChat settles the transfers: those to `refuse`d openids
+        fail."""
         for transfer in self.transfers.values():
-            if transfer["state"] == "ACCEPTED":
+            if transfer["state"] == "WAIT_USER_CONFIRM":
                 failed = transfer["openid"] in refuse
                 transfer["state"] = "FAIL" if failed else "SUCCESS"
+                transfer.pop("package_info")
                 if failed:
                     transfer["fail_reason"] = "PAYEE_ACCOUNT_ABNORMAL"
+
+    def confirm_receipt(self, mchid: str, appid: str, package: str) -> None:
+        """What WeChat does when a payee confirms in its requestMerchantTransfer sheet."""
+        assert (mchid, appid) == (MCHID, APPID), "another merchant's transfer"
+        [transfer] = [t for t in self.transfers.values() if t.get("package_info") == package]
+        assert transfer["state"] == "WAIT_USER_CONFIRM"
+        transfer["state"] = "SUCCESS"
+        transfer.pop("package_info")
 
     async def _trade_bill(self, request: web.Request) -> web.Response:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", request.query.get("bill_date", "")):

@@ -249,6 +249,15 @@ OPERATIONS = [
     ),
     Operation(
         "post",
+        "/api/v1/distributors/me/payouts/{payout_id}/receipt-confirmed",
+        "The caller confirmed a transfer in WeChat: it is asked about at once, not after its pause",
+        auth="viewer",
+        body=s.NoFields,
+        response=s.PayoutSendOut,
+        errors=(404, 422),
+    ),
+    Operation(
+        "post",
         "/api/v1/payments/alipay/notify",
         "Alipay's trade notification (form-encoded, RSA2 `sign`); answers the word `success`",
         errors=(401, 404, 422),

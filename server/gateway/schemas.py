@@ -328,12 +328,22 @@ class MyPayeeOut(TypedDict):
     payee: PayeeOut | None
 
 
+class ConfirmRequestOut(TypedDict):
+    """WeixinJSBridge.invoke("requestMerchantTransfer", this): the payee confirms receipt."""
+
+    mchId: str
+    appId: str
+    package: str
+
+
 class PayoutSendOut(TypedDict):
     payout_id: str
     amount_fen: int
+    sent_at_ms: int
     state: str  # pending | processing | succeeded | refused (given back to the balance)
     detail: str | None
     confirm: str | None
+    confirm_request: ConfirmRequestOut | None
 
 
 class MyPayoutsOut(TypedDict):

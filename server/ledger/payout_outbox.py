@@ -122,6 +122,24 @@ async def finish(engine: AsyncEngine, finished: Iterable[Finished]) -> None:
     await outbox.finish(engine, payout_sends, payout_sends.c.payout_id, rules.OPEN, finished)
 
 
+async def ask_soon(
+    engine: AsyncEngine, code: str, payout_id: str, at_ms: int
+) -> dict[str, Any] | None:
+    """The distributor's send of that payout, brought forward to be asked about at `at_ms`
+    if still open (the payee just confirmed receipt in WeChat: no need to wait out the
+    pause); None when the distributor has no such send. A send a worker holds right now
+    may be asked about twice: harmless, as both asks name the same bill number."""
+    mine = (payout_sends.c.payout_id == payout_id) & (payout_sends.c.distributor == code)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(payout_sends)
+            .where(mine, payout_sends.c.state.in_(rules.OPEN), payout_sends.c.next_try_ms > at_ms)
+            .values(next_try_ms=at_ms)
+        )
+        found = (await conn.execute(select(payout_sends).where(mine))).first()
+    return dict(found._mapping) if found else None
+
+
 async def sends_of(engine: AsyncEngine, code: str, limit: int = 50) -> list[dict[str, Any]]:
     query = (
         select(payout_sends)

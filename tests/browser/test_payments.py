@@ -1,7 +1,8 @@
 """Paying at the real providers from the phone: where the merchant takes WeChat Pay and
 Alipay the live room asks which; outside WeChat, WeChat Pay shows a QR code to scan (a
 Native payment) and the order turns paid when WeChat's notification lands; Alipay sends the
-buyer to its cashier. Against the stand-ins of each provider's API."""
+buyer to its cashier. A distributor confirms a commission transfer in WeChat's own sheet and
+sees it arrive. Against the stand-ins of each provider's API."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from tests.alipay_standin import alipay_standin
 from tests.browser.conftest import enabled, phone, shot, wait_until
 from tests.browser.test_live_room import no_english, ready, text_of
 from tests.integration.conftest import Serve
-from tests.wechatpay_standin import wechatpay_standin
+from tests.integration.test_payouts import OPENID, earned
+from tests.wechatpay_standin import APPID, MCHID, wechatpay_standin
 
 NOTIFY = "/api/v1/payments/wechat/notify"
 
@@ -65,4 +67,51 @@ async def test_a_viewer_picks_wechat_scans_the_code_or_goes_to_alipays_cashier(
             assert notified.text == "success"
             await ready(other, f"{s.base_url}/live/mid-autumn")  # back from the cashier
             await wait_until(other, f"{text_of('orders')}.includes('已支付')", 15)
+            assert (await s.reconcile()).problems == []
+
+
+# WeChat's in-app browser as far as the page sees it: the bridge, whose confirmation sheet
+# answers once the test says the payee pressed confirm (window.payeeConfirmed)
+IN_WECHAT = """
+localStorage.setItem("liveroom.user", "dist");
+window.WeixinJSBridge = {
+  asked: [],
+  invoke(name, request, answer) {
+    this.asked.push({ name, request });
+    window.payeeConfirmed = () => answer({ err_msg: name + ":ok" });
+  },
+};
+"""
+
+
+async def test_a_distributor_confirms_a_wechat_transfer_and_sees_it_arrive(
+    serve_page: Serve, browser: Any, tmp_path: Path
+) -> None:
+    async with wechatpay_standin() as wechat:
+        async with serve_page(
+            wechatpay=wechat.config(tmp_path),
+            payment_providers=("sandbox", "wechat"),  # buyers pay the sandbox; payouts: WeChat
+            public_url="https://live.example.com",
+        ) as s:
+            _, code = await earned(s, "dist", OPENID)
+            await s.client.post(f"/api/v1/ops/distributors/{code}/payouts", headers=s.ops)
+            page = await phone(browser)
+            await page.add_init_script(IN_WECHAT)
+            await ready(page, f"{s.base_url}/live/mid-autumn/distributor")
+            await wait_until(page, enabled("button[data-confirm]"), 20)
+            assert "请在微信中确认收款" in await page.evaluate(text_of("payouts"))
+            await shot(page, "distributor-confirm-receipt")
+            await no_english(page, "a transfer waiting for the payee")
+            # campaign time nearly stops: only the page's word makes the worker ask again
+            await s.advance(0.001, speed=0.001)
+            await page.click("button[data-confirm]")
+            [asked] = await page.evaluate("window.WeixinJSBridge.asked")
+            [transfer] = wechat.transfers.values()
+            request = {"mchId": MCHID, "appId": APPID, "package": transfer["package_info"]}
+            assert asked == {"name": "requestMerchantTransfer", "request": request}
+            wechat.confirm_receipt(MCHID, APPID, transfer["package_info"])
+            await page.evaluate("window.payeeConfirmed()")
+            await wait_until(page, f"{text_of('payouts')}.includes('已到账')", 15)
+            assert not await page.evaluate("!!document.querySelector('button[data-confirm]')")
+            await shot(page, "distributor-payout-arrived")
             assert (await s.reconcile()).problems == []

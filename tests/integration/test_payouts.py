@@ -16,7 +16,7 @@ from tests.integration.conftest import Serve
 from tests.integration.test_console_roles import signed_in
 from tests.integration.test_distribution import commissions
 from tests.server_harness import LiveServer, eventually
-from tests.wechatpay_standin import StandIn, wechatpay_standin
+from tests.wechatpay_standin import APPID, MCHID, StandIn, wechatpay_standin
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 
@@ -86,6 +86,44 @@ async def test_a_payout_is_sent_once_and_followed_until_it_arrives(
         await eventually(lambda: my_payouts(s, d), lambda found: found[0]["state"] == "succeeded")
         assert list(wechat.transfer_asks.values()) == [1]
         assert (await commissions(s, d))["balance_fen"] == 0
+        assert (await s.reconcile()).problems == []
+
+
+async def test_the_payee_confirms_receipt_in_wechat_and_it_is_asked_about_at_once(
+    serve_with_ledger: Serve, tmp_path: Path
+) -> None:
+    async with with_transfers(serve_with_ledger, tmp_path) as (s, wechat):
+        d, code = await earned(s, "dist", OPENID)
+        await s.client.post(f"/api/v1/ops/distributors/{code}/payouts", headers=s.ops)
+        [sent] = await eventually(
+            lambda: my_payouts(s, d),
+            lambda found: bool(found) and found[0]["state"] == "processing",
+        )
+        [transfer] = wechat.transfers.values()
+        asked = {"mchId": MCHID, "appId": APPID, "package": transfer["package_info"]}
+        assert sent["confirm_request"] == asked
+        # Campaign time nearly stops: the worker's pause before asking again never ends
+        await s.advance(0.001, speed=0.001)
+        wechat.confirm_receipt(asked["mchId"], asked["appId"], asked["package"])  # in WeChat
+        path = f"/api/v1/distributors/me/payouts/{sent['payout_id']}/receipt-confirmed"
+        stranger = await s.login("stranger")
+        await s.become_distributor(stranger)
+        for headers, body, status, named in (
+            (stranger, {}, 404, "payout_id"),  # not theirs
+            (d, {"state": "succeeded"}, 422, "state"),  # the page cannot say what WeChat did
+        ):
+            r = await s.client.post(path, json=body, headers=headers)
+            assert (r.status_code, r.json()["field"]) == (status, named), r.text
+        r = await s.client.post(path.replace(sent["payout_id"], "1-0"), json={}, headers=d)
+        assert r.json()["error"] == "payout_not_found"
+        assert (await my_payouts(s, d))[0]["state"] == "processing"  # bad asks moved nothing
+        r = await s.client.post(path, json={}, headers=d)
+        assert r.status_code == 200 and r.json()["state"] == "processing", r.text
+        [done] = await eventually(
+            lambda: my_payouts(s, d), lambda found: found[0]["state"] == "succeeded"
+        )
+        assert done["confirm_request"] is None
+        assert list(wechat.transfer_asks.values()) == [1]
         assert (await s.reconcile()).problems == []
 
 
