@@ -16,7 +16,7 @@ from server.clock import from_ms
 from server.console.csv_export import csv_response, money, orders_csv
 from server.console.guard import Visit, page, render, see_other
 from server.domain import refunds as refund_rules
-from server.errors import BadInput, NotFound, Unavailable
+from server.errors import BadInput, Conflict, NotFound, Unavailable
 from server.i18n import t
 from server.ledger import refund_outbox, statement_checks
 from server.ledger.console_queries import money_by_day, money_by_mode
@@ -150,6 +150,20 @@ async def check_statement(visit: Visit) -> Response:
     return see_other(f"/console/finance?campaign={live.campaign.id}", "statement_checked")
 
 
+@page("refunds.send_again")
+async def send_refund_again(visit: Visit) -> Response:
+    """A refund the provider refused, sent again once ops fixed the cause."""
+    live = chosen(visit)
+    refund_id = visit.text("refund_id", 64)
+    now = visit.gw.runtime.clock.now_ms()
+    if not await refund_outbox.send_again(visit.gw.ledger, live.campaign.id, refund_id, now):
+        raise Conflict("no refused refund of this id", "refund_id", "refund_not_refused")
+    await visit.gw.audit.record(
+        visit.actor, "refunds.send_again", refund_id, {"state": "refused"}, {"state": "processing"}
+    )
+    return see_other(f"/console/finance?campaign={live.campaign.id}", "refund_sent_again")
+
+
 @page("finance.view")
 async def all_orders_csv(visit: Visit) -> Response:
     """Every order of the campaign with its money; the last row totals the ledger's."""
@@ -200,6 +214,7 @@ routes = [
     Route("/console/finance", finance, methods=["GET"]),
     Route("/console/finance/reconcile", run_reconcile, methods=["POST"]),
     Route("/console/finance/statements", check_statement, methods=["POST"]),
+    Route("/console/finance/refunds/send-again", send_refund_again, methods=["POST"]),
     Route("/console/finance/orders.csv", all_orders_csv, methods=["GET"]),
     Route("/console/finance/commission.csv", distributors_csv, methods=["GET"]),
     Route("/console/finance/days.csv", days_csv, methods=["GET"]),

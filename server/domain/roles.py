@@ -21,6 +21,7 @@ Permission = Literal[
     "distributors.view",
     "distributors.approve",
     "payouts.decide",
+    "refunds.send_again",
     "members.edit",
     "materials.moderate",
     "finance.view",
@@ -44,6 +45,8 @@ _WHO: dict[Permission, frozenset[Role]] = {
     "distributors.view": frozenset({"admin", "operator", "finance"}),
     "distributors.approve": frozenset({"admin", "operator"}),
     "payouts.decide": frozenset({"admin", "finance"}),
+    # a booked refund the provider refused, sent again once finance fixed the cause
+    "refunds.send_again": frozenset({"admin", "finance"}),
     "members.edit": frozenset({"admin", "operator"}),
     "materials.moderate": frozenset({"admin", "operator"}),  # 晒单 and the material library
     "finance.view": frozenset({"admin", "finance"}),

@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -161,6 +161,33 @@ async def record(engine: AsyncEngine, refund_id: str, answer: RefundAnswer, now_
         return
     ref, detail = answer.provider_ref or None, answer.detail or None
     await finish(engine, [Finished(refund_id, answer.state, ref, detail, now_ms, now_ms)])
+
+
+async def send_again(engine: AsyncEngine, campaign_id: str, refund_id: str, now_ms: int) -> bool:
+    """A refused send reopened by ops (the merchant's balance topped up, the buyer's account
+    fixed), under the same refund id: the sender asks the provider about it first and sends
+    it only if the provider holds none, so the money cannot go back twice; a provider that
+    closed that id for good refuses it again. The overdue bound counts from now. False when
+    the campaign has no refused send of that id."""
+    async with engine.begin() as conn:
+        reopened = await conn.execute(
+            update(refund_sends)
+            .where(
+                refund_sends.c.refund_id == refund_id,
+                refund_sends.c.campaign_id == campaign_id,
+                refund_sends.c.state == rules.REFUSED,
+            )
+            .values(
+                state=rules.PROCESSING,
+                detail=None,
+                tries=0,
+                claimed_by=None,
+                planned_at_ms=now_ms,
+                next_try_ms=now_ms,
+                done_at_ms=None,
+            )
+        )
+    return bool(reopened.rowcount)
 
 
 async def summary(engine: AsyncEngine, campaign_id: str) -> dict[str, tuple[int, int]]:

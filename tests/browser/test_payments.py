@@ -2,7 +2,8 @@
 Alipay the live room asks which; outside WeChat, WeChat Pay shows a QR code to scan (a
 Native payment) and the order turns paid when WeChat's notification lands; Alipay sends the
 buyer to its cashier. A distributor confirms a commission transfer in WeChat's own sheet and
-sees it arrive. Against the stand-ins of each provider's API."""
+sees it arrive. Finance sends a refund Alipay refused again from the console. Against the
+stand-ins of each provider's API."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from typing import Any
 
 from tests.alipay_standin import alipay_standin
 from tests.browser.conftest import enabled, phone, shot, wait_until
+from tests.browser.test_console import laptop, sign_in
 from tests.browser.test_live_room import no_english, ready, text_of
 from tests.integration.conftest import Serve
+from tests.integration.test_alipay import pay_with_alipay
 from tests.integration.test_payouts import OPENID, earned
+from tests.server_harness import eventually
 from tests.wechatpay_standin import APPID, MCHID, wechatpay_standin
 
 NOTIFY = "/api/v1/payments/wechat/notify"
+BUTTON = "!!document.querySelector('button[data-send-again]')"
 
 
 async def test_a_viewer_picks_wechat_scans_the_code_or_goes_to_alipays_cashier(
@@ -114,4 +119,48 @@ async def test_a_distributor_confirms_a_wechat_transfer_and_sees_it_arrive(
             await wait_until(page, f"{text_of('payouts')}.includes('已到账')", 15)
             assert not await page.evaluate("!!document.querySelector('button[data-confirm]')")
             await shot(page, "distributor-payout-arrived")
+            assert (await s.reconcile()).problems == []
+
+
+async def test_finance_sends_a_refused_refund_again_from_the_console(
+    serve_page: Serve, browser: Any, tmp_path: Path
+) -> None:
+    async with alipay_standin() as alipay:
+        async with serve_page(
+            alipay=alipay.config(tmp_path),
+            payment_providers=("alipay",),
+            public_url="https://live.example.com",
+        ) as s:
+            gus = await s.login("gus")
+            order = await s.order(gus, mode="direct", qty=1)
+            await pay_with_alipay(s, alipay, gus, order["order_id"])
+            alipay.refuse_refunds = "ACQ.SELLER_BALANCE_NOT_ENOUGH"
+            r = await s.client.post(
+                f"/api/v1/ops/orders/{order['order_id']}/refund", json={}, headers=s.ops
+            )
+            assert r.status_code == 200, r.text
+            page = await laptop(browser)
+            await sign_in(page, s, "qian.fin", "finance")
+
+            async def refused_shown() -> bool:
+                await page.goto(f"{s.base_url}/console/finance")
+                return bool(await page.evaluate(BUTTON))
+
+            await eventually(refused_shown, bool, 20)
+            assert "ACQ.SELLER_BALANCE_NOT_ENOUGH" in await page.inner_text("#refund-sends")
+            await shot(page, "console-refund-refused")
+            alipay.refuse_refunds = ""  # the merchant topped the balance up
+            await page.click("button[data-send-again]")
+            await page.wait_for_url("**done=refund_sent_again")
+            assert "已重新发起退款" in await page.inner_text("#messages")
+
+            async def gone_back() -> bool:
+                await page.goto(f"{s.base_url}/console/finance")
+                return not await page.evaluate(BUTTON)
+
+            await eventually(gone_back, bool, 20)
+            assert "没有被拒或超时的退款" in await page.inner_text("#refund-sends")
+            [trade] = alipay.trades.values()
+            assert trade.refunded == trade.total
+            assert not page.csp_refusals
             assert (await s.reconcile()).problems == []

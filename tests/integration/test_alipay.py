@@ -2,8 +2,8 @@
 follows the published protocol (tests/alipay_standin.py): a payment made at the cashier and
 notified, refunded back through Alipay once; one order paid through both providers (the
 deposit with Alipay, the balance with WeChat Pay) refunded through each; notifications
-tampered, replayed and repeated; a refund Alipay refuses shown to ops with its reason. On
-SQLite and PostgreSQL."""
+tampered, replayed and repeated; a refund Alipay refuses shown to ops with its reason, and
+sent again by ops once the cause is fixed. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import sqlalchemy as sa
+
+from server.ledger.schema import audit_log
 from server.payments.alipay import trade_no
 from tests.alipay_standin import AlipayStandIn, alipay_standin
 from tests.campaigns import campaign_text, manual_offer
@@ -23,6 +26,7 @@ from tests.integration.test_wechatpay import ledger_sends
 from tests.server_harness import LiveServer, eventually
 from tests.wechatpay_standin import StandIn, wechatpay_standin
 
+SEND_AGAIN = "/console/finance/refunds/send-again?campaign=mid-autumn"
 NOTIFY = "/api/v1/payments/alipay/notify"
 
 
@@ -154,7 +158,7 @@ async def test_alipay_notifications_tampered_replayed_or_repeated_change_nothing
         assert (await s.reconcile()).problems == []
 
 
-async def test_a_refund_alipay_refuses_shows_for_ops_with_its_reason(
+async def test_a_refund_alipay_refuses_shows_for_ops_then_goes_once_when_sent_again(
     serve_with_ledger: Serve, tmp_path: Path, ledger_url: str
 ) -> None:
     async with with_providers(serve_with_ledger, tmp_path) as (s, alipay, _):
@@ -178,3 +182,37 @@ async def test_a_refund_alipay_refuses_shows_for_ops_with_its_reason(
             assert "ACQ.SELLER_BALANCE_NOT_ENOUGH" in page.text and "渠道拒绝" in page.text
         report = await s.reconcile()
         assert report.problems == [] and report.refund_refused_fen == 36800
+
+        # The merchant tops the balance up; ops send it again from the finance page
+        alipay.refuse_refunds = ""
+        form = {"refund_id": refused["refund_id"]}
+        async with signed_in(s, "zhao.ops", "operator") as (client, csrf):
+            r = await client.post(SEND_AGAIN, data={**form, "csrf": csrf})
+            assert r.status_code == 403  # the provider's side is finance's
+        async with signed_in(s, "qian.fin2", "finance") as (client, csrf):
+            page = await client.get("/console/finance")
+            assert f'data-send-again="{refused["refund_id"]}"' in page.text
+            r = await client.post(SEND_AGAIN, data={**form, "csrf": csrf})
+            assert r.status_code == 303, r.text
+            [sent] = await eventually(
+                lambda: ledger_sends(ledger_url),
+                lambda found: found[0]["state"] == "succeeded",
+                20,
+            )
+            r = await client.post(SEND_AGAIN, data={**form, "csrf": csrf})  # twice
+            assert r.status_code == 409 and "不能重新发起" in r.text
+        assert sent["refund_id"] == refused["refund_id"]  # the same id: the provider dedups
+        assert alipay.refund_asks[refused["refund_id"]] == 2  # refused, then sent once
+        [trade] = alipay.trades.values()
+        assert trade.refunded == trade.total  # the money went back once
+        report = await s.reconcile()
+        assert report.problems == [] and report.refund_refused_fen == 0
+
+        async def audited() -> list[tuple[str, str]]:
+            async with s.app.state.gateway.ledger.connect() as conn:
+                query = sa.select(audit_log.c.actor, audit_log.c.target).where(
+                    audit_log.c.action == "refunds.send_again"
+                )
+                return [tuple(row) for row in (await conn.execute(query)).all()]
+
+        await eventually(audited, lambda found: found == [("qian.fin2", refused["refund_id"])])
