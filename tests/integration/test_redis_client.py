@@ -7,9 +7,11 @@ import asyncio
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.store.connection import connect
+from server.store.replicated import confirmed
 
 # Counts its run, then takes ARGV[1] ms: a script whose reply comes later than the client's
 # timeout, as a batch of orders can in a slow spell.
@@ -34,6 +36,25 @@ async def test_a_script_slower_than_the_timeout_is_not_run_again(
         with pytest.raises(RedisTimeoutError):
             await impatient.eval(SLOW_COUNT, 1, key, 250)
         # A retry would have reached the server once the first run ended, and run again
+        await asyncio.sleep(0.5)
+        assert await redis.get(key) == b"1"
+    finally:
+        await impatient.aclose()
+
+
+async def test_a_confirmed_script_slower_than_the_timeout_is_not_run_again(
+    redis_url: str, redis: Redis, key_prefix: str
+) -> None:
+    """The same through durability "replicated"'s pipeline (the script, then WAIT)."""
+    key = f"{key_prefix}:runs"
+    impatient = connect(redis_url, timeout_s=0.15)
+
+    def add(pipe: Pipeline) -> None:
+        pipe.eval(SLOW_COUNT, 1, key, 250)
+
+    try:
+        with pytest.raises(RedisTimeoutError):
+            await confirmed(impatient, key, add, (1, 50))
         await asyncio.sleep(0.5)
         assert await redis.get(key) == b"1"
     finally:
