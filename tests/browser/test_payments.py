@@ -15,8 +15,8 @@ from tests.browser.conftest import enabled, phone, shot, wait_until
 from tests.browser.test_console import laptop, sign_in
 from tests.browser.test_live_room import no_english, ready, text_of
 from tests.integration.conftest import Serve
-from tests.integration.test_alipay import pay_with_alipay
-from tests.integration.test_payouts import OPENID, earned
+from tests.integration.test_alipay import a_refund_alipay_refuses
+from tests.integration.test_payouts import OPENID, earned, with_transfers
 from tests.server_harness import eventually
 from tests.wechatpay_standin import APPID, MCHID, wechatpay_standin
 
@@ -92,34 +92,29 @@ window.WeixinJSBridge = {
 async def test_a_distributor_confirms_a_wechat_transfer_and_sees_it_arrive(
     serve_page: Serve, browser: Any, tmp_path: Path
 ) -> None:
-    async with wechatpay_standin() as wechat:
-        async with serve_page(
-            wechatpay=wechat.config(tmp_path),
-            payment_providers=("sandbox", "wechat"),  # buyers pay the sandbox; payouts: WeChat
-            public_url="https://live.example.com",
-        ) as s:
-            _, code = await earned(s, "dist", OPENID)
-            await s.client.post(f"/api/v1/ops/distributors/{code}/payouts", headers=s.ops)
-            page = await phone(browser)
-            await page.add_init_script(IN_WECHAT)
-            await ready(page, f"{s.base_url}/live/mid-autumn/distributor")
-            await wait_until(page, enabled("button[data-confirm]"), 20)
-            assert "请在微信中确认收款" in await page.evaluate(text_of("payouts"))
-            await shot(page, "distributor-confirm-receipt")
-            await no_english(page, "a transfer waiting for the payee")
-            # campaign time nearly stops: only the page's word makes the worker ask again
-            await s.advance(0.001, speed=0.001)
-            await page.click("button[data-confirm]")
-            [asked] = await page.evaluate("window.WeixinJSBridge.asked")
-            [transfer] = wechat.transfers.values()
-            request = {"mchId": MCHID, "appId": APPID, "package": transfer["package_info"]}
-            assert asked == {"name": "requestMerchantTransfer", "request": request}
-            wechat.confirm_receipt(MCHID, APPID, transfer["package_info"])
-            await page.evaluate("window.payeeConfirmed()")
-            await wait_until(page, f"{text_of('payouts')}.includes('已到账')", 15)
-            assert not await page.evaluate("!!document.querySelector('button[data-confirm]')")
-            await shot(page, "distributor-payout-arrived")
-            assert (await s.reconcile()).problems == []
+    async with with_transfers(serve_page, tmp_path) as (s, wechat):
+        _, code = await earned(s, "dist", OPENID)
+        await s.client.post(f"/api/v1/ops/distributors/{code}/payouts", headers=s.ops)
+        page = await phone(browser)
+        await page.add_init_script(IN_WECHAT)
+        await ready(page, f"{s.base_url}/live/mid-autumn/distributor")
+        await wait_until(page, enabled("button[data-confirm]"), 20)
+        assert "请在微信中确认收款" in await page.evaluate(text_of("payouts"))
+        await shot(page, "distributor-confirm-receipt")
+        await no_english(page, "a transfer waiting for the payee")
+        # campaign time nearly stops: only the page's word makes the worker ask again
+        await s.advance(0.001, speed=0.001)
+        await page.click("button[data-confirm]")
+        [asked] = await page.evaluate("window.WeixinJSBridge.asked")
+        [transfer] = wechat.transfers.values()
+        request = {"mchId": MCHID, "appId": APPID, "package": transfer["package_info"]}
+        assert asked == {"name": "requestMerchantTransfer", "request": request}
+        wechat.confirm_receipt(MCHID, APPID, transfer["package_info"])
+        await page.evaluate("window.payeeConfirmed()")
+        await wait_until(page, f"{text_of('payouts')}.includes('已到账')", 15)
+        assert not await page.evaluate("!!document.querySelector('button[data-confirm]')")
+        await shot(page, "distributor-payout-arrived")
+        assert (await s.reconcile()).problems == []
 
 
 async def test_finance_sends_a_refused_refund_again_from_the_console(
@@ -131,14 +126,7 @@ async def test_finance_sends_a_refused_refund_again_from_the_console(
             payment_providers=("alipay",),
             public_url="https://live.example.com",
         ) as s:
-            gus = await s.login("gus")
-            order = await s.order(gus, mode="direct", qty=1)
-            await pay_with_alipay(s, alipay, gus, order["order_id"])
-            alipay.refuse_refunds = "ACQ.SELLER_BALANCE_NOT_ENOUGH"
-            r = await s.client.post(
-                f"/api/v1/ops/orders/{order['order_id']}/refund", json={}, headers=s.ops
-            )
-            assert r.status_code == 200, r.text
+            await a_refund_alipay_refuses(s, alipay)
             page = await laptop(browser)
             await sign_in(page, s, "qian.fin", "finance")
 
