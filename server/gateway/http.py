@@ -114,6 +114,18 @@ async def on_redis_down(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body("unavailable", message, None), status_code=503)
 
 
+async def on_redis_late(request: Request, exc: Exception) -> Response:
+    """No answer in time: the server may still carry the request out (the client does not
+    send it again, server/store/connection.py), so this 503 cannot say nothing changed."""
+    log.warning("redis answered late on %s %s: %s", request.method, request.url.path, exc)
+    REDIS_ERRORS.labels(type(exc).__name__).inc()
+    message = (
+        "the stock service did not answer in time; the request may still have been carried "
+        "out: retry with the same Idempotency-Key, or read the result back"
+    )
+    return JSONResponse(error_body("outcome_unknown", message, None), status_code=503)
+
+
 async def on_not_replicated(request: Request, exc: Exception) -> Response:
     log.warning("no replica confirmed on %s %s: %s", request.method, request.url.path, exc)
     REDIS_ERRORS.labels(type(exc).__name__).inc()
@@ -153,7 +165,7 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitab
     ClientLeft: on_client_left,
     HTTPException: on_http_error,
     RedisConnectionError: on_redis_down,
-    RedisTimeoutError: on_redis_down,
+    RedisTimeoutError: on_redis_late,
     BusyLoadingError: on_redis_down,
     # a cluster between a primary's death and its replica's promotion
     ClusterError: on_redis_down,

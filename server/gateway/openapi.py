@@ -114,8 +114,9 @@ _DESCRIPTIONS = {
     422: "a field is invalid; `field` names it (`invalid`, ...)",
     429: "too many requests; see Retry-After (`rate_limited`)",
     503: (
-        "a backing service is down; nothing was changed (`unavailable`, `busy`); or no "
-        "replica confirmed the order in time (`not_replicated`: retry with the same key)"
+        "a backing service is down; nothing was changed (`unavailable`, `busy`); or it "
+        "answered too late, so the request may have been carried out (`outcome_unknown`), or "
+        "no replica confirmed the order in time (`not_replicated`): retry with the same key"
     ),
 }
 

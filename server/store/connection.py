@@ -23,9 +23,8 @@ from redis.exceptions import (
     RedisError,
     SlotNotCoveredError,
 )
-from redis.exceptions import (
-    ConnectionError as RedisConnectionError,
-)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.errors import BadInput
 
@@ -38,6 +37,12 @@ CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> 
 # be running it still (a batch of orders behind a slow spell), and a second run would place
 # the orders twice or settle a payment as its own duplicate. The caller answers 503 instead.
 RETRIED_ERRORS = (RedisConnectionError,)
+
+
+def _not_a_timeout(error: Exception) -> bool:
+    # The cluster client's transactions add TimeoutError back to what they retry; this
+    # checker, which every copy of the client's Retry keeps, takes it out again.
+    return not isinstance(error, RedisTimeoutError)
 
 
 def connect(url: str, timeout_s: float) -> Redis:
@@ -80,8 +85,8 @@ def cluster_nodes(url: str) -> list[tuple[str, int]]:
 
 
 class _Cluster(RedisCluster):
-    # The cluster client retries a command on these, not on its Retry's supported errors
-    # (redis-py types the tuple with TimeoutError in it, hence the ignore)
+    # The cluster client retries a single command on these, not on its Retry's supported
+    # errors (redis-py types the tuple with TimeoutError in it, hence the ignore)
     ERRORS_ALLOW_RETRY = (  # type: ignore[assignment]
         *RETRIED_ERRORS,
         ClusterDownError,
@@ -101,7 +106,12 @@ def _connect_cluster(url: str, timeout_s: float) -> Redis:
         socket_connect_timeout=timeout_s,
         # A primary that dies is replaced by its replica within the node timeout: retry
         # through that window (the client re-reads the slots between attempts).
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 6, supported_errors=RETRIED_ERRORS),
+        retry=Retry(
+            ExponentialBackoff(cap=1.0, base=0.05),
+            6,
+            supported_errors=RETRIED_ERRORS,
+            is_retryable=_not_a_timeout,
+        ),
     )
     # The cluster client answers every command the product sends, slot by slot; typing it
     # as the standalone client keeps one type through the code (`is_cluster` tells them apart).

@@ -1,5 +1,6 @@
 """The product's Redis client sends a command once: a reply slower than the timeout is a 503,
-never a second run of a script that places orders or settles a payment."""
+never a second run of a script that places orders or settles a payment, nor of a transaction
+that books a payout."""
 
 from __future__ import annotations
 
@@ -55,6 +56,24 @@ async def test_a_confirmed_script_slower_than_the_timeout_is_not_run_again(
     try:
         with pytest.raises(RedisTimeoutError):
             await confirmed(impatient, key, add, (1, 50))
+        await asyncio.sleep(0.5)
+        assert await redis.get(key) == b"1"
+    finally:
+        await impatient.aclose()
+
+
+async def test_a_transaction_slower_than_the_timeout_is_not_run_again(
+    redis_url: str, redis: Redis, key_prefix: str
+) -> None:
+    """MULTI/EXEC (a payout's stream entry, a distributor's counters): the cluster client
+    retries transactions by a list of its own, which the client's checker overrules."""
+    key = f"{key_prefix}:runs"
+    impatient = connect(redis_url, timeout_s=0.15)
+    try:
+        with pytest.raises(RedisTimeoutError):
+            async with impatient.pipeline(transaction=True) as pipe:
+                pipe.eval(SLOW_COUNT, 1, key, 250)
+                await pipe.execute()
         await asyncio.sleep(0.5)
         assert await redis.get(key) == b"1"
     finally:

@@ -1,4 +1,4 @@
-"""Script cache loss, a Redis outage, and an embedded Valkey restart."""
+"""Script cache loss, a Redis outage, a Redis answer too late, and an embedded Valkey restart."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 
 from server.embedded import EmbeddedValkey
+from server.store.keys import CampaignKeys
 from tests.campaigns import campaign_text, write_campaign
 from tests.conftest import TIME_FACTOR, make_settings
 from tests.integration.conftest import PRESALE_OPEN, Serve
@@ -106,3 +108,44 @@ async def test_embedded_valkey_keeps_state_across_a_restart(
             assert again.json()["order_id"] != order["order_id"]
     finally:
         valkey.stop()
+
+
+# Standalone only: on a cluster the order's first read (the buyer's facts, a pipeline of
+# reads the client may send again) waits the hold out, so the order never answers late.
+@pytest.mark.parametrize("redis_url", ["valkey", "redis"], indirect=True)
+async def test_an_order_answered_too_late_is_503_outcome_unknown_and_its_retry_finds_it(
+    tmp_path: Path, redis_url: str, redis: Redis, key_prefix: str
+) -> None:
+    settings = make_settings(
+        key_prefix,
+        campaign_file=write_campaign(tmp_path, campaign_text(100, 0, 0)),
+        clock_start=datetime.fromisoformat(PRESALE_OPEN),
+        redis_timeout_s=0.3,
+    )
+    async with run_server(settings, redis_url) as s:
+        h = {**await s.login("alice"), "Idempotency-Key": "tap-1"}
+        await s.stock()  # the gateway has its connections and scripts
+        # The campaign's shard is held for 1 s: the order's script waits behind it
+        held = CampaignKeys(key_prefix, "mid-autumn").meta
+        busy = asyncio.ensure_future(redis.eval(HOLD_FOR_MS, 1, held, 1000))
+        await asyncio.sleep(0.1)
+        late = await s.client.post(ORDERS, json={"mode": "presale", "qty": 1}, headers=h)
+        assert late.status_code == 503 and late.json()["error"] == "outcome_unknown", late.text
+        await busy
+        # The server may have placed it once the shard was free, or dropped it with the
+        # closed connection: the retry under the same key answers it either way, once
+        again = await s.client.post(ORDERS, json={"mode": "presale", "qty": 1}, headers=h)
+        assert again.status_code == 201, again.text
+        assert list(await s.my_orders(h)) == [again.json()["order_id"]]
+        assert (await s.stock())["pools"]["presale"]["reserved"] == 1
+
+
+HOLD_FOR_MS = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return t[1] * 1000 + t[2] / 1000
+end
+local start = now_ms()
+while now_ms() - start < tonumber(ARGV[1]) do end
+return redis.call('EXISTS', KEYS[1])
+"""
