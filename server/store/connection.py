@@ -35,7 +35,8 @@ MAX_CONNECTIONS = 64  # per process (per node in a cluster); orders are batched
 CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}  # scheme -> TLS
 # A command is sent again only after a connection error. Not after a timeout: the server may
 # be running it still (a batch of orders behind a slow spell), and a second run would place
-# the orders twice or settle a payment as its own duplicate. The caller answers 503 instead.
+# the orders twice or settle a payment as its own duplicate. The caller answers 503
+# outcome_unknown instead (gateway/http.py).
 RETRIED_ERRORS = (RedisConnectionError,)
 
 
