@@ -25,6 +25,8 @@ class MediaStore(Protocol):
 
     async def get(self, key: str) -> bytes | None: ...
 
+    async def delete(self, key: str) -> None: ...
+
 
 def clean_image(raw: bytes, field: str) -> tuple[bytes, bytes]:
     """An uploaded image as kept, and its thumbnail; BadInput naming the field otherwise.
@@ -46,6 +48,12 @@ async def save_images(
         await store.put(f"materials/{material_id}/{n}.thumb.jpg", thumb)
 
 
+async def drop_images(store: MediaStore, material_id: str, count: int) -> None:
+    for n in range(1, count + 1):
+        await store.delete(f"materials/{material_id}/{n}.jpg")
+        await store.delete(f"materials/{material_id}/{n}.thumb.jpg")
+
+
 class LocalMedia:
     """Files under <data dir>/media, readable by this user only."""
 
@@ -58,6 +66,9 @@ class LocalMedia:
     async def get(self, key: str) -> bytes | None:
         path = self._root / key
         return await asyncio.to_thread(path.read_bytes) if path.is_file() else None
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread((self._root / key).unlink, missing_ok=True)
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
@@ -96,6 +107,11 @@ class S3Media:
             return body
 
         return await asyncio.to_thread(read)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(
+            self._client.delete_object, Bucket=self._bucket, Key=self._prefix + key
+        )
 
 
 def media_store(settings: Settings) -> MediaStore:

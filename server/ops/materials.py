@@ -20,7 +20,7 @@ from server.domain.materials import (
 from server.errors import BadInput, Forbidden, NotFound
 from server.gateway.context import Gateway
 from server.growth.library import new_id
-from server.growth.media import clean_image, image_key, save_images
+from server.growth.media import clean_image, drop_images, image_key, save_images
 from server.i18n import t
 from server.ops.audit import Actor
 from server.runtime import LiveCampaign
@@ -89,12 +89,13 @@ async def _add(
     images: list[tuple[bytes, bytes]],
     **values: Any,
 ) -> dict[str, Any]:
-    """Images first: a row never names images that are not kept."""
+    """Images first: a row never names images that are not kept. A row that could not be
+    written takes its images with it, unless it may have been written after all."""
     material_id = new_id()
     await save_images(gw.media, material_id, images)
     now_ms = gw.runtime.clock.now_ms()
     decided = {"decided_by": author, "decided_at_ms": now_ms} if status == "approved" else {}
-    return await gw.library.add(
+    row = (
         {"title": "", "text": "", "order_id": None, "video_url": None}
         | values
         | decided
@@ -108,6 +109,23 @@ async def _add(
             "created_at_ms": now_ms,
         }
     )
+    try:
+        return await gw.library.add(row)
+    except Exception:
+        if not await _written(gw, material_id):
+            await drop_images(gw.media, material_id, len(images))
+        raise
+
+
+async def _written(gw: Gateway, material_id: str) -> bool:
+    """Whether the row exists; True when that cannot be told (then the images stay)."""
+    try:
+        await gw.library.find(material_id)
+    except NotFound:
+        return False
+    except Exception:
+        return True
+    return True
 
 
 async def decide(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from server.ledger.attribution_queries import report
 from server.ledger.schema import commissions, materials, orders
@@ -290,6 +290,39 @@ async def test_bad_posts_add_nothing(serve_with_ledger: Serve) -> None:
             assert (r.status_code, r.json()["field"]) == (422, field), (field, r.text)
         assert await _stored(s) == 0
         assert not any((s.app.state.gateway.settings.data_dir / "media").glob("**/*.jpg"))
+
+
+async def test_a_material_the_ledger_refuses_leaves_no_images_behind(
+    serve_with_ledger: Serve,
+) -> None:
+    async with serve_with_ledger() as s:
+        engine = s.app.state.gateway.ledger
+        async with engine.begin() as conn:  # the real database refuses the row
+            for statement in REFUSE_MATERIALS[conn.dialect.name]:
+                await conn.execute(text(statement))
+        r = await s.client.post(
+            "/api/v1/ops/materials",
+            data={"campaign_id": "mid-autumn", "kind": "poster", "title": "中秋礼盒海报"},
+            files=[("image", ("poster.png", _png(), "image/png"))],
+            headers=s.ops,
+        )
+        assert (r.status_code, r.json()["error"]) == (503, "unavailable"), r.text
+        assert await _stored(s) == 0
+        assert not any((s.app.state.gateway.settings.data_dir / "media").glob("**/*.jpg"))
+
+
+REFUSE_MATERIALS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_materials BEFORE INSERT ON materials "
+        "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+        "CREATE TRIGGER refuse_materials BEFORE INSERT ON materials "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_row()",
+    ],
+}
 
 
 def _png() -> bytes:

@@ -41,7 +41,7 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch, bucket: str) -> Iterator[str]:
     server.stop()
 
 
-async def test_an_object_round_trips_and_a_missing_one_is_none(
+async def test_an_object_round_trips_is_deleted_and_a_missing_one_is_none(
     s3_endpoint: str, bucket: str
 ) -> None:
     store = S3Media(bucket, s3_endpoint, prefix="mid-autumn/")
@@ -50,6 +50,9 @@ async def test_an_object_round_trips_and_a_missing_one_is_none(
     assert await store.get("materials/M1/2.jpg") is None
     listed = boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(Bucket=bucket)
     assert [o["Key"] for o in listed["Contents"]] == ["mid-autumn/materials/M1/1.jpg"]
+    await store.delete("materials/M1/1.jpg")
+    await store.delete("materials/M1/2.jpg")  # never there: no error
+    assert await store.get("materials/M1/1.jpg") is None
 
 
 @pytest.mark.parametrize("redis_url", ["valkey"], indirect=True)
