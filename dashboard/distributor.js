@@ -55,8 +55,10 @@
     $("payouts").replaceChildren(...sent.payouts.map((p) => {
       const row = el("li", "order",
         el("div", "", el("div", "row-title", "¥" + yuan(p.amount_fen)), el("div", "dim", when(p.sent_at_ms))),
-        el("span", p.state === "succeeded" ? "good" : p.state === "refused" ? "bad" : "dim",
-          p.confirm_request ? t("distributor.payout_confirm") : t("payout." + p.state)));
+        el("div", "payout-state",
+          el("span", p.state === "succeeded" ? "good" : p.state === "refused" ? "bad" : "dim",
+            p.confirm_request ? t("distributor.payout_confirm") : t("payout." + p.state)),
+          p.reason ? el("div", "dim", t("payout_reason." + p.reason)) : null));
       if (p.confirm_request) {
         const confirm = button(t("distributor.payout_confirm_button"), () => confirmReceipt(p), "small primary");
         confirm.dataset.confirm = p.payout_id;

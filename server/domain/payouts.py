@@ -42,6 +42,39 @@ def check_payee(provider: str, account: str, name: str) -> Payee:
     return Payee(provider, account, name)
 
 
+# Why a refused transfer was refused, in the terms its payee can act on: WeChat's
+# fail_reason (or refusal code, or ours) -> a reason of the catalogue's [payout_reason].
+PAYEE_REASONS = {
+    "name_needed": "name_needed",  # ours: no real name given for ¥2,000 and up
+    "CANCELLED": "not_confirmed",  # the payee did not confirm within 24 hours
+    "NAME_NOT_CORRECT": "name",
+    "REAL_NAME_CHECK_FAIL": "name",
+    "ID_CARD_NOT_CORRECT": "name",
+    "ACCOUNT_FROZEN": "account",
+    "ACCOUNT_NOT_EXIST": "account",
+    "OPENID_INVALID": "account",
+    "PAYEE_ACCOUNT_ABNORMAL": "account",
+    "RECEIVE_ACCOUNT_NOT_PERMMIT": "account",
+    "DAY_RECEIVED_QUOTA_EXCEED": "quota",
+    "DAY_RECEIVED_COUNT_EXCEED": "quota",
+    "MONTH_RECEIVED_QUOTA_EXCEED": "quota",
+    "REALNAME_ACCOUNT_RECEIVED_QUOTA_EXCEED": "quota",
+    "NOT_ENOUGH": "merchant",
+    "PAYER_ACCOUNT_ABNORMAL": "merchant",
+    "TRANSFER_QUOTA_EXCEED": "merchant",
+    "MERCHANT_REJECT": "merchant",
+}
+_REASON_CODE = re.compile(r"^(?:WeChat Pay: )?([A-Za-z_]+)")
+
+
+def refusal_reason(detail: str | None) -> str:
+    """The reason a payee is shown for a refused transfer, from the detail the sender kept
+    ("WeChat Pay: PAYEE_ACCOUNT_ABNORMAL", "NOT_ENOUGH: …", NAME_NEEDED); "other" when
+    it is none of the known ones."""
+    found = _REASON_CODE.match(detail or "")
+    return PAYEE_REASONS.get(found.group(1), "other") if found else "other"
+
+
 def bill_no(payout_stream_id: str) -> str:
     """The provider's id for the transfer (WeChat's out_bill_no: letters and digits only),
     from the payout's own stream position: the same payout always gets the same id."""

@@ -86,6 +86,8 @@ def payout_view(send: dict[str, Any], wechat: WeChatPayConfig | None) -> dict[st
         "sent_at_ms": send["planned_at_ms"],
         "state": send["state"],
         "detail": send["detail"],
+        # what the payee can do about a refusal (the detail is the provider's own words)
+        "reason": rules.refusal_reason(send["detail"]) if send["state"] == rules.REFUSED else None,
         "confirm": send["confirm"],  # WeChat's package_info while it waits for the payee
         "confirm_request": confirm_request,
     }

@@ -342,6 +342,7 @@ class PayoutSendOut(TypedDict):
     sent_at_ms: int
     state: str  # pending | processing | succeeded | refused (given back to the balance)
     detail: str | None
+    reason: str | None  # a refused one's, for its payee: name, account, quota, merchant, ...
     confirm: str | None
     confirm_request: ConfirmRequestOut | None
 

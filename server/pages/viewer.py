@@ -38,6 +38,7 @@ _SECTIONS = (
     "commission",
     "withdrawal_status",
     "payout",
+    "payout_reason",
     "material_kind",
     "material_status",
     "posts",

@@ -140,6 +140,7 @@ async def test_a_refused_transfer_gives_the_commission_back_once_with_the_reason
             lambda found: bool(found) and found[0]["state"] == "refused",
         )
         assert refused["detail"].startswith("NOT_ENOUGH")
+        assert refused["reason"] == "merchant"  # not the distributor's to fix
         await eventually(lambda: commissions(s, short), lambda c: c["balance_fen"] == 11040)
         wechat.balance_short = False
         await s.client.post(f"/api/v1/ops/distributors/{code}/payouts", headers=s.ops)
@@ -152,7 +153,7 @@ async def test_a_refused_transfer_gives_the_commission_back_once_with_the_reason
         [failed] = await eventually(
             lambda: my_payouts(s, d), lambda found: found[0]["state"] == "refused"
         )
-        assert "PAYEE_ACCOUNT_ABNORMAL" in failed["detail"]
+        assert "PAYEE_ACCOUNT_ABNORMAL" in failed["detail"] and failed["reason"] == "account"
         await eventually(lambda: commissions(s, d), lambda c: c["balance_fen"] == 11040)
         gw = s.app.state.gateway
         again = await gw.identities.return_payout(failed["payout_id"], code, 11040)
