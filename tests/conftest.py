@@ -137,6 +137,9 @@ def make_settings(key_prefix: str, **overrides: object) -> Settings:
         # Tests play many viewers from one address, as the demo does (test_rate_limits.py
         # sets its own limits).
         "rate_limits": parse_rate_limits(DEMO_RATE_LIMITS),
+        # CI's two loaded cores stall a Redis reply past the product's 1 s now and then, and
+        # a late reply is a 503 (it is not sent again): tests that time Redis set their own.
+        "redis_timeout_s": 3.0,
     }
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]

@@ -154,6 +154,7 @@ async def test_a_primary_killed_mid_spike(
         embedded_worker=True,
         durability=durability,
         redis_url=own_cluster.url,
+        redis_timeout_s=1.0,  # the product's: WAIT waits half of it (the README's figures)
     )
     keys = CampaignKeys(key_prefix, "mid-autumn")
     observer = cast(RedisCluster, connect(own_cluster.url, timeout_s=5))

@@ -5,6 +5,7 @@ that books a payout."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 from redis.asyncio import Redis
@@ -28,52 +29,40 @@ return runs
 """
 
 
-async def test_a_script_slower_than_the_timeout_is_not_run_again(
-    redis_url: str, redis: Redis, key_prefix: str
-) -> None:
-    key = f"{key_prefix}:runs"
-    impatient = connect(redis_url, timeout_s=0.15)
-    try:
-        with pytest.raises(RedisTimeoutError):
-            await impatient.eval(SLOW_COUNT, 1, key, 250)
-        # A retry would have reached the server once the first run ended, and run again
-        await asyncio.sleep(0.5)
-        assert await redis.get(key) == b"1"
-    finally:
-        await impatient.aclose()
+async def alone(client: Redis, key: str) -> None:
+    await client.eval(SLOW_COUNT, 1, key, 250)
 
 
-async def test_a_confirmed_script_slower_than_the_timeout_is_not_run_again(
-    redis_url: str, redis: Redis, key_prefix: str
-) -> None:
-    """The same through durability "replicated"'s pipeline (the script, then WAIT)."""
-    key = f"{key_prefix}:runs"
-    impatient = connect(redis_url, timeout_s=0.15)
+async def replicated(client: Redis, key: str) -> None:
+    """Durability "replicated"'s pipeline: the script, then WAIT."""
 
     def add(pipe: Pipeline) -> None:
         pipe.eval(SLOW_COUNT, 1, key, 250)
 
-    try:
-        with pytest.raises(RedisTimeoutError):
-            await confirmed(impatient, key, add, (1, 50))
-        await asyncio.sleep(0.5)
-        assert await redis.get(key) == b"1"
-    finally:
-        await impatient.aclose()
+    await confirmed(client, key, add, (1, 50))
 
 
-async def test_a_transaction_slower_than_the_timeout_is_not_run_again(
-    redis_url: str, redis: Redis, key_prefix: str
+async def in_transaction(client: Redis, key: str) -> None:
+    """MULTI/EXEC, as a payout's stream entry is booked: the cluster client retries
+    transactions by a list of its own, which the client's checker overrules."""
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.eval(SLOW_COUNT, 1, key, 250)
+        await pipe.execute()
+
+
+@pytest.mark.parametrize("send", [alone, replicated, in_transaction])
+async def test_a_script_slower_than_the_timeout_is_not_run_again(
+    redis_url: str,
+    redis: Redis,
+    key_prefix: str,
+    send: Callable[[Redis, str], Awaitable[None]],
 ) -> None:
-    """MULTI/EXEC (a payout's stream entry, a distributor's counters): the cluster client
-    retries transactions by a list of its own, which the client's checker overrules."""
     key = f"{key_prefix}:runs"
     impatient = connect(redis_url, timeout_s=0.15)
     try:
         with pytest.raises(RedisTimeoutError):
-            async with impatient.pipeline(transaction=True) as pipe:
-                pipe.eval(SLOW_COUNT, 1, key, 250)
-                await pipe.execute()
+            await send(impatient, key)
+        # A retry would have reached the server once the first run ended, and run again
         await asyncio.sleep(0.5)
         assert await redis.get(key) == b"1"
     finally:
