@@ -77,9 +77,12 @@ async def set_field(page: Any, name: str, given: list[str]) -> None:
         "return e.tagName === 'SELECT' ? 'select' : e.type; })()"
     )
     if kind == "checkbox":
-        for box in await page.query_selector_all(selector):
-            wanted = await box.get_attribute("value") in given
-            if wanted != await box.is_checked():
+        # A click may make htmx swap the boxes for new ones: a locator finds the box anew
+        # each time (a handle taken before would wait on a box no longer in the page)
+        values = await page.eval_on_selector_all(selector, "boxes => boxes.map((b) => b.value)")
+        for value in values:
+            box = page.locator(f'{selector}[value="{value}"]')
+            if (value in given) != await box.is_checked():
                 await box.click()
     elif kind == "select":
         await page.select_option(selector, given[-1])
