@@ -256,6 +256,7 @@ OPERATIONS = [
         body=s.NoFields,
         response=s.PayoutSendOut,
         errors=(404, 422),
+        rate_limited=True,
     ),
     Operation(
         "post",

@@ -57,6 +57,9 @@ async def receipt_confirmed(request: Request) -> Response:
     what WeChat answers decides the state."""
     gw = gateway(request)
     parse_json(await read_body(request), NoFields)
+    # each call makes the worker ask WeChat: held to the pace of opening payments
+    address = request.client.host if request.client else None
+    gw.rate_limits.check("payments", gw.viewer(request.headers), address)
     code = await _code(gw, request)
     payout_id = request.path_params["payout_id"]
     now = gw.runtime.clock.now_ms()

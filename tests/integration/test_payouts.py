@@ -7,6 +7,7 @@ pays every distributor with a payee at its slot, once. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -124,6 +125,11 @@ async def test_the_payee_confirms_receipt_in_wechat_and_it_is_asked_about_at_onc
         )
         assert done["confirm_request"] is None
         assert list(wechat.transfer_asks.values()) == [1]
+        # each call makes the worker ask WeChat: held to the pace of opening payments
+        answers = await asyncio.gather(
+            *(s.client.post(path, json={}, headers=d) for _ in range(30))
+        )
+        assert {r.status_code for r in answers} == {200, 429}
         assert (await s.reconcile()).problems == []
 
 
