@@ -107,30 +107,31 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body(code, str(exc.detail), None), status_code=exc.status_code)
 
 
-async def on_redis_down(request: Request, exc: Exception) -> Response:
-    log.warning("redis unavailable on %s %s: %s", request.method, request.url.path, exc)
+def _redis_503(request: Request, exc: Exception, code: str, message: str) -> Response:
+    """Redis could not give the request what it needed: logged, counted, said how."""
+    log.warning("redis %s on %s %s: %s", code, request.method, request.url.path, exc)
     REDIS_ERRORS.labels(type(exc).__name__).inc()
+    return JSONResponse(error_body(code, message, None), status_code=503)
+
+
+async def on_redis_down(request: Request, exc: Exception) -> Response:
     message = "the stock service is unavailable; nothing was changed, retry with the same key"
-    return JSONResponse(error_body("unavailable", message, None), status_code=503)
+    return _redis_503(request, exc, "unavailable", message)
 
 
 async def on_redis_late(request: Request, exc: Exception) -> Response:
     """No answer in time: the server may still carry the request out (the client does not
     send it again, server/store/connection.py), so this 503 cannot say nothing changed."""
-    log.warning("redis answered late on %s %s: %s", request.method, request.url.path, exc)
-    REDIS_ERRORS.labels(type(exc).__name__).inc()
     message = (
         "the stock service did not answer in time; the request may still have been carried "
         "out: retry with the same Idempotency-Key, or read the result back"
     )
-    return JSONResponse(error_body("outcome_unknown", message, None), status_code=503)
+    return _redis_503(request, exc, "outcome_unknown", message)
 
 
 async def on_not_replicated(request: Request, exc: Exception) -> Response:
-    log.warning("no replica confirmed on %s %s: %s", request.method, request.url.path, exc)
-    REDIS_ERRORS.labels(type(exc).__name__).inc()
     message = "the order is not confirmed by a replica yet; retry with the same Idempotency-Key"
-    return JSONResponse(error_body("not_replicated", message, None), status_code=503)
+    return _redis_503(request, exc, "not_replicated", message)
 
 
 async def on_client_left(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,7 @@ from server.domain.privacy import mask_name, mask_user
 from server.errors import NotFound
 from server.gateway.context import Gateway, gateway
 from server.gateway.http import JSONResponse, parse_json, read_body
+from server.gateway.order_lane import client_address
 from server.gateway.routes_distribution import own_record
 from server.gateway.schemas import NoFields, PayeeIn
 from server.ledger import payout_outbox
@@ -57,10 +58,10 @@ async def receipt_confirmed(request: Request) -> Response:
     what WeChat answers decides the state."""
     gw = gateway(request)
     parse_json(await read_body(request), NoFields)
+    user = gw.viewer(request.headers)
     # each call makes the worker ask WeChat: held to the pace of opening payments
-    address = request.client.host if request.client else None
-    gw.rate_limits.check("payments", gw.viewer(request.headers), address)
-    code = await _code(gw, request)
+    gw.rate_limits.check("payments", user, client_address(request.scope))
+    code = str((await own_record(gw, user))["code"])
     payout_id = request.path_params["payout_id"]
     now = gw.runtime.clock.now_ms()
     send = await payout_outbox.ask_soon(gw.ledger, code, payout_id, now)

@@ -15,6 +15,7 @@ from server.store.keys import CampaignKeys
 from tests.campaigns import campaign_text, write_campaign
 from tests.conftest import TIME_FACTOR, make_settings
 from tests.integration.conftest import PRESALE_OPEN, Serve
+from tests.integration.test_redis_client import SLOW_COUNT
 from tests.server_harness import run_server
 
 ORDERS = "/api/v1/campaigns/mid-autumn/orders"
@@ -126,8 +127,8 @@ async def test_an_order_answered_too_late_is_503_outcome_unknown_and_its_retry_f
         h = {**await s.login("alice"), "Idempotency-Key": "tap-1"}
         await s.stock()  # the gateway has its connections and scripts
         # The campaign's shard is held for 1 s: the order's script waits behind it
-        held = CampaignKeys(key_prefix, "mid-autumn").meta
-        busy = asyncio.ensure_future(redis.eval(HOLD_FOR_MS, 1, held, 1000))
+        held = CampaignKeys(key_prefix, "mid-autumn").meta + ":held"  # the campaign's slot
+        busy = asyncio.ensure_future(redis.eval(SLOW_COUNT, 1, held, 1000))
         await asyncio.sleep(0.1)
         late = await s.client.post(ORDERS, json={"mode": "presale", "qty": 1}, headers=h)
         assert late.status_code == 503 and late.json()["error"] == "outcome_unknown", late.text
@@ -138,14 +139,3 @@ async def test_an_order_answered_too_late_is_503_outcome_unknown_and_its_retry_f
         assert again.status_code == 201, again.text
         assert list(await s.my_orders(h)) == [again.json()["order_id"]]
         assert (await s.stock())["pools"]["presale"]["reserved"] == 1
-
-
-HOLD_FOR_MS = """
-local function now_ms()
-  local t = redis.call('TIME')
-  return t[1] * 1000 + t[2] / 1000
-end
-local start = now_ms()
-while now_ms() - start < tonumber(ARGV[1]) do end
-return redis.call('EXISTS', KEYS[1])
-"""
