@@ -77,7 +77,7 @@
   });
   funnel.setOption({
     animation: false,
-    series: [{ type: "funnel", left: 10, right: 10, top: 10, bottom: 10, sort: "none", gap: 4, minSize: "18%",
+    series: [{ type: "funnel", left: 10, right: 10, top: 10, bottom: 10, sort: "none", gap: 4, minSize: "40%",
       label: { position: "inside", color: "#0b0f1a", fontSize: 18, fontWeight: 700, formatter: (p) => `${p.name} ${num(p.value)}` },
       data: [] }],
   });

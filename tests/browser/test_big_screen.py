@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from loadtest.screen_soak import sample
+from server.i18n import catalogue, t
 from server.ops.audit import AUTOMATION
 from server.ops.broadcast import set_screen_goals
 from server.sim import Shape, Simulation
@@ -30,6 +31,26 @@ def _text(element_id: str) -> str:
 
 def _count(selector: str) -> str:
     return f"document.querySelectorAll('{selector}').length"
+
+
+def _widest_links() -> list[str]:
+    """The widest text a 玩法联动 cell can show: a share of five-digit counts, and the GMV
+    sources line naming the two longest channels at 100.0%."""
+    names = sorted(catalogue()["channel"].values(), key=len)[-2:]
+    sources = " · ".join(t("screen.links_share", name=name, pct="100.0%") for name in names)
+    return ["88,888/88,888（100.0%）", sources]
+
+
+# Each text shown whole in every 玩法联动 cell (a cell cuts what does not fit with "…").
+_LINKS_FIT = """(texts) => [...document.querySelectorAll('#links dd')].every((cell) => {
+  const shown = cell.textContent;
+  const fits = texts.every((text) => {
+    cell.textContent = text;
+    return cell.scrollWidth <= cell.clientWidth;
+  });
+  cell.textContent = shown;
+  return fits;
+})"""
 
 
 @pytest.mark.timeout(300)  # a whole (short) broadcast, four walls drawing it
@@ -91,6 +112,7 @@ async def test_every_widget_reaches_its_live_state_during_a_broadcast(
             assert await screen.evaluate("document.getElementById('overlay').hidden")
             for (width, _), page in zip(WALLS, walls, strict=True):
                 name = f"{width}x{page.viewport_size['height']}"
+                assert await page.evaluate(_LINKS_FIT, _widest_links()), f"玩法联动 cut, {name}"
                 await page.screenshot(path=screenshot_path(f"big-screen-{name}.png"))
             # the page keeps taking snapshots; its frame time and memory over a whole broadcast
             # are loadtest/screen_soak.py's to measure (docs/performance.md), not a timed test
