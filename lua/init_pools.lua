@@ -2,7 +2,8 @@
 -- stored campaign). Before the first order the pools are (re)set freely; once an order
 -- exists the pools are locked and only the same pools with the same quotas are accepted.
 --
--- KEYS[1] pools  KEYS[2] meta ("seq": orders placed, "pools": the pools' signature)
+-- KEYS[1] pools  KEYS[2] meta ("seq": the last order number, 0 before the first; "pools": the
+-- pools' signature)
 -- ARGV[1] signature ("name=quota,..." in configuration order), then pairs of name, quota
 -- Reply: "set" | "unchanged" | "locked"
 -- Publishes: every pool's remaining units on "<pools key>:stock" when the pools are set.

@@ -10,7 +10,8 @@
 -- KEYS[5] groups    hash  group code -> group JSON
 -- KEYS[6] members   hash  "<code>|<user>" -> order id
 -- KEYS[7] stream    stream of order events
--- KEYS[8] meta      hash  "seq" -> last order number
+-- KEYS[8] meta      hash  "seq" -> last order number, "seq_writer" -> the replication id
+--                         of the Redis that wrote it
 -- KEYS[9] counters  hash  live metrics
 -- KEYS[10] user_orders hash "<user>" -> the user's order ids, comma-separated
 -- KEYS[11] deadlines zset  "pay:<order id>", "group:<code>", ... scored by due time (ms)
@@ -47,6 +48,7 @@ local added = {}       -- key index -> field -> increment, for HINCRBY at the en
 local due = {}         -- deadlines: score, member, ...
 local entries = {}     -- stream entries: {order id, order JSON}
 local seq = nil
+local writer = nil     -- this Redis's replication id, once an order is numbered
 local placed = {}      -- mode -> {orders, units} placed in this batch (live metrics)
 local via_distributor = 0
 
@@ -210,6 +212,22 @@ local function record(oid, alloc, touch, known)
   return head .. known  -- known: the gateway's JSON without its "{"
 end
 
+-- The last order number to count on. A Redis that takes over a campaign (a replica
+-- promoted in a failover, a server restarted from its append-only file) may have lost the
+-- old one's last orders, whose ids buyers were answered and the ledger may hold: their
+-- numbers are skipped, so no id is ever handed out twice. Known by the replication id,
+-- which every promotion and restart changes.
+local TAKEN_OVER_SKIP = 1000000  -- far more orders than a replica ever falls behind by
+
+local function last_seq()
+  local last = tonumber(redis.call("HGET", KEYS[8], "seq") or "0")
+  writer = string.match(redis.call("INFO", "replication"), "master_replid:(%w+)") or ""
+  if last > 0 and redis.call("HGET", KEYS[8], "seq_writer") ~= writer then
+    last = last + TAKEN_OVER_SKIP
+  end
+  return last
+end
+
 local function place(a)
   local user, mode, qty, limit = a[1], a[2], tonumber(a[3]), tonumber(a[4])
   local idem_key, body_hash, action, code = a[7], a[8], a[9], a[10]
@@ -234,7 +252,7 @@ local function place(a)
     return refuse("sold_out", user, idem_key, body_hash)
   end
 
-  seq = (seq or tonumber(redis.call("HGET", KEYS[8], "seq") or "0")) + 1
+  seq = (seq or last_seq()) + 1
   local oid = cid .. "." .. seq
   local encoded = record(oid, take(own, list, qty), get(13, user), a[14])
   set(3, holding_field, held + qty)
@@ -283,7 +301,7 @@ local function write_back()
   for index, fields_ in pairs(added) do
     for field, n in pairs(fields_) do redis.call("HINCRBY", KEYS[index], field, n) end
   end
-  if seq then redis.call("HSET", KEYS[8], "seq", seq) end
+  if seq then redis.call("HSET", KEYS[8], "seq", seq, "seq_writer", writer) end
   if #due > 0 then redis.call("ZADD", KEYS[11], unpack(due)) end
   for _, entry in ipairs(entries) do
     redis.call("XADD", KEYS[7], "*", "type", "reserved", "order_id", entry[1], "order", entry[2])

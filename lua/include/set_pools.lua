@@ -1,7 +1,8 @@
 -- Shared by the scripts that set a campaign's pools from its configuration (init_pools,
 -- install_campaign). Before the first order the pools are (re)set freely; once an order
 -- exists they are locked and only the same pools with the same quotas are accepted.
--- Expects KEYS[1] pools and KEYS[2] meta ("seq": orders placed, "pools": the signature).
+-- Expects KEYS[1] pools and KEYS[2] meta ("seq": the last order number, 0
+-- before the first; "pools": the signature).
 -- set_pools(signature, first): pairs of name, quota from ARGV[first] on.
 -- Returns "set" | "unchanged" | "locked".
 local function set_pools(signature, first)

@@ -231,7 +231,9 @@ class StockStore:
         raw = await self._redis.hget(self.keys.orders, order_id)
         return None if raw is None else decode(raw)
 
-    async def orders_placed(self) -> int:
+    async def last_order_number(self) -> int:
+        """The number in the newest order's id: the count of orders placed, unless a Redis
+        that took the campaign over skipped the numbers its predecessor may have lost."""
         return int(await self._redis.hget(self.keys.meta, "seq") or 0)
 
 
