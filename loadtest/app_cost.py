@@ -28,7 +28,7 @@ import uvloop
 from starlette.types import Message, Receive, Scope, Send
 
 import loadtest.bare as bare
-from loadtest.bench import BENCH_RATE_LIMITS, Bench
+from loadtest.bench import BENCH_RATE_LIMITS, VIEWERS, Bench
 from loadtest.spike import spike_campaign
 from server.gateway.app import create_app
 from server.heap import settle_after_start_up
@@ -135,8 +135,8 @@ async def measure(
         if served_heap:
             settle_after_start_up()
         for r in range(rounds + 1):
-            for side, (app, path) in sides.items():
-                path = path.format(open=_open(r))
+            for side, (app, path_of) in sides.items():
+                path = path_of.format(open=_open(r))
                 cpu_us, answers = await cpu_per_request(app, path, tokens, requests, in_flight)
                 if r == 0:
                     continue
@@ -171,6 +171,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=9600, help="per side and round")
     parser.add_argument("--in-flight", type=int, default=48)
     args = parser.parse_args()
+    for name in ("rounds", "requests", "in_flight"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.requests + args.in_flight > VIEWERS:
+        parser.error(f"--requests: at most {VIEWERS - args.in_flight} (a viewer orders once)")
     bench = Bench(args.redis_url, 0, 0, 0, BENCH_RATE_LIMITS)
     try:
         result = uvloop.run(measure(bench, args.rounds, args.requests, args.in_flight))
