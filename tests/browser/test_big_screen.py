@@ -35,9 +35,11 @@ def _count(selector: str) -> str:
 
 def _widest_links() -> list[str]:
     """The widest text a 玩法联动 cell can show: a share of five-digit counts, and the GMV
-    sources line naming the two longest channels at 100.0%."""
-    names = sorted(catalogue()["channel"].values(), key=len)[-2:]
-    sources = " · ".join(t("screen.links_share", name=name, pct="100.0%") for name in names)
+    sources line naming the two longest channels, their shares as wide as two can be (they
+    add up to at most 100%)."""
+    second, first = sorted(catalogue()["channel"].values(), key=len)[-2:]
+    shares = [(first, "100.0%"), (second, "0.0%")]
+    sources = " · ".join(t("screen.links_share", name=name, pct=pct) for name, pct in shares)
     return ["88,888/88,888（100.0%）", sources]
 
 
