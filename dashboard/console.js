@@ -3,11 +3,17 @@
 (function () {
   "use strict";
 
+  // The editor's form has a field named "id", which hides the form's own `id` property:
+  // the form is known by its attribute.
+  function isEditor(form) {
+    return !!form && form.getAttribute("id") === "campaign-form";
+  }
+
   // The campaign editor says "required" only of fields the operator has been to.
   function touch(event) {
     var form = event.target.form;
     var name = event.target.name;
-    if (!form || form.id !== "campaign-form" || !name || name.charAt(0) === "_") return;
+    if (!isEditor(form) || !name || name.charAt(0) === "_") return;
     var touched = document.getElementById("touched");
     var names = touched.value ? touched.value.split(" ") : [];
     if (names.indexOf(name) < 0) {
@@ -15,8 +21,20 @@
       touched.value = names.join(" ");
     }
   }
-  document.addEventListener("focusout", touch);
-  document.addEventListener("change", touch);
+  // Captured, so a field counts as visited before htmx reads the form for its check.
+  document.addEventListener("focusout", touch, true);
+  document.addEventListener("change", touch, true);
+
+  // Each check of the editor names the problem boxes now showing, so the answer swaps only
+  // those and the ones with new problems, not every field's box.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!isEditor(event.detail.elt)) return;
+    var shown = [];
+    event.detail.elt.querySelectorAll(".err").forEach(function (box) {
+      if (box.firstElementChild) shown.push(box.id);
+    });
+    event.detail.parameters["_shown"] = shown.join(" ");
+  });
 
   // A file chosen is a file sent (import a campaign, a member list).
   document.addEventListener("change", function (event) {

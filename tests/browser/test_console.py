@@ -176,6 +176,27 @@ async def test_an_operator_builds_the_canonical_campaign_from_an_empty_form(
         assert await quotes_of(s, COPY, viewers) == await quotes_of(s, "mid-autumn", viewers)
 
 
+async def test_a_field_emptied_and_left_says_required_until_it_is_filled_again(
+    serve_page: Serve, browser: Any
+) -> None:
+    async with serve_page(text=CANONICAL) as s:
+        page = await laptop(browser)
+        await sign_in(page, s, "li.yun", "operator")
+        await page.goto(f"{s.base_url}/console/c/mid-autumn/edit")
+        await page.fill('[name="name"]', "")
+        await page.click('[name="brand"]')  # the operator moves on: the field was visited
+        await wait_until(page, "document.getElementById('err-name').textContent.includes('必填')")
+        async with page.expect_response("**/console/campaigns/check") as answered:
+            await page.fill('[name="name"]', "中秋家宴")
+            await page.click('[name="brand"]')
+        # the check swaps the box that showed a problem, not every field's box
+        assert (await (await answered.value).text()).count("hx-swap-oob") == 1
+        await wait_until(page, "document.getElementById('err-name').textContent.trim() === ''")
+        await wait_until(
+            page, "document.getElementById('preview').textContent.includes('检查通过')"
+        )
+
+
 async def test_the_desk_pauses_a_mode_within_a_second_and_reaches_every_live_room(
     serve_page: Serve, browser: Any
 ) -> None:
