@@ -42,6 +42,16 @@ def _valkeys_on(data_dir: Path) -> list[int]:
     return found
 
 
+@pytest.fixture(autouse=True)
+def no_valkey_left(tmp_path: Path) -> Iterator[None]:
+    """A demo killed with SIGKILL (as `demo` below ends one) leaves its Valkey running, as the
+    tests want to see; once a test is over, nothing of it may outlive the test."""
+    yield
+    for pid in _valkeys_on(tmp_path / "d"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 @contextlib.contextmanager
 def demo(data_dir: Path, port: int, *options: str) -> Iterator[subprocess.Popen[bytes]]:
     """`liveroom demo` serving only, unless `options` ask for its broadcast."""
