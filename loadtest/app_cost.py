@@ -45,7 +45,9 @@ def _open(round_: int) -> str:
 
 
 async def call(app: Any, method: str, path: str, body: bytes, headers: dict[str, str]) -> int:
-    """One request through `app`, as uvicorn would hand it over; the answer's status."""
+    """One request through `app`, as uvicorn would hand it over; the answer's status. Not
+    httpx's ASGITransport: it builds a Request and a Response per call, ~270 µs against this
+    driver's ~2 µs, a cost the subtraction would carry as noise larger than the figures."""
     scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
