@@ -17,13 +17,16 @@
 -- KEYS[11] deadlines zset  "pay:<order id>", "group:<code>", ... scored by due time (ms)
 -- KEYS[12] progress  zset  open group code -> members (the leading groups on the big screen)
 -- KEYS[13] touches   hash  user -> "<first source>\t<last source>" (record_visit.lua)
--- ARGV[1] now (ms)  ARGV[2] campaign id, then one value per order: its 14 fields as a
+-- ARGV[1] now (ms)  ARGV[2] campaign id (the order ids name the keys' own hash tag: a
+--   campaign's stock bucket numbers its own orders, "<cid>@<n>.<seq>", docs/stock-buckets.md),
+--   then one value per order: its 14 fields as a
 --   MessagePack array of text (one argument per order, not 14: the client's cost of
 --   packing arguments was most of the call's):
 --   user, mode, qty, per-user limit, plan ("own;lender:floor;..."), pay_before (ms),
 --   idempotency key (or ""), body hash, group action ("", "open", "join"), group code,
 --   group capacity, group expires_at (ms), "1" when a distributor earns commission on it,
---   and the order record's fields the gateway knows, as one JSON object without its "{"
+--   "1" when the order is tried again after a sold_out refusal its client was never
+--   answered (a stock bucket borrowed units for it), and the order record's fields the gateway knows, as one JSON object without its "{"
 --   (its price, ref, attribution, ...: see OrderRequest.record in server/store/stock.py)
 -- Reply: 2 values per order: code ("ok", "replay" or a refusal such as "sold_out"),
 --   then the order JSON (ok, replay) or "".
@@ -38,6 +41,7 @@
 
 local now = tonumber(ARGV[1])
 local cid = ARGV[2]
+local keyspace = string.match(KEYS[1], "{(.-)}")
 local reply = {}
 local sold_out = false
 
@@ -174,7 +178,7 @@ local function refuse(code, user, idem_key, body_hash)
   table.insert(reply, "")
 end
 
-local function replayed(user, idem_key, body_hash)
+local function replayed(user, idem_key, body_hash, retry)
   local seen = get(4, user .. "|" .. idem_key)
   if not seen then return false end
   local kind, hash, rest = string.match(seen, "^(%a)|([^|]*)|(.*)$")
@@ -184,6 +188,8 @@ local function replayed(user, idem_key, body_hash)
   elseif kind == "O" then
     table.insert(reply, "replay")
     table.insert(reply, get(2, rest))
+  elseif retry and rest == "sold_out" then
+    return false
   else
     table.insert(reply, rest)
     table.insert(reply, "")
@@ -231,7 +237,7 @@ end
 local function place(a)
   local user, mode, qty, limit = a[1], a[2], tonumber(a[3]), tonumber(a[4])
   local idem_key, body_hash, action, code = a[7], a[8], a[9], a[10]
-  if idem_key ~= "" and replayed(user, idem_key, body_hash) then return end
+  if idem_key ~= "" and replayed(user, idem_key, body_hash, a[14] == "1") then return end
 
   local refusal = group_refusal(action, code, user)
   if refusal then return refuse(refusal, user, idem_key, body_hash) end
@@ -253,8 +259,8 @@ local function place(a)
   end
 
   seq = (seq or last_seq()) + 1
-  local oid = cid .. "." .. seq
-  local encoded = record(oid, take(own, list, qty), get(13, user), a[14])
+  local oid = keyspace .. "." .. seq
+  local encoded = record(oid, take(own, list, qty), get(13, user), a[15])
   set(3, holding_field, held + qty)
   if action ~= "" then
     record_group(action, code, user, oid, qty, tonumber(a[11]), tonumber(a[12]))

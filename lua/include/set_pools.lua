@@ -6,7 +6,8 @@
 -- set_pools(signature, first): pairs of name, quota from ARGV[first] on.
 -- Returns "set" | "unchanged" | "locked".
 local function set_pools(signature, first)
-  local counters = {"reserved", "sold", "borrowed", "lent", "moved_in", "moved_out"}
+  local counters = {"reserved", "sold", "borrowed", "lent", "moved_in", "moved_out", "sent",
+                    "received"}
   local orders = tonumber(redis.call("HGET", KEYS[2], "seq") or "0")
   if orders > 0 then
     if redis.call("HGET", KEYS[2], "pools") == signature then return "unchanged" end

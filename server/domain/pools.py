@@ -1,7 +1,8 @@
 """Stock pool rules as plain Python: the model that the Lua scripts must match.
 
 Every counter is kept from the point of view of the pool whose units it counts:
-  quota + moved_in - moved_out == remaining + reserved + sold      (no unit lost)
+  quota + moved_in - moved_out + received - sent == remaining + reserved + sold  (no unit lost)
+(`sent` and `received` are units lent between a campaign's stock buckets, domain/buckets.py.)
 `borrowed` counts units a pool's orders hold from other pools, `lent` the reverse,
 so the sum of `borrowed` over all pools equals the sum of `lent`.
 """
@@ -16,7 +17,18 @@ from server.domain.campaign import Campaign, Mode
 Allocation = tuple[tuple[str, int], ...]
 """Where an order's units came from: (pool, units), the order's own pool first."""
 
-COUNTERS = ("quota", "remaining", "reserved", "sold", "borrowed", "lent", "moved_in", "moved_out")
+COUNTERS = (
+    "quota",
+    "remaining",
+    "reserved",
+    "sold",
+    "borrowed",
+    "lent",
+    "moved_in",
+    "moved_out",
+    "sent",
+    "received",
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,8 @@ class PoolState:
     lent: int = 0
     moved_in: int = 0
     moved_out: int = 0
+    sent: int = 0
+    received: int = 0
     returned_to: str | None = None
 
     def counters(self) -> dict[str, int]:
@@ -117,7 +131,9 @@ class PoolBook:
     def broken_invariants(self) -> list[str]:
         problems = []
         for name, p in self.pools.items():
-            if p.quota + p.moved_in - p.moved_out != p.remaining + p.reserved + p.sold:
+            if p.quota + p.moved_in - p.moved_out + p.received - p.sent != (
+                p.remaining + p.reserved + p.sold
+            ):
                 problems.append(f"{name}: units do not add up: {p.counters()}")
             if min(p.counters().values()) < 0:
                 problems.append(f"{name}: negative counter: {p.counters()}")

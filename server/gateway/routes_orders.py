@@ -27,7 +27,7 @@ from server.gateway.order_intake import (
 )
 from server.gateway.schemas import OrderIn
 from server.gateway.views import order_view
-from server.store.stock import GroupAction, OrderRequest, Outcome
+from server.store.stock import OrderRequest, Outcome
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud
 _OPEN_GROUP_ATTEMPTS = 3
@@ -74,8 +74,9 @@ async def place_order(gw: Gateway, intake: OrderIntake) -> Response:
         group_code=_new_code() if action == "open" else intake.group_code,
         ref=body.ref or "",
         attribution=attribution,
-        **_group_terms(campaign, action, now_ms),
     )
+    if action == "open":
+        base = _opening(base, campaign, now_ms)
     outcome = await live.reserve.submit(base)
     for _ in range(_OPEN_GROUP_ATTEMPTS - 1):
         if outcome.code != "group_code_taken":
@@ -86,12 +87,11 @@ async def place_order(gw: Gateway, intake: OrderIntake) -> Response:
     return _answer(outcome, campaign)
 
 
-def _group_terms(campaign: Campaign, action: GroupAction, now_ms: int) -> dict[str, int]:
-    if action != "open":
-        return {}
+def _opening(request: OrderRequest, campaign: Campaign, now_ms: int) -> OrderRequest:
+    """An order that opens a group, with the group's size and expiry."""
     group = campaign.group_rules
     expires = min(now_ms + group.validity_s * 1000, to_ms(group.closes_at))
-    return {"group_capacity": group.capacity, "group_expires_ms": expires}
+    return replace(request, group_capacity=group.capacity, group_expires_ms=expires)
 
 
 def _with_code(request: OrderRequest, code: str) -> OrderRequest:

@@ -128,6 +128,17 @@ class CampaignKeys:
         return self._key("after_sales")
 
     @property
+    def loans(self) -> str:
+        """Units this stock bucket lent that the borrower has not taken yet (hash: loan id
+        -> JSON; lend.lua, domain/buckets.py)."""
+        return self._key("loans")
+
+    @property
+    def loans_taken(self) -> str:
+        """Ids of the loans this stock bucket has taken (set: each is taken once)."""
+        return self._key("loans_taken")
+
+    @property
     def stock_channel(self) -> str:
         """Pub/sub channel of every pool's remaining units; the scripts name it after the
         pools key (KEYS[1] .. ":stock"), so keep the two in step."""
@@ -163,6 +174,8 @@ class CampaignKeys:
             self.warehouses,
             self.logistics_seen,
             self.after_sales,
+            self.loans,
+            self.loans_taken,
         ]
 
 

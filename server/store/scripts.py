@@ -61,6 +61,8 @@ class Scripts:
     record_visit: AsyncScript
     sandbox_refund: AsyncScript
     return_payout: AsyncScript
+    lend: AsyncScript
+    take_loan: AsyncScript
 
     @classmethod
     def register(cls, redis: Redis) -> Scripts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -9,6 +10,7 @@ import msgpack
 import orjson
 from redis.asyncio import Redis
 
+from server.domain.buckets import campaign_of
 from server.domain.campaign import Campaign, Mode
 from server.domain.commission import Attribution
 from server.domain.pools import COUNTERS, Plan
@@ -39,7 +41,7 @@ def reserve_keys(k: CampaignKeys) -> list[str]:
     ]
 
 
-ORDER_FIELDS = 14
+ORDER_FIELDS = 15
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class OrderRequest:
     group_expires_ms: int = 0
     ref: str = ""
     attribution: Attribution = Attribution()  # who earns commission on it
+    # tried again after a sold_out refusal its client was never answered (a stock bucket
+    # borrowed units for it): that refusal, kept under its Idempotency-Key, is not replayed
+    retry_sold_out: bool = False
 
     def packed(self) -> bytes:
         """The order as reserve.lua's one argument: a MessagePack array of its fields as text
@@ -88,6 +93,7 @@ class OrderRequest:
             self.group_capacity,
             self.group_expires_ms,
             "1" if self.attribution.channel == "distributor" else "",
+            "1" if self.retry_sold_out else "",
             self.record(),
         )
 
@@ -148,11 +154,17 @@ class StockStore:
         self._redis = redis
         self._scripts = scripts
         self.keys = keys
+        self.campaign_id = campaign_of(keys.campaign_id)  # the keys may be a stock bucket's
         self._wait_for = wait_for
 
     async def init_pools(self, campaign: Campaign) -> str:
+        return await self.init_pool_units(campaign.pool_units())
+
+    async def init_pool_units(self, units: Mapping[str, int]) -> str:
+        """Set the pools to these quotas ("set"), unless orders exist ("unchanged" when the
+        quotas are the same, "locked" when they differ)."""
         keys = [self.keys.pools, self.keys.meta]
-        return text(await self._scripts.init_pools(keys=keys, args=pool_args(campaign)))
+        return text(await self._scripts.init_pools(keys=keys, args=pool_args(units)))
 
     async def install(self, campaign: Campaign, text_: str) -> int | None:
         """Make a validated campaign file live in one atomic step (its pools and the file
@@ -160,13 +172,13 @@ class StockStore:
         change (nothing changed then)."""
         keys = [self.keys.pools, self.keys.meta, self.keys.config]
         code, version = await self._scripts.install_campaign(
-            keys=keys, args=[text_, *pool_args(campaign)]
+            keys=keys, args=[text_, *pool_args(campaign.pool_units())]
         )
         return int(version) if text(code) == "installed" else None
 
     async def reserve(self, now_ms: int, requests: list[OrderRequest]) -> list[Outcome]:
         k = self.keys
-        args: list[str | int | bytes] = [now_ms, k.campaign_id]
+        args: list[str | int | bytes] = [now_ms, self.campaign_id]
         args += [request.packed() for request in requests]
         if self._wait_for is None:
             reply = await self._scripts.reserve(keys=reserve_keys(k), args=args)
@@ -237,9 +249,8 @@ class StockStore:
         return int(await self._redis.hget(self.keys.meta, "seq") or 0)
 
 
-def pool_args(campaign: Campaign) -> list[str | int]:
+def pool_args(units: Mapping[str, int]) -> list[str | int]:
     """The pools as set_pools.lua takes them: a signature, then name and quota pairs."""
-    units = campaign.pool_units()
     args: list[str | int] = [",".join(f"{name}={n}" for name, n in units.items())]
     for name, n in units.items():
         args += [name, n]

@@ -1,0 +1,217 @@
+"""A campaign's stock split over buckets (domain/buckets.py has the rules): one StockStore
+per keyspace, each order placed in its buyer's bucket, units lent between buckets when one
+runs dry. Every change is a script inside one keyspace, so each works on a Redis Cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+import orjson
+from redis.asyncio import Redis
+
+from server.domain.buckets import (
+    bucket_of,
+    bucket_plan,
+    bucket_tags,
+    donors_by_spare,
+    keyspace_of,
+    loan_from,
+    pinned_pools,
+    shortfall,
+    split_pools,
+    taken,
+)
+from server.domain.campaign import Campaign
+from server.domain.pools import COUNTERS, Plan
+from server.store.keys import CampaignKeys
+from server.store.replicated import Replicas
+from server.store.scripts import Scripts
+from server.store.stock import OrderRequest, Outcome, StockStore, parse_pools, text
+
+Pools = dict[str, dict[str, int]]
+BORROW_ROUNDS = 3  # a retry can lose the borrowed units to a concurrent order: try again
+
+
+class BucketedStock:
+    def __init__(
+        self,
+        redis: Redis,
+        scripts: Scripts,
+        prefix: str,
+        campaign_id: str,
+        k: int,
+        *,
+        wait_for: Replicas = None,
+    ) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self.tags = bucket_tags(campaign_id, k)
+        self.buckets = [
+            StockStore(redis, scripts, CampaignKeys(prefix, tag), wait_for=wait_for)
+            for tag in self.tags
+        ]
+        self._index = {tag: b for b, tag in enumerate(self.tags)}
+        self._pinned: frozenset[str] = frozenset()
+
+    @property
+    def k(self) -> int:
+        return len(self.buckets)
+
+    async def init_pools(self, campaign: Campaign) -> list[str]:
+        """Each bucket's share of each pool (see StockStore.init_pool_units for the answers)."""
+        self._pinned = pinned_pools({p.name: p.modes for p in campaign.stock.pools})
+        shares = split_pools(campaign.pool_units(), self.k, self._pinned)
+        return [await store.init_pool_units(shares[b]) for b, store in enumerate(self.buckets)]
+
+    def bucket_for_order(self, order_id: str) -> StockStore:
+        b = self._index.get(keyspace_of(order_id))
+        if b is None:
+            raise KeyError(order_id)
+        return self.buckets[b]
+
+    async def reserve(self, now_ms: int, requests: Sequence[OrderRequest]) -> list[Outcome]:
+        """Place each order in its buyer's bucket; an order its bucket refuses as sold out
+        is tried again there once units are borrowed from the others, and refused only
+        when no bucket has them to lend."""
+        routed = [
+            (b, replace(r, plan=self._plan(r.plan, b)))
+            for r in requests
+            for b in [bucket_of(r.user, r.mode, self.k)]
+        ]
+        outcomes = await self._place(now_ms, routed)
+        for _ in range(BORROW_ROUNDS):
+            short = [i for i, outcome in enumerate(outcomes) if outcome.code == "sold_out"]
+            retry = await self._borrow([(routed[i][0], requests[i]) for i in short])
+            retry = [short[j] for j in retry]
+            if not retry:
+                break
+            again = [(routed[i][0], replace(routed[i][1], retry_sold_out=True)) for i in retry]
+            for i, outcome in zip(retry, await self._place(now_ms, again), strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
+    async def release(self, now_ms: int, order_id: str, status: str) -> Outcome:
+        return await self.bucket_for_order(order_id).release(now_ms, order_id, status)
+
+    async def return_unsold(self, now_ms: int, pool: str, target: str) -> int | None:
+        """Every bucket's unsold units of the pool moved to target (None: already done)."""
+        moved = [await store.return_unsold(now_ms, pool, target) for store in self.buckets]
+        return None if all(m is None for m in moved) else sum(m or 0 for m in moved)
+
+    async def pools_by_bucket(self) -> list[Pools]:
+        raw = await asyncio.gather(*(self._redis.hgetall(s.keys.pools) for s in self.buckets))
+        return [parse_pools(r) for r in raw]
+
+    async def pools(self) -> Pools:
+        """The campaign's pools: every counter summed over the buckets."""
+        merged: Pools = {}
+        for bucket in await self.pools_by_bucket():
+            for pool, counters in bucket.items():
+                into = merged.setdefault(pool, dict.fromkeys(COUNTERS, 0))
+                for counter, n in counters.items():
+                    into[counter] += n
+        return merged
+
+    async def loans_in_flight(self) -> list[tuple[int, str, int, dict[str, int]]]:
+        """Loans lent and not yet taken: (donor, loan id, borrower, units per pool)."""
+        flying = []
+        for donor, store in enumerate(self.buckets):
+            for raw_id, raw in (await self._redis.hgetall(store.keys.loans)).items():
+                loan, loan_id = orjson.loads(raw), text(raw_id)
+                borrower = self._index[loan["to"]]
+                taken = self.buckets[borrower].keys.loans_taken
+                if not await self._redis.sismember(taken, loan_id):
+                    units = {pool: int(n) for pool, n in loan["units"]}
+                    flying.append((donor, loan_id, borrower, units))
+        return flying
+
+    async def finish_loans(self) -> int:
+        """Give every borrower the loans lent to it and not taken (a process that died
+        between the halves); each is taken once. The loans finished."""
+        finished = 0
+        for donor, store in enumerate(self.buckets):
+            for loan_id, raw in (await self._redis.hgetall(store.keys.loans)).items():
+                loan = orjson.loads(raw)
+                units = [(str(pool), int(n)) for pool, n in loan["units"]]
+                borrower = self._index[loan["to"]]
+                finished += await self._complete(donor, borrower, text(loan_id), units)
+        return finished
+
+    def _plan(self, plan: Plan, b: int) -> Plan:
+        return bucket_plan(plan, b, self.k, self._pinned) if self.k > 1 else plan
+
+    async def _place(
+        self, now_ms: int, routed: Sequence[tuple[int, OrderRequest]]
+    ) -> list[Outcome]:
+        """One reserve call per bucket with orders, all at once; answers in request order."""
+        by_bucket: dict[int, list[int]] = {}
+        for i, (b, _) in enumerate(routed):
+            by_bucket.setdefault(b, []).append(i)
+        replies = await asyncio.gather(
+            *(
+                self.buckets[b].reserve(now_ms, [routed[i][1] for i in indexes])
+                for b, indexes in by_bucket.items()
+            )
+        )
+        outcomes: list[Outcome | None] = [None] * len(routed)
+        for indexes, reply in zip(by_bucket.values(), replies, strict=True):
+            for i, outcome in zip(indexes, reply, strict=True):
+                outcomes[i] = outcome
+        return [o for o in outcomes if o is not None]
+
+    async def _borrow(self, short: Sequence[tuple[int, OrderRequest]]) -> list[int]:
+        """Borrow what each short order's bucket lacks for it (by the campaign's plan) from
+        the buckets with the most to give, counting the units the short orders before it
+        in the same bucket will take; the positions of the orders to try again."""
+        remaining = [
+            {pool: c["remaining"] for pool, c in bucket.items()}
+            for bucket in await self.pools_by_bucket()
+        ]
+        covered = []
+        for position, (b, request) in enumerate(short):
+            plans = [self._plan(request.plan, d) for d in range(self.k)]
+            need = shortfall(plans[b], remaining[b], request.qty)
+            for donor in donors_by_spare(plans, remaining, b):
+                if need == 0:
+                    break
+                wanted = loan_from(plans[donor], remaining[donor], need)
+                loan = await self._lend(donor, b, wanted, dict(plans[donor].lenders))
+                if loan is not None:
+                    await self._complete(donor, b, *loan)
+                    for pool, n in loan[1]:
+                        remaining[donor][pool] -= n
+                        remaining[b][pool] = remaining[b].get(pool, 0) + n
+                    need = shortfall(plans[b], remaining[b], request.qty)
+            if need == 0:
+                covered.append(position)
+                remaining[b] = taken(plans[b], remaining[b], request.qty)
+        return covered
+
+    async def _lend(
+        self, donor: int, borrower: int, wanted: list[tuple[str, int]], floors: Mapping[str, int]
+    ) -> tuple[str, list[tuple[str, int]]] | None:
+        """The donor's half of a loan: its id and the units that left the donor."""
+        loan_id = uuid.uuid4().hex
+        store = self.buckets[donor]
+        args: list[str | int] = [loan_id, self.tags[borrower]]
+        for pool, n in wanted:
+            args += [pool, n, floors.get(pool, 0)]
+        reply = await self._scripts.lend(keys=[store.keys.pools, store.keys.loans], args=args)
+        lent = [(text(reply[i]), int(reply[i + 1])) for i in range(0, len(reply), 2)]
+        return (loan_id, lent) if lent else None
+
+    async def _complete(
+        self, donor: int, borrower: int, loan_id: str, units: list[tuple[str, int]]
+    ) -> bool:
+        """The borrower's half, then the loan off the donor's books: True when the borrower
+        took the units now, False when it had already (only the donor's record was left)."""
+        args: list[str | int] = [loan_id]
+        for pool, n in units:
+            args += [pool, n]
+        into = self.buckets[borrower].keys
+        taken = await self._scripts.take_loan(keys=[into.pools, into.loans_taken], args=args)
+        await self._redis.hdel(self.buckets[donor].keys.loans, loan_id)
+        return text(taken) == "taken"

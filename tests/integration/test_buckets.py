@@ -1,0 +1,107 @@
+"""Stock buckets on the real servers: loans finished after a crash, a buyer's retried
+Idempotency-Key, and on the cluster K buckets on K shards (docs/stock-buckets.md)."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from server.domain.buckets import bucket_of
+from server.domain.campaign import parse_campaign
+from server.domain.pools import plan_for
+from server.store.buckets import BucketedStock
+from server.store.scripts import Scripts
+from server.store.stock import OrderRequest
+from tests.campaigns import campaign_text
+
+CAMPAIGN = parse_campaign(campaign_text(300, 0, 0))  # presale 60, group 150, distribution 90
+
+
+async def _stock(redis: Redis, key_prefix: str, k: int) -> BucketedStock:
+    stock = BucketedStock(redis, Scripts.register(redis), key_prefix, CAMPAIGN.id, k)
+    assert await stock.init_pools(CAMPAIGN) == ["set"] * k
+    return stock
+
+
+def _direct(user: str, qty: int = 1, key: str = "") -> OrderRequest:
+    plan = plan_for(CAMPAIGN, "direct")
+    return OrderRequest(user, "direct", qty, 5, plan, 100, 0, idempotency_key=key, body_hash="h")
+
+
+def _users_of(bucket: int, k: int, n: int) -> list[str]:
+    users = (f"u{i}" for i in range(10_000))
+    return [u for u in users if bucket_of(u, "direct", k) == bucket][:n]
+
+
+async def _remaining(stock: BucketedStock) -> int:
+    return sum(c["remaining"] for c in (await stock.pools()).values())
+
+
+async def test_a_loan_the_borrower_never_took_is_finished_once_by_the_sweep(
+    redis: Redis, key_prefix: str
+) -> None:
+    stock = await _stock(redis, key_prefix, 3)
+    before = await _remaining(stock)
+    # the process dies after the donor's half: the units left bucket 1 and are nowhere else
+    loan = await stock._lend(1, 2, [("distribution", 7)], {})
+    assert loan is not None and loan[1] == [("distribution", 7)]
+    assert await _remaining(stock) == before - 7
+    assert await stock.loans_in_flight() == [(1, loan[0], 2, {"distribution": 7})]
+    assert await stock.finish_loans() == 1
+    assert await stock.finish_loans() == 0
+    assert await stock.loans_in_flight() == [] and await _remaining(stock) == before
+    pools = await stock.pools_by_bucket()
+    assert (pools[1]["distribution"]["sent"], pools[2]["distribution"]["received"]) == (7, 7)
+
+
+async def test_a_loan_taken_whose_record_was_left_is_not_taken_twice(
+    redis: Redis, key_prefix: str
+) -> None:
+    stock = await _stock(redis, key_prefix, 2)
+    before = await _remaining(stock)
+    loan = await stock._lend(0, 1, [("group", 5)], {})
+    assert loan is not None
+    into = stock.buckets[1].keys  # the borrower took it; the process died before the cleanup
+    await stock._scripts.take_loan(keys=[into.pools, into.loans_taken], args=[loan[0], "group", 5])
+    assert await stock.loans_in_flight() == []
+    assert await stock.finish_loans() == 0  # the donor's record goes, nothing is taken again
+    assert await redis.hlen(stock.buckets[0].keys.loans) == 0
+    assert await _remaining(stock) == before
+
+
+async def test_an_order_refused_in_its_bucket_is_placed_with_borrowed_units_and_replays(
+    redis: Redis, key_prefix: str
+) -> None:
+    stock = await _stock(redis, key_prefix, 3)
+    buyers = _users_of(2, 3, 31)
+    for buyer in buyers[:30]:  # bucket 2's 30 distribution units, and its group share is 0
+        [placed] = await stock.reserve(0, [_direct(buyer)])
+        assert placed.code == "ok"
+    [outcome] = await stock.reserve(0, [_direct(buyers[30], 2, key="k1")])
+    assert outcome.code == "ok" and outcome.order is not None
+    assert outcome.order["id"].startswith(stock.tags[2] + ".")  # placed in its own bucket
+    [again] = await stock.reserve(0, [_direct(buyers[30], 2, key="k1")])
+    assert again.code == "replay" and again.order is not None
+    assert again.order["id"] == outcome.order["id"]
+    pools = await stock.pools_by_bucket()
+    assert pools[2]["distribution"]["received"] == 2
+
+
+async def test_three_buckets_sell_out_together_and_on_the_cluster_sit_on_three_shards(
+    redis_url: str, redis: Redis, key_prefix: str
+) -> None:
+    stock = await _stock(redis, key_prefix, 3)
+    assert isinstance(redis, RedisCluster) == redis_url.startswith("redis+cluster")
+    if isinstance(redis, RedisCluster):
+        nodes = {redis.get_node_from_key(s.keys.pools).name for s in stock.buckets}
+        assert len(nodes) == 3, nodes
+    orders = [_direct(f"buyer-{i}") for i in range(400)]
+    outcomes = []
+    for start in range(0, len(orders), 48):
+        outcomes += await stock.reserve(0, orders[start : start + 48])
+    accepted = sum(o.code == "ok" for o in outcomes)
+    assert accepted == 240  # group 150 + distribution 90: every unit, not one more
+    assert {o.code for o in outcomes} == {"ok", "sold_out"}
+    pools = await stock.pools()
+    assert (pools["group"]["remaining"], pools["distribution"]["remaining"]) == (0, 0)
+    assert all([await s.last_order_number() > 0 for s in stock.buckets])  # each placed some
