@@ -71,6 +71,14 @@ def keyspace_of(order_id: str) -> str:
     return order_id.rpartition(".")[0]
 
 
+def ledger_entry_id(stream_id: str, keyspace: str) -> str:
+    """A stream entry's id as the ledger keeps it (with its campaign's id): each bucket's
+    stream numbers its entries by the clock of its own shard, so two buckets' entries can
+    share an id; a bucket's carry its mark ("<ms>-<seq>@<n>"), bucket 0's stay as they are."""
+    _, mark, n = keyspace.partition(KEYSPACE_MARK)
+    return f"{stream_id}{mark}{n}"
+
+
 def split(units: int, k: int, *, pinned: bool = False) -> list[int]:
     """A count over K buckets: equal shares, the remainder to the first buckets; all of it
     in bucket 0 when pinned."""

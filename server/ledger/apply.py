@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from server.domain.buckets import KEYSPACE_MARK
 from server.domain.commission import Line, next_lines
 from server.ledger.schema import (
     after_sales,
@@ -39,8 +40,10 @@ Entry = tuple[str, Mapping[str, str]]
 
 
 def stream_position(stream_id: str) -> tuple[int, int]:
+    """ "<ms>-<seq>", or a stock bucket's "<ms>-<seq>@<n>" (domain/buckets.py): the entry's
+    place in its own stream."""
     ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
+    return int(ms), int(seq.partition(KEYSPACE_MARK)[0] or 0)
 
 
 async def apply_entries(conn: AsyncConnection, campaign_id: str, entries: Iterable[Entry]) -> int:

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.domain.buckets import campaign_of, ledger_entry_id
 from server.ledger.apply import (
     Entry,
     apply_audit_entries,
@@ -61,9 +62,11 @@ class LedgerConsumer:
         self._wait_for = wait_for
         self._known: set[str] = set()
 
-    async def consume(self, campaign_ids: Sequence[str], block_ms: int = 500) -> int:
-        """One round: own pending entries first, then others' stale ones, then new ones."""
-        streams = {CampaignKeys(self._prefix, cid).stream: cid for cid in campaign_ids}
+    async def consume(self, keyspaces: Sequence[str], block_ms: int = 500) -> int:
+        """One round: own pending entries first, then others' stale ones, then new ones.
+        `keyspaces`: every campaign's, each a campaign id or a stock bucket's "<cid>@<n>"
+        (domain/buckets.py), whose entries go to the ledger under their campaign."""
+        streams = {CampaignKeys(self._prefix, ks).stream: ks for ks in keyspaces}
         streams[IdentityKeys(self._prefix).stream] = IDENTITY
         streams[OpsKeys(self._prefix).audit] = OPS
         for stream in streams.keys() - self._known:
@@ -94,9 +97,9 @@ class LedgerConsumer:
             await asyncio.sleep(min(block_ms, CLUSTER_POLL_MS) / 1000)
         return applied
 
-    async def trim(self, campaign_ids: Sequence[str]) -> None:
+    async def trim(self, keyspaces: Sequence[str]) -> None:
         """Drop entries every consumer group has acknowledged; never an unacknowledged one."""
-        streams = [CampaignKeys(self._prefix, cid).stream for cid in campaign_ids]
+        streams = [CampaignKeys(self._prefix, ks).stream for ks in keyspaces]
         streams += [IdentityKeys(self._prefix).stream, OpsKeys(self._prefix).audit]
         for stream in streams:
             floor = await self._lowest_unacknowledged(stream)
@@ -156,33 +159,35 @@ class LedgerConsumer:
         )
         return _entries(reply[1])
 
-    async def _apply(self, stream: str, campaign_id: str, entries: list[Entry]) -> int:
+    async def _apply(self, stream: str, keyspace: str, entries: list[Entry]) -> int:
         if not entries:
             return 0
         async with self._engine.begin() as conn:
-            if campaign_id == IDENTITY:
+            if keyspace == IDENTITY:
                 applied = await apply_identity_entries(conn, entries)
-            elif campaign_id == OPS:
+            elif keyspace == OPS:
                 applied = await apply_audit_entries(conn, entries)
             else:
-                applied = await apply_entries(conn, campaign_id, entries)
+                campaign_id = campaign_of(keyspace)
+                named = [(ledger_entry_id(sid, keyspace), fields) for sid, fields in entries]
+                applied = await apply_entries(conn, campaign_id, named)
         # Acknowledge only after the commit: a crash before this line redelivers the batch,
         # and apply_entries skips what the ledger already holds.
         await self._redis.xack(stream, GROUP, *[stream_id for stream_id, _ in entries])
         if applied < len(entries):
             log.info(
                 "%s: %d redelivered entries were already in the ledger",
-                campaign_id,
+                keyspace,
                 len(entries) - applied,
             )
         return len(entries)
 
 
-async def backlog(redis: Redis, prefix: str, campaign_ids: Sequence[str]) -> int:
+async def backlog(redis: Redis, prefix: str, keyspaces: Sequence[str]) -> int:
     """Entries the ledger has not applied yet: undelivered plus delivered-but-unacknowledged,
-    over the user pool's stream and every campaign's."""
+    over the user pool's stream and every campaign keyspace's."""
     streams = [IdentityKeys(prefix).stream, OpsKeys(prefix).audit]
-    streams += [CampaignKeys(prefix, c).stream for c in campaign_ids]
+    streams += [CampaignKeys(prefix, ks).stream for ks in keyspaces]
     behind = 0
     for stream in streams:
         with contextlib.suppress(ResponseError):  # no stream yet: nothing behind
