@@ -30,8 +30,8 @@ from redis.asyncio.cluster import RedisCluster
 
 from loadtest.spike import spike_campaign
 from server.demo_reset import delete_keys
-from server.domain.buckets import MAX_BUCKETS, bucket_of
-from server.domain.campaign import parse_campaign
+from server.domain.buckets import bucket_of
+from server.domain.campaign import MAX_BUCKETS, parse_campaign
 from server.domain.pools import plan_for
 from server.store.buckets import BucketedStock
 from server.store.connection import connect

@@ -37,17 +37,19 @@ import aiohttp
 import orjson
 
 from loadtest.client import Client, Json, api_parser, snapshots
-from server.domain.campaign import Mode, parse_campaign
-from server.domain.campaign_file import with_total_units
+from server.domain.buckets import keyspace_of
+from server.domain.campaign import MAX_BUCKETS, Mode, parse_campaign
+from server.domain.campaign_file import with_buckets, with_total_units
 from server.domain.pools import available, plan_for
 
 ANSWERS = {(201, "accepted"), (409, "sold_out"), (409, "limit_reached")}
 
 
-def spike_campaign(campaign_id: str, units: int) -> str:
+def spike_campaign(campaign_id: str, units: int, buckets: int = 1) -> str:
     text = resources.files("server").joinpath("campaigns", "mid-autumn.toml").read_text("utf-8")
     text = text.replace('id = "mid-autumn"', f'id = "{campaign_id}"')
-    return with_total_units(text, units)
+    text = with_total_units(text, units)
+    return with_buckets(text, buckets) if buckets > 1 else text
 
 
 @dataclass
@@ -87,13 +89,14 @@ async def run(
     concurrency: int,
     settle_s: float,
     mark: Callable[[str], Awaitable[None]] | None = None,
+    buckets: int = 1,
 ) -> dict[str, Any]:
     """bases: every gateway's address, the client's own first. mark, if given, is awaited
     at "go" (开抢), "answered" (every attempt answered) and "settled" (the ledger caught up),
     for a caller that measures each phase."""
     mark = mark or _no_mark
     campaign_id = f"spike-{uuid.uuid4().hex[:8]}"
-    text = spike_campaign(campaign_id, units)
+    text = spike_campaign(campaign_id, units, buckets)
     status, campaign = await client.call(
         "PUT", f"/api/v1/ops/campaigns/{campaign_id}", data=text, headers=client.ops
     )
@@ -244,6 +247,7 @@ def verdict(
     return {
         "campaign_id": campaign_id,
         "units": before["total"],
+        "order_keyspaces": sorted({keyspace_of(oid) for oid in accepted_ids}),  # stock buckets
         "attempts": len(attempts),
         "answers": {f"{s} {o}": n for (s, o), n in sorted(outcomes.items())},
         "accepted": len(accepted),
@@ -304,7 +308,10 @@ def main() -> int:
     parser.add_argument(
         "--also", action="append", default=[], help="a further gateway (repeat for each)"
     )
+    parser.add_argument("--buckets", type=int, default=1, help="stock buckets (1-16)")
     args = parser.parse_args()
+    if not 1 <= args.buckets <= MAX_BUCKETS:
+        parser.error(f"--buckets must be 1-{MAX_BUCKETS}")
     if not 1 <= args.units <= 1_000_000 or not 1 <= args.factor <= 100:
         parser.error("--units must be 1-1000000 and --factor 1-100")
     if not 1 <= args.concurrency <= 10_000:
@@ -315,7 +322,15 @@ def main() -> int:
         async with aiohttp.ClientSession(args.base, connector=connector) as session:
             client = Client(session, args.ops_token, args.payment_secret)
             bases = [args.base, *args.also]
-            return await run(client, bases, args.units, args.factor, args.concurrency, args.settle)
+            return await run(
+                client,
+                bases,
+                args.units,
+                args.factor,
+                args.concurrency,
+                args.settle,
+                buckets=args.buckets,
+            )
 
     result = asyncio.run(go())
     print(

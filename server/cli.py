@@ -40,7 +40,6 @@ from server.settings import Settings, demo_defaults
 from server.sim import Shape, Simulation, SimulationStopped
 from server.store.campaign_store import CampaignStore
 from server.store.connection import connect
-from server.store.keys import CampaignKeys
 from server.store.screens import ScreenStore
 from server.worker import Worker, default_worker_name
 
@@ -396,10 +395,11 @@ async def _run_reconcile(settings: Settings, redis_url: str, only: list[str] | N
     redis = connect(redis_url, settings.redis_timeout_s)
     engine = create_engine(ledger_url(settings.database_url, settings.data_dir))
     try:
-        ids = only or await CampaignStore(redis, settings.key_prefix).ids()
+        campaigns = CampaignStore(redis, settings.key_prefix)
         clean = True
-        for campaign_id in ids:
-            report = await reconcile(redis, engine, CampaignKeys(settings.key_prefix, campaign_id))
+        for campaign_id in only or await campaigns.ids():
+            spaces = await campaigns.keyspaces(campaign_id)
+            report = await reconcile(redis, engine, spaces)
             print(report.summary())
             for problem in report.problems:
                 print(f"  MISMATCH {problem}")

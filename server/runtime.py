@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -17,20 +17,22 @@ import orjson
 from redis.asyncio import Redis
 
 from server.clock import Clock, RealClock, SimulatedClock, to_ms
+from server.domain.buckets import campaign_of, keyspace_of
 from server.domain.campaign import Campaign, Mode, parse_campaign
 from server.domain.pools import Plan, plan_for
 from server.domain.sold_out import SoldOutFlag
 from server.errors import Conflict, NotFound
 from server.settings import Settings
 from server.store.batching import Coalescer
+from server.store.buckets import BucketedStock
 from server.store.campaign_store import CampaignStore
 from server.store.clock_state import ClockStore
 from server.store.connection import REDIS_OUTAGES
-from server.store.keys import CampaignKeys, GlobalKeys
+from server.store.keys import GlobalKeys
 from server.store.orders import OrderStore
 from server.store.replicated import Replicas, require_replicas
 from server.store.scripts import Scripts
-from server.store.stock import OrderRequest, Outcome, StockStore, text
+from server.store.stock import OrderRequest, Outcome, text
 from server.store.warehouses import WarehouseStore
 from server.telemetry import ORDERS_PER_RESERVE, REDIS_TRIPS
 
@@ -54,7 +56,7 @@ def startup_campaign_text(settings: Settings) -> str:
 class LiveCampaign:
     campaign: Campaign
     version: int
-    stock: StockStore
+    stock: BucketedStock
     orders: OrderStore
     reserve: Coalescer[OrderRequest, Outcome]
     warehouses: WarehouseStore
@@ -62,10 +64,23 @@ class LiveCampaign:
     paused: frozenset[str] = frozenset()  # modes ops paused (refreshed with the campaign)
     sold_out_flag: SoldOutFlag = field(init=False)
     _windows_ms: dict[Mode, tuple[int, int]] = field(init=False)
+    _heard: dict[int, dict[str, int]] = field(init=False)  # each stock bucket's, as heard
 
     def __post_init__(self) -> None:
         self.sold_out_flag = SoldOutFlag({})  # its plans come with the campaign, in update
+        self._heard = {}
         self.update(self.campaign, self.version)
+
+    def hear_stock(self, bucket: int, remaining: dict[str, int]) -> None:
+        """A stock message of one bucket: the flag hears the campaign's sum (units a bucket
+        lacks it borrows from the others)."""
+        self._heard[bucket] = remaining
+        self.sold_out_flag.hear_message(_summed(self._heard.values()))
+
+    def hear_read(self, by_bucket: list[dict[str, int]], messages_before: int) -> None:
+        """A read of every bucket's pools, kept unless a message came while it ran."""
+        if self.sold_out_flag.hear_read(_summed(by_bucket), messages_before):
+            self._heard = dict(enumerate(by_bucket))
 
     def update(self, campaign: Campaign, version: int) -> None:
         """Make a (new version of the) campaign live, with everything worked out from it."""
@@ -84,6 +99,14 @@ class LiveCampaign:
     def sold_out(self, mode: Mode, qty: int) -> bool:
         """Known in this process to be unable to serve qty units in this mode."""
         return self.sold_out_flag.sold_out(mode, qty)
+
+
+def _summed(buckets: Iterable[dict[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for remaining in buckets:
+        for pool, units in remaining.items():
+            total[pool] = total.get(pool, 0) + units
+    return total
 
 
 class Runtime:
@@ -135,17 +158,29 @@ class Runtime:
         return live
 
     def live_for_order(self, order_id: str, field: str = "order_id") -> LiveCampaign:
-        """The campaign an order id belongs to ("<campaign id>.<number>")."""
-        live = self.campaigns.get(order_id.rpartition(".")[0])
+        """The campaign an order id belongs to ("<keyspace>.<number>", the keyspace its
+        campaign's id or one of its stock buckets', "<campaign id>@<n>")."""
+        live = self.campaigns.get(campaign_of(keyspace_of(order_id)))
         if live is None:
             raise NotFound(f"no order {order_id!r}", field)
         return live
+
+    def live_for_payment(self, payment_id: str) -> LiveCampaign | None:
+        """The campaign of a payment id ("<keyspace of its order>~<token>"), if it is live."""
+        return self.campaigns.get(campaign_of(payment_id.partition("~")[0]))
 
     async def install(self, campaign: Campaign, text: str) -> LiveCampaign:
         """Make a validated campaign file live: its pools and the file stored in one atomic
         step, so a refusal or a failure leaves the running version as it was."""
         current = self.campaigns.get(campaign.id)
+        stock = self._stock(campaign)
         if current is not None:
+            if current.stock.k != stock.k and await current.stock.orders_placed():
+                raise Conflict(
+                    "orders exist: the stock buckets can no longer change",
+                    "stock.buckets",
+                    code="stock_locked",
+                )
             placed = await current.orders.placed_by_mode()
             for mode in current.campaign.modes:
                 if placed.get(mode) and not campaign.offers(mode):
@@ -154,13 +189,15 @@ class Runtime:
                     )
             current.warehouses.check(campaign, await current.warehouses.levels())
         await self._campaign_store.add_id(campaign.id)
-        version = await self._stock(campaign.id).install(campaign, text)
+        version = await stock.install(campaign, text)
         if version is None:
             raise Conflict(
                 "orders exist: pools and their shares can no longer change",
                 "stock.pools",
                 code="stock_locked",
             )
+        if current is not None and current.stock.k != stock.k:  # the old buckets go empty
+            await current.stock.drop_buckets_beyond(stock)
         live = self._activate(campaign, version)
         await live.warehouses.init(campaign)
         return live
@@ -226,10 +263,9 @@ class Runtime:
                 text(m) for m in await self.redis.smembers(live.stock.keys.paused)
             )
         for live in list(self.campaigns.values()):  # a backstop for a missed message
-            flag = live.sold_out_flag
-            heard = flag.messages
-            pools = await live.stock.pools()
-            flag.hear_read({name: c["remaining"] for name, c in pools.items()}, heard)
+            heard = live.sold_out_flag.messages
+            by_bucket = await live.stock.pools_by_bucket()
+            live.hear_read([{n: c["remaining"] for n, c in b.items()} for b in by_bucket], heard)
 
     async def _refresh_forever(self) -> None:
         while not self._stopping.is_set():
@@ -251,7 +287,11 @@ class Runtime:
             subscribed: set[str] = set()
             try:
                 while not self._stopping.is_set():
-                    wanted = {live.stock.keys.stock_channel for live in self.campaigns.values()}
+                    wanted = {
+                        keys.stock_channel
+                        for live in self.campaigns.values()
+                        for keys in live.stock.spaces.buckets
+                    }
                     if wanted - subscribed:
                         await pubsub.ssubscribe(*(wanted - subscribed))
                         subscribed |= wanted
@@ -271,11 +311,12 @@ class Runtime:
                     await pubsub.aclose()
 
     def _heard_stock(self, channel: str, data: bytes) -> None:
-        campaign_id = channel.partition("{")[2].partition("}")[0]
-        live = self.campaigns.get(campaign_id)
+        keyspace = channel.partition("{")[2].partition("}")[0]
+        live = self.campaigns.get(campaign_of(keyspace))
         remaining = orjson.loads(data)
-        if live is not None and isinstance(remaining, dict):
-            live.sold_out_flag.hear_message({str(p): int(units) for p, units in remaining.items()})
+        bucket = live.stock.bucket_index(keyspace) if live is not None else None
+        if live is not None and bucket is not None and isinstance(remaining, dict):
+            live.hear_stock(bucket, {str(p): int(units) for p, units in remaining.items()})
 
     async def _load(self, campaign_id: str) -> None:
         loaded = await self._campaign_store.load(campaign_id)
@@ -283,7 +324,7 @@ class Runtime:
             return
         version, text = loaded
         campaign = parse_campaign(text)
-        if await self._stock(campaign.id).init_pools(campaign) == "locked":
+        if "locked" in await self._stock(campaign).init_pools(campaign):
             log.warning(
                 "%s: pools in Redis differ from the file; orders exist, keeping them", campaign.id
             )
@@ -295,20 +336,33 @@ class Runtime:
 
     def _activate(self, campaign: Campaign, version: int) -> LiveCampaign:
         current = self.campaigns.get(campaign.id)
-        if current is not None:
+        if current is not None and current.stock.k == campaign.stock.buckets:
+            current.stock.configure(campaign)
             current.update(campaign, version)
             return current
-        stock = self._stock(campaign.id)
-        orders = OrderStore(self.redis, self.scripts, stock.keys)
+        stock = self._stock(campaign)
+        orders = OrderStore(self.redis, self.scripts, stock.spaces)
         houses = WarehouseStore(self.redis, self.scripts, stock.keys)
         reserver = Coalescer(self._reserver(stock))
+        if current is not None:  # other buckets (none had an order): other stores
+            current.stock, current.orders, current.reserve = stock, orders, reserver
+            current.update(campaign, version)
+            return current
         live = LiveCampaign(campaign, version, stock, orders, reserver, houses)
         self.campaigns[campaign.id] = live
         return live
 
-    def _stock(self, campaign_id: str) -> StockStore:
-        keys = CampaignKeys(self.settings.key_prefix, campaign_id)
-        return StockStore(self.redis, self.scripts, keys, wait_for=self.replica_wait)
+    def _stock(self, campaign: Campaign) -> BucketedStock:
+        prefix, k = self.settings.key_prefix, campaign.stock.buckets
+        stock = BucketedStock(
+            self.redis, self.scripts, prefix, campaign.id, k, wait_for=self.replica_wait
+        )
+        stock.configure(campaign)
+        return stock
+
+    def keyspaces(self) -> list[str]:
+        """Every live campaign's keyspaces: its own and its stock buckets'."""
+        return [tag for live in self.campaigns.values() for tag in live.stock.tags]
 
     @property
     def replica_wait(self) -> Replicas:
@@ -319,7 +373,7 @@ class Runtime:
         return (1, int(self.settings.redis_timeout_s * 500))
 
     def _reserver(
-        self, stock: StockStore
+        self, stock: BucketedStock
     ) -> Callable[[list[OrderRequest]], Awaitable[list[Outcome]]]:
         trips = REDIS_TRIPS.labels("reserve")
 

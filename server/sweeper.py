@@ -30,6 +30,10 @@ class Sweeper:
         fired = 0
         await self._runtime.return_due_pools()
         for live in list(self._runtime.campaigns.values()):
+            if live.stock.k > 1 and (finished := await live.stock.finish_loans()):
+                log.warning(
+                    "%s: finished %d loans between stock buckets", live.campaign.id, finished
+                )
             await self._open_offer_on_time(live)
             while due := await live.orders.due(self._runtime.clock.now_ms()):
                 for member in due:

@@ -108,7 +108,7 @@ class Worker:
         await self.providers.close()
 
     async def _consume(self) -> int:
-        applied = await self.consumer.consume(list(self._runtime.campaigns), block_ms=200)
+        applied = await self.consumer.consume(self._runtime.keyspaces(), block_ms=200)
         self.applied += applied
         return applied
 
@@ -119,7 +119,7 @@ class Worker:
         return await self.router.route_due()
 
     async def _trim(self) -> None:
-        await self.consumer.trim(list(self._runtime.campaigns))
+        await self.consumer.trim(self._runtime.keyspaces())
 
     async def _forever(
         self, stop: asyncio.Event, name: str, step: Callable[[], Awaitable[object]], pause: float

@@ -21,7 +21,7 @@ from server.ledger.consumer import GROUP
 from server.ledger.reconcile import Report, reconcile
 from server.payments.sandbox import signed_notice
 from server.settings import Settings
-from server.store.keys import CampaignKeys, IdentityKeys, OpsKeys
+from server.store.keys import IdentityKeys, OpsKeys
 from server.store.stock import text
 from tests.conftest import OPS_TOKEN, PAYMENT_SECRET, TIME_FACTOR
 
@@ -183,7 +183,7 @@ class LiveServer:
         stream, the user pool's and the ops audit's."""
         gateway = self.app.state.gateway
         prefix = gateway.settings.key_prefix
-        keys = CampaignKeys(prefix, campaign_id)
+        keys = gateway.runtime.live(campaign_id).stock.spaces
         others = [IdentityKeys(prefix).stream, OpsKeys(prefix).audit]
         deadline = asyncio.get_running_loop().time() + 10 * TIME_FACTOR
         while asyncio.get_running_loop().time() < deadline:
@@ -207,8 +207,8 @@ class LiveServer:
     async def reconcile(self, campaign_id: str = "mid-autumn") -> Report:
         await self.ledger_caught_up(campaign_id)
         gateway = self.app.state.gateway
-        keys = CampaignKeys(gateway.settings.key_prefix, campaign_id)
-        return await reconcile(gateway.runtime.redis, gateway.ledger, keys)
+        spaces = gateway.runtime.live(campaign_id).stock.spaces
+        return await reconcile(gateway.runtime.redis, gateway.ledger, spaces)
 
 
 Value = TypeVar("Value")

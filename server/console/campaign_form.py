@@ -159,6 +159,7 @@ FORM: tuple[Section, ...] = (
     Section(
         "stock",
         "stock",
+        (Field("buckets", "int", optional=True),),
         lists=(
             Rows(
                 "pools",

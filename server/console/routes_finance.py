@@ -105,7 +105,7 @@ async def finance(visit: Visit) -> Response:
 @page("reconcile.run")
 async def run_reconcile(visit: Visit) -> Response:
     live = chosen(visit)
-    result = await reconcile(visit.gw.runtime.redis, visit.gw.ledger, live.stock.keys)
+    result = await reconcile(visit.gw.runtime.redis, visit.gw.ledger, live.stock.spaces)
     await visit.gw.audit.record(
         visit.actor,
         "finance.reconcile",

@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
+from server.domain.campaign import MAX_BUCKETS
 from server.domain.pools import Plan, offers
 
-MAX_BUCKETS = 16
 PINNED_MODES = frozenset({"group"})  # modes whose every order goes to bucket 0
 KEYSPACE_MARK = "@"  # "<campaign id>@<n>": a bucket's keyspace (campaign ids are slugs)
 

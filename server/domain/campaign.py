@@ -133,8 +133,14 @@ class Pool(_Section):
     returns_at: AwareDatetime | None = None
 
 
+MAX_BUCKETS = 16  # a campaign's stock buckets at most (domain/buckets.py)
+
+
 class Stock(_Section):
     pools: Annotated[list[Pool], Field(min_length=1, max_length=16)]
+    # stock buckets (domain/buckets.py): the pools split over this many keyspaces, so on a
+    # Redis Cluster as many shards place one very hot campaign's orders
+    buckets: Annotated[int, Field(ge=1, le=MAX_BUCKETS)] = 1
 
 
 RegionCode = Annotated[str, Field(pattern=r"^[1-9]\d{5}$")]
@@ -301,6 +307,12 @@ def _rule_problems(c: Campaign) -> Iterator[FieldProblem]:
     yield from _pool_problems(c)
     if c.fulfilment is not None:
         yield from _warehouse_problems(c, c.fulfilment)
+        if c.stock.buckets > 1:  # a bucket's orders would route from its share of each house
+            yield FieldProblem(
+                "stock.buckets",
+                "stock buckets need a campaign without warehouses (fulfilment by ops)",
+                "buckets_without_warehouses",
+            )
 
 
 def _window_problems(c: Campaign) -> Iterator[FieldProblem]:

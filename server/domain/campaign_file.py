@@ -42,3 +42,13 @@ def with_total_units(text: str, total: int) -> str:
     text = re.sub(r"^total_units = \d+", f"total_units = {total}", text, count=1, flags=re.M)
     scaled = iter(scaled_units([int(n) for n in _WAREHOUSE_UNITS.findall(text)], total))
     return _WAREHOUSE_UNITS.sub(lambda _: f"units = {next(scaled)}", text)
+
+
+def with_buckets(text: str, k: int) -> str:
+    """The campaign with its stock split over k buckets; fulfilment left to ops (a campaign
+    with stock buckets routes no warehouses: domain/campaign.py)."""
+    raw = tomllib.loads(text)
+    raw["stock"]["buckets"] = k
+    if k > 1:
+        raw.pop("fulfilment", None)
+    return to_toml(raw)

@@ -32,6 +32,14 @@ import orjson
 from redis.asyncio import Redis
 
 from server.domain.phases import phase
+from server.feeds.buckets import (
+    TOP_READ,
+    newest_entries,
+    read_other_buckets,
+    summed_counts,
+    summed_pools,
+    top_leaders,
+)
 from server.feeds.metrics import Raw, dashboard, live
 from server.feeds.screen_facts import next_moments, recent_order, tier_progress
 from server.feeds.wire import Connection, data_frame
@@ -221,7 +229,8 @@ class CampaignHub:
     async def _next_change(self, last_id: str, wait_s: float) -> None:
         """Block until the order stream moves past last_id, or wait_s passes (at most half a
         second: rates and counters the stream does not carry still refresh). Pushed, not
-        polled: an order reaches the feeds as soon as their pace allows."""
+        polled: an order reaches the feeds as soon as their pace allows. (A campaign with
+        stock buckets wakes on its own keyspace's stream; a cluster blocks on one slot.)"""
         with contextlib.suppress(*REDIS_OUTAGES):
             await self._runtime.redis.xread(
                 {self._live.stock.keys.stream: last_id}, count=1, block=int(wait_s * 1000)
@@ -302,12 +311,13 @@ class CampaignHub:
         # recruits are stamped with campaign time, so "the last 10 minutes" is campaign time too
         recent_since = self._runtime.clock.now_ms() - 600_000
         watched = sorted({s.group for s in self._by_kind["live"] if s.group})
+        others = self._live.stock.spaces.buckets[1:]  # stock buckets: see feeds/buckets.py
         redis: Redis = self._runtime.redis
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(k.counters)
             pipe.hgetall(k.pools)
             pipe.zrevrange(k.progress, 0, 3, withscores=True)
-            pipe.zrevrange(k.leaders, 0, 9, withscores=True)
+            pipe.zrevrange(k.leaders, 0, (TOP_READ if others else 10) - 1, withscores=True)
             pipe.hget(identity.counters, "distributors.recruited")
             pipe.zcount(identity.recruited, recent_since, "+inf")
             pipe.xinfo_stream(k.stream)
@@ -324,6 +334,15 @@ class CampaignHub:
         counters, pools, leading, top, recruited, recent, info, notice, paused = results[:9]
         found_groups = results[9] if watched else None
         viewers, newest, goals = results[-3:] if screen else (None, None, None)
+        added = int(info["entries-added"]) if isinstance(info, dict) else 0
+        if others:
+            more = await read_other_buckets(redis, others, newest=8 * RECENT_SHOWN if screen else 0)
+            counters = summed_counts(counters, more.counters)
+            pools = summed_pools(pools, more.pools)
+            top = top_leaders(top, more.leaders, 10)
+            added += more.entries_added
+            if isinstance(newest, list):
+                newest = newest_entries(newest, more.newest, 8 * RECENT_SHOWN)
         target, kaiqiang = goals if isinstance(goals, list) else (None, None)
         groups = {}
         if watched and isinstance(found_groups, list):
@@ -346,7 +365,7 @@ class CampaignHub:
                 self._known_at = time.monotonic()
         return Raw(
             labels={c: self._known[c] for c in top_codes if c in self._known},
-            version=int(info["entries-added"]) if isinstance(info, dict) else 0,
+            version=added,
             last_id=text(info["last-generated-id"]) if isinstance(info, dict) else "0-0",
             counters={text(f): int(v) for f, v in counters.items()},
             pools=parse_pools(pools),

@@ -16,6 +16,7 @@ from server.domain.campaign import Campaign
 from server.domain.routing import Depot, Serves, plan_route
 from server.ledger.fulfilment_queries import routable
 from server.runtime import LiveCampaign, Runtime
+from server.store.buckets import BucketedStock
 from server.store.orders import Answer
 from server.store.stock import StockStore
 from server.store.warehouses import WarehouseStore
@@ -39,7 +40,11 @@ def depots(campaign: Campaign) -> list[Depot]:
 
 
 async def route_one(
-    campaign: Campaign, stock: StockStore, warehouses: WarehouseStore, now_ms: int, order_id: str
+    campaign: Campaign,
+    stock: BucketedStock | StockStore,
+    warehouses: WarehouseStore,
+    now_ms: int,
+    order_id: str,
 ) -> Answer | Short | None:
     """Route one order by the campaign's strategy; Short when the warehouses cannot cover it
     (it waits), None when it is not the router's to route (not paid, no address, a group

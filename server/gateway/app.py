@@ -73,7 +73,6 @@ from server.runtime import Runtime
 from server.settings import Settings
 from server.store.connection import connect
 from server.store.identities import IdentityStore
-from server.store.keys import CampaignKeys
 from server.store.screens import ScreenStore
 from server.worker import Worker, default_worker_name
 
@@ -108,9 +107,8 @@ async def _worker_alongside(
 
 async def _reconcile_at_end(runtime: Runtime, ledger: AsyncEngine) -> None:
     """The demo ends by proving the books: Redis = ledger + unconsumed entries, every cent."""
-    for campaign_id in runtime.campaigns:
-        keys = CampaignKeys(runtime.settings.key_prefix, campaign_id)
-        report = await reconcile(runtime.redis, ledger, keys)
+    for live in runtime.campaigns.values():
+        report = await reconcile(runtime.redis, ledger, live.stock.spaces)
         log.info("reconcile %s", report.summary())
         for problem in report.problems:
             log.error("reconcile MISMATCH %s", problem)

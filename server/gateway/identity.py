@@ -14,7 +14,7 @@ async def identity_of(
     identities: IdentityStore, orders: OrderStore, campaign: Campaign, user: str
 ) -> Identity:
     """Every fact about the buyer, in one round trip shared with the tick's other orders."""
-    facts = await identities.buyers.submit((user, orders.keys.depositors))
+    facts = await identities.buyers.submit((user, orders.depositors_key(user)))
     tier_id = facts.user.get("member_tier") if facts.user else None
     member: MemberTier | None = next((m for m in campaign.members if m.id == tier_id), None)
     return Identity(
@@ -33,7 +33,7 @@ async def attribution_of(
     rate tier follows the units paid through the link in this campaign so far."""
     if ref is None:
         return Attribution()
-    link, volume = await identities.link_and_volume(ref, orders.keys.leaders)
+    link, volume = await identities.link_and_volume(ref, orders.leaders_keys())
     if link is None:
         raise BadInput("no share link with this code", "ref", "unknown_ref")
     if link["kind"] == "distributor" and link["status"] != "active":

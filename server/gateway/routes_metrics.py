@@ -54,7 +54,7 @@ async def _campaign_families(gw: Gateway) -> list[Metric]:
         "liveroom_warehouse_units", "Units per warehouse", labels=["campaign", "warehouse", "state"]
     )
     for campaign_id, live in list(gw.runtime.campaigns.items()):
-        counts, length, groups = await _read(gw, live)
+        counts, length, behind = await _read(gw, live)
         orders.add_metric([campaign_id, "accepted"], counts.get("orders.accepted", 0))
         for name, value in counts.items():
             if name.startswith("refused."):
@@ -62,7 +62,7 @@ async def _campaign_families(gw: Gateway) -> list[Metric]:
         money.add_metric([campaign_id, "paid"], counts.get("gmv.paid_fen", 0))
         money.add_metric([campaign_id, "refunded"], counts.get("refunds.fen", 0))
         stream.add_metric([campaign_id], length)
-        lag.add_metric([campaign_id], _lag(groups))
+        lag.add_metric([campaign_id], behind)
         for code, level in (await live.warehouses.levels()).houses.items():
             for state in ("free", "allocated", "shipped"):
                 units.add_metric([campaign_id, code, state], getattr(level, state))
@@ -74,16 +74,24 @@ async def _campaign_families(gw: Gateway) -> list[Metric]:
     return [orders, money, stream, lag, units, feeds]
 
 
-async def _read(gw: Gateway, live: LiveCampaign) -> tuple[dict[str, int], int, object]:
-    """A campaign's counters, its stream's length and its consumer groups, in one trip."""
-    keys = live.stock.keys
+async def _read(gw: Gateway, live: LiveCampaign) -> tuple[dict[str, int], int, int]:
+    """A campaign's counters, its streams' length and the ledger's lag on them, summed over
+    its keyspaces (its stock buckets'), in one trip."""
     async with gw.runtime.redis.pipeline(transaction=False) as pipe:
-        pipe.hgetall(keys.counters)
-        pipe.xlen(keys.stream)
-        pipe.xinfo_groups(keys.stream)
-        counters, length, groups = await pipe.execute(raise_on_error=False)
-    counts = {text(k): int(v) for k, v in counters.items()} if isinstance(counters, dict) else {}
-    return counts, length if isinstance(length, int) else 0, groups
+        for keys in live.stock.spaces.buckets:
+            pipe.hgetall(keys.counters)
+            pipe.xlen(keys.stream)
+            pipe.xinfo_groups(keys.stream)
+        results = await pipe.execute(raise_on_error=False)
+    counts: dict[str, int] = {}
+    length = lag = 0
+    for counters, size, groups in zip(results[::3], results[1::3], results[2::3], strict=True):
+        if isinstance(counters, dict):
+            for name, n in counters.items():
+                counts[text(name)] = counts.get(text(name), 0) + int(n)
+        length += size if isinstance(size, int) else 0
+        lag += _lag(groups)
+    return counts, length, lag
 
 
 def _lag(groups: object) -> int:

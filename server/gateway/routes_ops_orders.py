@@ -88,7 +88,7 @@ async def reconcile_now(request: Request) -> Response:
     gw.require_ops(request)
     query = parse_params(dict(request.query_params), CampaignQuery)
     live = gw.runtime.live(query.campaign_id)
-    report = await reconcile(gw.runtime.redis, gw.ledger, live.stock.keys)
+    report = await reconcile(gw.runtime.redis, gw.ledger, live.stock.spaces)
     return JSONResponse(
         {
             "clean": not report.problems,

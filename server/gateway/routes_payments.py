@@ -13,6 +13,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from server.clock import to_ms
+from server.domain.buckets import keyspace_of
 from server.domain.campaign import Campaign
 from server.domain.lifecycle import balance_due_ms, next_stage, stage_amount_fen
 from server.domain.phases import balance_window_open
@@ -72,7 +73,8 @@ async def open_payment(request: Request) -> Response:
     )
 
     async def start() -> tuple[int, Any]:
-        payment_id = f"{live.campaign.id}~{secrets.token_hex(8)}"
+        # named after the order's keyspace, where the payment is kept beside it
+        payment_id = f"{keyspace_of(order_id)}~{secrets.token_hex(8)}"
         answer = await live.orders.open_payment(
             to_ms(now), order_id, user, payment_id, stage, amount, provider
         )
@@ -153,7 +155,7 @@ async def _settle(
     gw: Gateway, provider: str, payment_id: str, amount_fen: int, status: str
 ) -> Response:
     """Apply a provider's word on a payment, only the provider that took it."""
-    live = gw.runtime.campaigns.get(payment_id.partition("~")[0])
+    live = gw.runtime.live_for_payment(payment_id)
     if live is None:
         log.warning("%s notice for unknown payment %s", provider, payment_id)
         raise NotFound("unknown payment", "payment_id", "unknown_payment")
@@ -186,7 +188,7 @@ async def sandbox_succeed(request: Request) -> Response:
     parse_json(await read_body(request), NoFields)
     user = gw.viewer(request.headers)
     payment_id = request.path_params["pid"]
-    live = gw.runtime.campaigns.get(payment_id.partition("~")[0])
+    live = gw.runtime.live_for_payment(payment_id)
     payment = await live.orders.payment(payment_id) if live else None
     if live is None or payment is None or payment["user"] != user:
         raise NotFound("unknown payment", "payment_id", "unknown_payment")

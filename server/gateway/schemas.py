@@ -18,8 +18,9 @@ CAMPAIGN_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 GROUP_CODE_PATTERN = r"^[A-Z0-9]{4,16}$"
 LINK_CODE_PATTERN = r"^[DC][A-Z2-9]{7}$"  # a share link: D... a distributor, C... a community
 REF_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-ORDER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}\.[0-9]{1,12}$"
-PAYMENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}~[0-9a-f]{16}$"
+# "<keyspace>.<n>" and "<keyspace>~<token>": a campaign's id, "@<n>" after it in a stock bucket
+ORDER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}(@[0-9]{1,6})?\.[0-9]{1,12}$"
+PAYMENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}(@[0-9]{1,6})?~[0-9a-f]{16}$"
 MAX_QTY = 100
 
 

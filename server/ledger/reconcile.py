@@ -30,13 +30,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain import refunds as refund_rules
+from server.domain.buckets import KEYSPACE_MARK, keyspace_of, ledger_entry_id
 from server.domain.commission import OWED, Line, next_lines
 from server.domain.lifecycle import expected_kept_fen
 from server.ledger import payout_outbox, refund_outbox
 from server.ledger.apply import json_object, stream_position
 from server.ledger.consumer import GROUP
 from server.ledger.schema import commissions, order_events
-from server.store.keys import CampaignKeys
+from server.store.buckets import Loan, loans_in_flight
+from server.store.keys import CampaignKeys, CampaignKeyspaces
 from server.store.stock import parse_pools, text
 from server.telemetry import RECONCILE_AT, RECONCILE_PROBLEMS
 
@@ -107,30 +109,57 @@ class _Projection:
             into[key] = (position, value)
 
 
-async def reconcile(redis: Redis, engine: AsyncEngine, keys: CampaignKeys) -> Report:
-    report = Report(keys.campaign_id)
-    pools, redis_orders, unconsumed, cutoff, houses = await _redis_snapshot(redis, keys)
+async def reconcile(
+    redis: Redis, engine: AsyncEngine, spaces: CampaignKeys | CampaignKeyspaces
+) -> Report:
+    """A campaign with stock buckets is read one keyspace after another (each in one
+    MULTI, with its own cutoff): its orders and pools bucket by bucket, its money whole."""
+    if isinstance(spaces, CampaignKeys):
+        spaces = CampaignKeyspaces((spaces,))
+    campaign_id = spaces.home.campaign_id
+    report = Report(campaign_id)
+    # Redis first, the ledger after: an entry the worker applies in between is then in the
+    # ledger, where read the other way round it would be in neither
+    snapshots = [(keys.campaign_id, await _redis_snapshot(redis, keys)) for keys in spaces.buckets]
+    events = await _ledger_events(engine, campaign_id)
     projection = _Projection()
-    for stream_id, fields in await _ledger_events(engine, keys.campaign_id):
-        if stream_position(stream_id) <= cutoff:
-            projection.apply(stream_id, fields)
-    for stream_id, fields in unconsumed:
-        projection.apply(stream_id, fields)
-    report.unconsumed = len(unconsumed)
+    redis_orders: dict[str, dict[str, Any]] = {}
+    bucket_pools: dict[str, dict[str, dict[str, int]]] = {}
+    houses: dict[str, dict[str, int]] = {}
+    for keyspace, (pools, orders, unconsumed, cutoff, held) in snapshots:
+        for stream_id, fields in events:
+            if _of_keyspace(stream_id, keyspace) and stream_position(stream_id) <= cutoff:
+                projection.apply(stream_id, fields)
+        for stream_id, fields in unconsumed:
+            projection.apply(ledger_entry_id(stream_id, keyspace), fields)
+        report.unconsumed += len(unconsumed)
+        redis_orders.update(orders)
+        bucket_pools[keyspace] = pools
+        houses = houses or held
     report.orders = len(redis_orders)
     _check_orders(report, projection, redis_orders)
-    _check_pools(report, projection, pools)
+    for keyspace, pools in bucket_pools.items():
+        _check_pools(report, projection, pools, keyspace)
+    if len(spaces) > 1:
+        _check_loans(report, bucket_pools, await loans_in_flight(redis, spaces))
     if houses:
         _check_warehouses(report, projection, houses)
     _check_money(report, projection)
-    if not unconsumed:  # commission lines are written as entries are applied
-        _check_commissions(report, projection, await _ledger_lines(engine, keys.campaign_id))
-    _check_refund_sends(report, await refund_outbox.totals(engine, keys.campaign_id))
+    if not report.unconsumed:  # commission lines are written as entries are applied
+        _check_commissions(report, projection, await _ledger_lines(engine, campaign_id))
+    _check_refund_sends(report, await refund_outbox.totals(engine, campaign_id))
     # payouts belong to the one user pool, not a campaign: checked with every campaign's
     report.problems.extend(await payout_outbox.problems(engine))
-    RECONCILE_PROBLEMS.labels(keys.campaign_id).set(len(report.problems))  # for /metrics
-    RECONCILE_AT.labels(keys.campaign_id).set_to_current_time()
+    RECONCILE_PROBLEMS.labels(campaign_id).set(len(report.problems))  # for /metrics
+    RECONCILE_AT.labels(campaign_id).set_to_current_time()
     return report
+
+
+def _of_keyspace(ledger_id: str, keyspace: str) -> bool:
+    """Whether a ledger entry id came from this keyspace's stream (ledger_entry_id)."""
+    _, mark, n = keyspace.partition(KEYSPACE_MARK)
+    _, entry_mark, entry_n = ledger_id.partition(KEYSPACE_MARK)
+    return (mark, n) == (entry_mark, entry_n)
 
 
 async def _redis_snapshot(
@@ -243,10 +272,14 @@ def _check_orders(
                 )
 
 
-def _check_pools(report: Report, projection: _Projection, pools: dict[str, dict[str, int]]) -> None:
+def _check_pools(
+    report: Report, projection: _Projection, pools: dict[str, dict[str, int]], keyspace: str
+) -> None:
+    """One keyspace's pools against its orders' allocations."""
     expected: dict[str, Counter[str]] = defaultdict(Counter)
-    for _, order in projection.orders.values():
-        if order["held"] == "none":
+    at = "" if keyspace == report.campaign_id else f" of bucket {keyspace}"
+    for oid, (_, order) in projection.orders.items():
+        if order["held"] == "none" or keyspace_of(oid) != keyspace:
             continue
         for source, units in order["alloc"]:
             expected[source][order["held"]] += units
@@ -257,19 +290,43 @@ def _check_pools(report: Report, projection: _Projection, pools: dict[str, dict[
         for counter in ("reserved", "sold", "borrowed", "lent"):
             if counters.get(counter, 0) != expected[pool][counter]:
                 report.problems.append(
-                    f"pool {pool}: {counter} is {counters.get(counter, 0)} in Redis, "
+                    f"pool {pool}{at}: {counter} is {counters.get(counter, 0)} in Redis, "
                     f"{expected[pool][counter]} from ledger + stream"
                 )
     held = sum(
         c.get("remaining", 0) + c.get("reserved", 0) + c.get("sold", 0) for c in pools.values()
     )
     quota = sum(c.get("quota", 0) for c in pools.values())
-    if held != quota:
-        report.problems.append(f"units lost: remaining + reserved + sold = {held}, quota {quota}")
+    lent = sum(c.get("received", 0) - c.get("sent", 0) for c in pools.values())
+    if held != quota + lent:
+        loans = f" + received - sent {lent}" if lent else ""
+        report.problems.append(
+            f"units lost{at}: remaining + reserved + sold = {held}, quota {quota}{loans}"
+        )
     moved_in = sum(c.get("moved_in", 0) for c in pools.values())
     moved_out = sum(c.get("moved_out", 0) for c in pools.values())
     if moved_in != moved_out:
-        report.problems.append(f"units moved in {moved_in} != moved out {moved_out}")
+        report.problems.append(f"units moved in{at} {moved_in} != moved out {moved_out}")
+
+
+def _check_loans(
+    report: Report, bucket_pools: dict[str, dict[str, dict[str, int]]], flying: list[Loan]
+) -> None:
+    """Every unit a bucket sent is in another bucket, or in a loan on its way."""
+    sent: Counter[str] = Counter()
+    received: Counter[str] = Counter()
+    for pools in bucket_pools.values():
+        for pool, counters in pools.items():
+            sent[pool] += counters.get("sent", 0)
+            received[pool] += counters.get("received", 0)
+    for loan in flying:
+        received.update(loan.units)
+    for pool in sorted(sent.keys() | received.keys()):
+        if sent[pool] != received[pool]:
+            report.problems.append(
+                f"pool {pool}: buckets sent {sent[pool]} units, received {received[pool]} "
+                f"(loans on their way: {sum(loan.units.get(pool, 0) for loan in flying)})"
+            )
 
 
 def _check_warehouses(

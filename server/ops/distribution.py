@@ -162,9 +162,9 @@ class one_at_a_time:  # noqa: N801 - used as `async with one_at_a_time(...)`
 async def ledger_caught_up(gw: Books, seconds: float = 5.0) -> None:
     """Payouts read balances from the ledger: wait (bounded) for the worker to catch up."""
     deadline = asyncio.get_running_loop().time() + seconds
-    campaigns = list(gw.runtime.campaigns)
+    keyspaces = gw.runtime.keyspaces()
     while asyncio.get_running_loop().time() < deadline:
-        if await backlog(gw.runtime.redis, gw.settings.key_prefix, campaigns) == 0:
+        if await backlog(gw.runtime.redis, gw.settings.key_prefix, keyspaces) == 0:
             return
         await asyncio.sleep(0.05)
     raise Unavailable("the ledger is behind; retry the payout")

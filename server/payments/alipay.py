@@ -4,8 +4,9 @@ module maps our payments and refunds onto its calls and the answers back. The SD
 synchronous (urllib), so each call runs in a thread.
 
 As with WeChat Pay, the payment's token is the out_trade_no (Alipay allows letters, digits
-and underscores only) and the campaign rides in `passback_params`, which the notification
-returns. Alipay counts money in yuan strings ("368.00"); we convert at this edge only."""
+and underscores only) and the payment id's keyspace (its campaign's id or stock bucket's)
+rides in `passback_params`, which the notification returns. Alipay counts money in yuan
+strings ("368.00"); we convert at this edge only."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ class Alipay:
             subject=subject[:256],
             out_trade_no=trade_no(payment["id"]),
             total_amount=yuan(payment["amount_fen"]),
-            passback_params=quote(payment["campaign_id"]),
+            passback_params=quote(payment["id"].partition("~")[0]),  # its keyspace
         )
         return {"kind": "wap", "url": f"{self._config.gateway}?{signed}"}
 
@@ -107,9 +108,9 @@ class Alipay:
         if abs((time.time() if now is None else now) - at) > NOTICE_TOLERANCE_S:
             raise BadNotice("notify_time outside the tolerance")
         try:
-            campaign = unquote(fields["passback_params"])
+            keyspace = unquote(fields["passback_params"])
             return PaymentNotice(
-                payment_id=f"{campaign}~{fields['out_trade_no']}",
+                payment_id=f"{keyspace}~{fields['out_trade_no']}",
                 amount_fen=fen_of(fields["total_amount"]),
                 status="succeeded" if fields["trade_status"] in _PAID else "failed",
                 transaction_id=fields.get("trade_no", ""),

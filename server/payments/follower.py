@@ -67,7 +67,7 @@ class PaymentFollower:
     async def _follow(self, payment: Silent, provider: FollowsPayments) -> int:
         now = self._runtime.clock.now_ms()
         pid = payment.payment_id
-        live = self._runtime.campaigns.get(pid.partition("~")[0])
+        live = self._runtime.live_for_payment(pid)
         if live is None:
             return 0
         state = await provider.payment_state(pid)

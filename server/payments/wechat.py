@@ -3,8 +3,9 @@ merchant key, checks every answer's signature with the platform public key, and 
 and decrypts notifications (AES-256-GCM under the APIv3 key). This module only maps our
 payments and refunds onto the API and its answers back.
 
-Our payment id is "<campaign>~<token>"; WeChat's out_trade_no allows no "~", so the token
-is the out_trade_no and the campaign rides in `attach`, which every notification returns."""
+Our payment id is "<keyspace>~<token>" (its order's keyspace: the campaign's id, or a stock
+bucket's "<campaign>@<n>"); WeChat's out_trade_no allows no "~", so the token is the
+out_trade_no and the keyspace rides in `attach`, which every notification returns."""
 
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ class WeChatPay:
                 out_trade_no=trade_no(payment["id"]),
                 amount={"total": payment["amount_fen"], "currency": "CNY"},
                 payer={"openid": openid} if openid else None,
-                attach=payment["campaign_id"],
+                attach=payment["id"].partition("~")[0],  # its keyspace: a campaign's or bucket's
                 pay_type=kind,
             )
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import orjson
 from redis.asyncio import Redis
@@ -15,7 +15,6 @@ from redis.asyncio import Redis
 from server.domain.buckets import (
     bucket_of,
     bucket_plan,
-    bucket_tags,
     donors_by_spare,
     keyspace_of,
     loan_from,
@@ -26,13 +25,44 @@ from server.domain.buckets import (
 )
 from server.domain.campaign import Campaign
 from server.domain.pools import COUNTERS, Plan
-from server.store.keys import CampaignKeys
+from server.store.keys import CampaignKeys, CampaignKeyspaces
 from server.store.replicated import Replicas
 from server.store.scripts import Scripts
-from server.store.stock import OrderRequest, Outcome, StockStore, parse_pools, text
+from server.store.stock import (
+    EndTerms,
+    Order,
+    OrderRequest,
+    Outcome,
+    StockStore,
+    parse_pools,
+    text,
+)
 
 Pools = dict[str, dict[str, int]]
 BORROW_ROUNDS = 3  # a retry can lose the borrowed units to a concurrent order: try again
+
+
+@dataclass(frozen=True)
+class Loan:
+    """Units one bucket lent another that the borrower has not taken yet."""
+
+    loan_id: str
+    donor: str  # keyspaces
+    borrower: str
+    units: dict[str, int]  # per pool
+
+
+async def loans_in_flight(redis: Redis, spaces: CampaignKeyspaces) -> list[Loan]:
+    """Every loan lent and not yet taken (a process died between its halves; the sweep
+    finishes it): its units are in no bucket's pools meanwhile."""
+    flying = []
+    for donor in spaces.buckets:
+        for raw_id, raw in (await redis.hgetall(donor.loans)).items():
+            loan, loan_id = orjson.loads(raw), text(raw_id)
+            if not await redis.sismember(spaces.named(loan["to"]).loans_taken, loan_id):
+                units = {str(pool): int(n) for pool, n in loan["units"]}
+                flying.append(Loan(loan_id, donor.campaign_id, str(loan["to"]), units))
+    return flying
 
 
 class BucketedStock:
@@ -48,10 +78,10 @@ class BucketedStock:
     ) -> None:
         self._redis = redis
         self._scripts = scripts
-        self.tags = bucket_tags(campaign_id, k)
+        self.spaces = CampaignKeyspaces.of(prefix, campaign_id, k)
+        self.tags = self.spaces.tags
         self.buckets = [
-            StockStore(redis, scripts, CampaignKeys(prefix, tag), wait_for=wait_for)
-            for tag in self.tags
+            StockStore(redis, scripts, keys, wait_for=wait_for) for keys in self.spaces.buckets
         ]
         self._index = {tag: b for b, tag in enumerate(self.tags)}
         self._pinned: frozenset[str] = frozenset()
@@ -60,22 +90,72 @@ class BucketedStock:
     def k(self) -> int:
         return len(self.buckets)
 
+    @property
+    def keys(self) -> CampaignKeys:
+        """The campaign's own keys (bucket 0's): its configuration, meta, feed, ..."""
+        return self.spaces.home
+
+    def configure(self, campaign: Campaign) -> None:
+        """What the split follows: which pools stay whole in bucket 0."""
+        self._pinned = pinned_pools({p.name: p.modes for p in campaign.stock.pools})
+
+    def shares(self, campaign: Campaign) -> list[dict[str, int]]:
+        """Each bucket's quota of each pool."""
+        return split_pools(campaign.pool_units(), self.k, self._pinned)
+
     async def init_pools(self, campaign: Campaign) -> list[str]:
         """Each bucket's share of each pool (see StockStore.init_pool_units for the answers)."""
-        self._pinned = pinned_pools({p.name: p.modes for p in campaign.stock.pools})
-        shares = split_pools(campaign.pool_units(), self.k, self._pinned)
+        self.configure(campaign)
+        shares = self.shares(campaign)
         return [await store.init_pool_units(shares[b]) for b, store in enumerate(self.buckets)]
 
+    async def install(self, campaign: Campaign, text_: str) -> int | None:
+        """Make a validated campaign file live: every bucket's share of its pools set and
+        the file stored with bucket 0's (see StockStore.install); None, and nothing
+        changed, when orders exist and a bucket's share would change."""
+        self.configure(campaign)
+        shares = self.shares(campaign)
+        for b, store in enumerate(self.buckets[1:], start=1):
+            if await store.last_order_number() and await store.pool_quotas() != shares[b]:
+                return None
+        version = await self.buckets[0].install_units(shares[0], text_)
+        if version is not None:
+            for b, store in enumerate(self.buckets[1:], start=1):
+                await store.init_pool_units(shares[b])
+        return version
+
+    async def orders_placed(self) -> bool:
+        return any([await store.last_order_number() > 0 for store in self.buckets])
+
+    def bucket_index(self, keyspace: str) -> int | None:
+        return self._index.get(keyspace)
+
+    async def drop_buckets_beyond(self, other: BucketedStock) -> None:
+        """This split's buckets the other does not have lose their pools (a campaign whose
+        bucket count changed before its first order)."""
+        for store in self.buckets:
+            if store.keys.campaign_id not in other.tags:
+                await self._redis.delete(store.keys.pools)
+
     def bucket_for_order(self, order_id: str) -> StockStore:
-        b = self._index.get(keyspace_of(order_id))
-        if b is None:
-            raise KeyError(order_id)
+        b = self._index.get(keyspace_of(order_id), 0)
         return self.buckets[b]
+
+    async def order(self, order_id: str) -> Order | None:
+        return await self.bucket_for_order(order_id).order(order_id)
+
+    async def end_order(self, now_ms: int, order_id: str, status: str, terms: EndTerms) -> Outcome:
+        return await self.bucket_for_order(order_id).end_order(now_ms, order_id, status, terms)
+
+    async def returned_pools(self) -> dict[str, str]:
+        return await self.buckets[0].returned_pools()
 
     async def reserve(self, now_ms: int, requests: Sequence[OrderRequest]) -> list[Outcome]:
         """Place each order in its buyer's bucket; an order its bucket refuses as sold out
         is tried again there once units are borrowed from the others, and refused only
         when no bucket has them to lend."""
+        if self.k == 1:
+            return await self.buckets[0].reserve(now_ms, list(requests))
         routed = [
             (b, replace(r, plan=self._plan(r.plan, b)))
             for r in requests
@@ -115,18 +195,8 @@ class BucketedStock:
                     into[counter] += n
         return merged
 
-    async def loans_in_flight(self) -> list[tuple[int, str, int, dict[str, int]]]:
-        """Loans lent and not yet taken: (donor, loan id, borrower, units per pool)."""
-        flying = []
-        for donor, store in enumerate(self.buckets):
-            for raw_id, raw in (await self._redis.hgetall(store.keys.loans)).items():
-                loan, loan_id = orjson.loads(raw), text(raw_id)
-                borrower = self._index[loan["to"]]
-                taken = self.buckets[borrower].keys.loans_taken
-                if not await self._redis.sismember(taken, loan_id):
-                    units = {pool: int(n) for pool, n in loan["units"]}
-                    flying.append((donor, loan_id, borrower, units))
-        return flying
+    async def loans_in_flight(self) -> list[Loan]:
+        return await loans_in_flight(self._redis, self.spaces)
 
     async def finish_loans(self) -> int:
         """Give every borrower the loans lent to it and not taken (a process that died

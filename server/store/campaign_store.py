@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from server.store.keys import CampaignKeys, GlobalKeys
+from server.domain.campaign import parse_campaign
+from server.store.keys import CampaignKeys, CampaignKeyspaces, GlobalKeys
 
 
 class CampaignStore:
@@ -54,3 +55,10 @@ class CampaignStore:
         if text is None:
             return None
         return int(version or 0), text.decode() if isinstance(text, bytes) else text
+
+    async def keyspaces(self, campaign_id: str) -> CampaignKeyspaces:
+        """The campaign's keyspaces, its stock buckets' by its live file (its own alone when
+        it has no file)."""
+        loaded = await self.load(campaign_id)
+        k = parse_campaign(loaded[1]).stock.buckets if loaded else 1
+        return CampaignKeyspaces.of(self._prefix, campaign_id, k)

@@ -146,14 +146,15 @@ class IdentityStore:
     async def payout_unlock(self, code: str) -> None:
         await self._redis.delete(f"{self.keys.refs}:payout:{code}")
 
-    async def link_and_volume(self, code: str, leaders: str) -> tuple[Record | None, int]:
+    async def link_and_volume(self, code: str, leaders: list[str]) -> tuple[Record | None, int]:
         """A share link, and the units paid (net of refunds) through it in one campaign (its
-        `leaders` set, kept by the scripts), in one round trip."""
+        `leaders` sets, kept by the scripts: one per stock bucket), in one round trip."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hget(self.keys.refs, code)
-            pipe.zscore(leaders, code)
-            raw, volume = await pipe.execute()
-        return (decode(raw) if raw else None), int(volume or 0)
+            for key in leaders:
+                pipe.zscore(key, code)
+            raw, *volumes = await pipe.execute()
+        return (decode(raw) if raw else None), sum(int(v or 0) for v in volumes)
 
     async def link(self, code: str) -> Record | None:
         raw = await self._redis.hget(self.keys.refs, code)

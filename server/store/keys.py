@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.domain.buckets import bucket_of, bucket_tags, keyspace_of
+
 
 @dataclass(frozen=True)
 class CampaignKeys:
@@ -177,6 +179,61 @@ class CampaignKeys:
             self.loans,
             self.loans_taken,
         ]
+
+
+@dataclass(frozen=True)
+class CampaignKeyspaces:
+    """A campaign's keyspaces: its own (bucket 0, `home`) and its stock buckets' (see
+    domain/buckets.py), and which of them holds an order, a payment or a deadline. With one
+    bucket everything is `home`, as before buckets existed."""
+
+    buckets: tuple[CampaignKeys, ...]
+
+    @classmethod
+    def of(cls, prefix: str, campaign_id: str, k: int = 1) -> CampaignKeyspaces:
+        return cls(tuple(CampaignKeys(prefix, tag) for tag in bucket_tags(campaign_id, k)))
+
+    @property
+    def home(self) -> CampaignKeys:
+        return self.buckets[0]
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(keys.campaign_id for keys in self.buckets)
+
+    def __len__(self) -> int:
+        return len(self.buckets)
+
+    def named(self, keyspace: str) -> CampaignKeys:
+        """The keys of a keyspace by its name; an unknown one's are home's, where whatever
+        names it is not found."""
+        for keys in self.buckets:
+            if keys.campaign_id == keyspace:
+                return keys
+        return self.home
+
+    def of_order(self, order_id: str) -> CampaignKeys:
+        return self.buckets[0] if len(self.buckets) == 1 else self.named(keyspace_of(order_id))
+
+    def of_payment(self, payment_id: str) -> CampaignKeys:
+        """A payment id is "<keyspace of its order>~<token>"."""
+        if len(self.buckets) == 1:
+            return self.home
+        return self.named(payment_id.partition("~")[0])
+
+    def of_deadline(self, member: str) -> CampaignKeys:
+        """A deadline names an order ("pay:<order id>") or something of home's ("group:...")."""
+        if len(self.buckets) == 1:
+            return self.home
+        return self.named(keyspace_of(member.partition(":")[2]))
+
+    def of_buyer(self, user: str, mode: str) -> CampaignKeys:
+        return self.buckets[bucket_of(user, mode, len(self.buckets))]
+
+    def of_buyer_everywhere(self, user: str) -> list[CampaignKeys]:
+        """Where a buyer's orders can be: their own bucket, and home for group buys."""
+        own = self.of_buyer(user, "direct")
+        return [own] if own == self.home else [self.home, own]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from server.domain.lifecycle import Stage, status_after, status_before
 from server.domain.shipping import LogisticsEvent
-from server.store.keys import CampaignKeys
+from server.store.keys import CampaignKeys, CampaignKeyspaces
 from server.store.scripts import Scripts
 from server.store.stock import Order, decode, text
 
@@ -39,10 +39,19 @@ def answer_of(code: bytes | str, record: bytes | str) -> Answer:
 
 
 class OrderStore:
-    def __init__(self, redis: Redis, scripts: Scripts, keys: CampaignKeys) -> None:
+    """A campaign's orders wherever they are: each order, its payments, requests and
+    deadlines in the keyspace its id names (a stock bucket's, or the campaign's own:
+    `keys`), and what is campaign-wide (groups, notices, links) in the campaign's own."""
+
+    def __init__(
+        self, redis: Redis, scripts: Scripts, spaces: CampaignKeys | CampaignKeyspaces
+    ) -> None:
         self._redis = redis
         self._scripts = scripts
-        self.keys = keys
+        if isinstance(spaces, CampaignKeys):
+            spaces = CampaignKeyspaces((spaces,))
+        self.spaces = spaces
+        self.keys = self.spaces.home
 
     async def open_payment(
         self,
@@ -54,7 +63,7 @@ class OrderStore:
         amount_fen: int,
         provider: str = "sandbox",
     ) -> Answer:
-        k = self.keys
+        k = self.spaces.of_order(order_id)
         code, record = await self._scripts.open_payment(
             keys=[k.orders, k.payments, k.stream],
             args=[
@@ -79,7 +88,7 @@ class OrderStore:
         balance_due_ms: int,
         provider: str = "sandbox",
     ) -> Answer:
-        k = self.keys
+        k = self.spaces.of_payment(payment_id)
         code, record = await self._scripts.settle_payment(
             keys=[
                 k.orders,
@@ -109,7 +118,7 @@ class OrderStore:
         return answer_of(result, record)
 
     async def adjust_group_price(self, now_ms: int, order_id: str, deadline: str) -> Answer:
-        k = self.keys
+        k = self.spaces.of_order(order_id)
         result, record = await self._scripts.adjust_group_price(
             keys=[k.orders, k.groups, k.deadlines, k.stream, k.counters],
             args=[now_ms, order_id, deadline],
@@ -129,7 +138,7 @@ class OrderStore:
         shipment: tuple[str, str] = ("", ""),
     ) -> Answer:
         """One fulfilment step; `shipment`: the carrier and tracking number it ships with."""
-        k = self.keys
+        k = self.spaces.of_order(order_id)
         due = "" if aftersale_due_ms is None else aftersale_due_ms
         code, record = await self._scripts.fulfil(
             keys=[k.orders, k.deadlines, k.stream, k.warehouses],
@@ -140,7 +149,7 @@ class OrderStore:
     async def correct_shipment(
         self, now_ms: int, order_id: str, carrier: str, tracking_no: str
     ) -> Answer:
-        k = self.keys
+        k = self.spaces.of_order(order_id)
         code, record = await self._scripts.correct_shipment(
             keys=[k.orders, k.stream], args=[now_ms, order_id, carrier, tracking_no]
         )
@@ -149,7 +158,7 @@ class OrderStore:
     async def logistics_event(
         self, now_ms: int, order_id: str, event: LogisticsEvent, aftersale_due_ms: int
     ) -> Answer:
-        k = self.keys
+        k = self.spaces.of_order(order_id)
         code, record = await self._scripts.logistics_event(
             keys=[k.orders, k.deadlines, k.stream, k.logistics_seen],
             args=[
@@ -170,7 +179,7 @@ class OrderStore:
         self, now_ms: int, order_id: str, user: str, address_id: str, region: str
     ) -> Answer:
         """Where the order ships: only before it is routed (see set_address.lua)."""
-        k = self.keys
+        k = self.spaces.of_order(order_id)
         code, record = await self._scripts.set_address(
             keys=[k.orders, k.stream], args=[now_ms, order_id, user, address_id, region]
         )
@@ -179,7 +188,7 @@ class OrderStore:
     async def open_after_sale(
         self, now_ms: int, order_id: str, user: str, request_id: str, request: dict[str, Any]
     ) -> Answer:
-        k = self.keys
+        k = self.spaces.of_order(order_id)
         code, record = await self._scripts.open_after_sale(
             keys=[k.orders, k.deadlines, k.stream, k.after_sales],
             args=[now_ms, order_id, user, request_id, orjson.dumps(request).decode()],
@@ -196,7 +205,7 @@ class OrderStore:
         decision: dict[str, Any],
     ) -> Answer:
         """`given`: the refund in fen, the units it is for, how many come back to stock."""
-        k = self.keys
+        k = self.spaces.of_order(order_id)
         refund, units, restock = given
         code, record = await self._scripts.decide_after_sale(
             keys=[
@@ -223,13 +232,19 @@ class OrderStore:
         return answer_of(code, record)
 
     async def after_sale(self, request_id: str) -> dict[str, Any] | None:
-        raw = await self._redis.hget(self.keys.after_sales, request_id)
-        return decode(raw) if raw else None
+        for keys in self.spaces.buckets:  # kept beside its order
+            raw = await self._redis.hget(keys.after_sales, request_id)
+            if raw:
+                return decode(raw)
+        return None
 
     async def due(self, now_ms: int, limit: int = 200) -> list[str]:
         """Deadlines that have come: "pay:<order>", "group:<code>", ..."""
-        members = await self._redis.zrangebyscore(self.keys.deadlines, "-inf", now_ms, 0, limit)
-        return [text(m) for m in members if isinstance(m, bytes | str)]
+        found: list[str] = []
+        for keys in self.spaces.buckets:
+            members = await self._redis.zrangebyscore(keys.deadlines, "-inf", now_ms, 0, limit)
+            found += [text(m) for m in members if isinstance(m, bytes | str)]
+        return found
 
     async def open_depositor_offer(self, now_ms: int, banner: str) -> Answer:
         k = self.keys
@@ -268,6 +283,11 @@ class OrderStore:
             keys=[k.visits_seen(day), k.link_stats, k.touches, k.stream],
             args=[now_ms, user, source, kind, day, VISITS_KEPT_S],
         )
+        own = self.spaces.of_buyer(user, "direct")
+        if own != k:  # the buyer's own bucket places their orders and reads their touches
+            touches = await self._redis.hget(k.touches, user)
+            if touches is not None:
+                await self._redis.hset(own.touches, user, touches)
         return text(answer) == "counted"
 
     async def link_stats(self, sources: list[str]) -> dict[str, dict[str, int]]:
@@ -298,22 +318,40 @@ class OrderStore:
     async def placed_by_mode(self) -> dict[str, int]:
         """Orders ever placed in each mode (the scripts' counters)."""
         modes = ("presale", "group", "direct")
-        counts = await self._redis.hmget(self.keys.counters, [f"orders.{m}" for m in modes])
-        return {mode: int(n or 0) for mode, n in zip(modes, counts, strict=True)}
+        return {mode: await self.counter(f"orders.{mode}") for mode in modes}
+
+    async def counters(self) -> dict[str, int]:
+        """Every live metric the scripts keep, summed over the campaign's keyspaces."""
+        summed: dict[str, int] = {}
+        for keys in self.spaces.buckets:
+            for name, n in (await self._redis.hgetall(keys.counters)).items():
+                summed[text(name)] = summed.get(text(name), 0) + int(n)
+        return summed
 
     async def count(self, metric: str, by: int = 1) -> None:
         """Bump a live metric the scripts cannot see (e.g. a depositor converted)."""
         await self._redis.hincrby(self.keys.counters, metric, by)
 
     async def depositors(self) -> list[str]:
-        return sorted(text(u) for u in await self._redis.smembers(self.keys.depositors))
+        found: set[str] = set()
+        for keys in self.spaces.buckets:  # each buyer's in the bucket of their deposit
+            found |= {text(u) for u in await self._redis.smembers(keys.depositors)}
+        return sorted(found)
 
     async def depositor_count(self) -> int:
-        return int(await self._redis.scard(self.keys.depositors))
+        return sum([int(await self._redis.scard(k.depositors)) for k in self.spaces.buckets])
+
+    def depositors_key(self, user: str) -> str:
+        """The set that says whether this buyer paid a deposit (their presale bucket's)."""
+        return self.spaces.of_buyer(user, "presale").depositors
+
+    def leaders_keys(self) -> list[str]:
+        """Units paid through each link, one set per keyspace: a link's volume is the sum."""
+        return [keys.leaders for keys in self.spaces.buckets]
 
     async def deadline(self, member: str) -> int | None:
         """When something scheduled is due (campaign ms), if it is."""
-        at = await self._redis.zscore(self.keys.deadlines, member)
+        at = await self._redis.zscore(self.spaces.of_deadline(member).deadlines, member)
         return None if at is None else int(at)
 
     async def screen_goals(self) -> tuple[int, int | None]:
@@ -332,17 +370,19 @@ class OrderStore:
         return None if at is None else int(at)
 
     async def counter(self, metric: str) -> int:
-        return int(await self._redis.hget(self.keys.counters, metric) or 0)
+        return sum(
+            [int(await self._redis.hget(k.counters, metric) or 0) for k in self.spaces.buckets]
+        )
 
     async def schedule(self, member: str, at_ms: int) -> None:
         """Something to do at a moment of campaign time, made by the worker's sweep."""
-        await self._redis.zadd(self.keys.deadlines, {member: at_ms})
+        await self._redis.zadd(self.spaces.of_deadline(member).deadlines, {member: at_ms})
 
     async def drop_deadline(self, member: str) -> None:
-        await self._redis.zrem(self.keys.deadlines, member)
+        await self._redis.zrem(self.spaces.of_deadline(member).deadlines, member)
 
     async def payment(self, payment_id: str) -> Payment | None:
-        raw = await self._redis.hget(self.keys.payments, payment_id)
+        raw = await self._redis.hget(self.spaces.of_payment(payment_id).payments, payment_id)
         return None if raw is None else decode(raw)
 
     async def group(self, code: str) -> dict[str, Any] | None:
@@ -359,8 +399,10 @@ class OrderStore:
         return [decode(raw) for raw in raws if raw is not None]
 
     async def orders_of(self, user: str) -> list[Order]:
-        ids = await self._redis.hget(self.keys.user_orders, user)
-        if not ids:
-            return []
-        raws = await self._redis.hmget(self.keys.orders, text(ids).split(","))
-        return [decode(raw) for raw in raws if raw is not None]
+        found: list[Order] = []
+        for keys in self.spaces.of_buyer_everywhere(user):
+            ids = await self._redis.hget(keys.user_orders, user)
+            if ids:
+                raws = await self._redis.hmget(keys.orders, text(ids).split(","))
+                found += [decode(raw) for raw in raws if raw is not None]
+        return sorted(found, key=lambda order: int(order.get("created_at_ms", 0)))

@@ -170,11 +170,18 @@ class StockStore:
         """Make a validated campaign file live in one atomic step (its pools and the file
         stored together); its new version, or None when orders exist and the pools would
         change (nothing changed then)."""
+        return await self.install_units(campaign.pool_units(), text_)
+
+    async def install_units(self, units: Mapping[str, int], text_: str) -> int | None:
+        """install, with these quotas for the pools (a stock bucket's share)."""
         keys = [self.keys.pools, self.keys.meta, self.keys.config]
         code, version = await self._scripts.install_campaign(
-            keys=keys, args=[text_, *pool_args(campaign.pool_units())]
+            keys=keys, args=[text_, *pool_args(units)]
         )
         return int(version) if text(code) == "installed" else None
+
+    async def pool_quotas(self) -> dict[str, int]:
+        return {name: counters.get("quota", 0) for name, counters in (await self.pools()).items()}
 
     async def reserve(self, now_ms: int, requests: list[OrderRequest]) -> list[Outcome]:
         k = self.keys

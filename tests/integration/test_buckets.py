@@ -9,7 +9,7 @@ from redis.asyncio.cluster import RedisCluster
 from server.domain.buckets import bucket_of
 from server.domain.campaign import parse_campaign
 from server.domain.pools import plan_for
-from server.store.buckets import BucketedStock
+from server.store.buckets import BucketedStock, Loan
 from server.store.scripts import Scripts
 from server.store.stock import OrderRequest
 from tests.campaigns import campaign_text
@@ -46,7 +46,9 @@ async def test_a_loan_the_borrower_never_took_is_finished_once_by_the_sweep(
     loan = await stock._lend(1, 2, [("distribution", 7)], {})
     assert loan is not None and loan[1] == [("distribution", 7)]
     assert await _remaining(stock) == before - 7
-    assert await stock.loans_in_flight() == [(1, loan[0], 2, {"distribution": 7})]
+    assert await stock.loans_in_flight() == [
+        Loan(loan[0], stock.tags[1], stock.tags[2], {"distribution": 7})
+    ]
     assert await stock.finish_loans() == 1
     assert await stock.finish_loans() == 0
     assert await stock.loans_in_flight() == [] and await _remaining(stock) == before

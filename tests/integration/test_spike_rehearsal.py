@@ -132,3 +132,25 @@ def test_the_verdict_names_a_gateway_whose_feed_fell_behind() -> None:
     standing = judge(moving, [(1.0, 7, 4), (1.6, 7, 4)])  # the right stock, but seq stood
     for result in (behind, standing):
         assert [p for p in result["problems"] if p.startswith("feeds:")], result["problems"]
+
+
+async def test_a_spike_on_a_campaign_split_into_three_stock_buckets_passes(
+    serve_with_ledger: Serve,
+) -> None:
+    """The same rehearsal with the stock in three buckets (on the cluster, three shards):
+    every unit sold once, none left while a buyer was refused, the ledger and the feeds
+    whole, reconcile clean over the buckets."""
+    async with (
+        serve_with_ledger() as s,
+        aiohttp.ClientSession(s.base_url) as session,
+    ):
+        client = Client(session, OPS_TOKEN, PAYMENT_SECRET)
+        result = await run(
+            client, [s.base_url], units=90, factor=4, concurrency=32, settle_s=30, buckets=3
+        )
+        stock = (await s.client.get(f"/api/v1/campaigns/{result['campaign_id']}/stock")).json()
+    assert result["verdict"] == "PASS", result["problems"]
+    assert 0 < result["accepted"] == result["pools_gave"] == result["ledger_orders"] < 360
+    assert "clean" in result["reconcile"]
+    assert stock["total"] == 90
+    assert len(result["order_keyspaces"]) == 3  # every bucket placed orders

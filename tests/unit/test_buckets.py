@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from server.domain.buckets import (
-    MAX_BUCKETS,
     bucket_of,
     bucket_plan,
     bucket_tags,
@@ -21,6 +20,7 @@ from server.domain.buckets import (
     split,
     split_pools,
 )
+from server.domain.campaign import MAX_BUCKETS
 from server.domain.pools import Plan
 
 DIRECT = Plan("distribution", (("group", 4),))
