@@ -7,7 +7,9 @@ coalescers would send, for a fixed time. Measured per K: accepted orders/s, and 
 primary's CPU (INFO cpu) per accepted order, from which the busiest shard's ceiling
 (orders/s at one full core) follows: that ceiling, not this machine's throughput, is what
 K buys on a cluster with a core per shard. Each run ends with the units checked (every
-bucket adds up, no loan in flight). Results to docs/bench/buckets.json.
+bucket adds up, no loan in flight). Then, per K, a campaign sold out batch after batch:
+every unit a direct order may take is taken once, with the units the buckets lent each
+other on the way. Results to docs/bench/buckets.json.
 
     python -m loadtest.bucket_bench --cluster redis+cluster://127.0.0.1:7000 --seconds 10
 """
@@ -32,7 +34,7 @@ from loadtest.spike import spike_campaign
 from server.demo_reset import delete_keys
 from server.domain.buckets import bucket_of
 from server.domain.campaign import MAX_BUCKETS, parse_campaign
-from server.domain.pools import plan_for
+from server.domain.pools import available, plan_for
 from server.store.buckets import BucketedStock
 from server.store.connection import connect
 from server.store.scripts import Scripts
@@ -157,6 +159,41 @@ def run(url: str, k: int, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def _sell_out(url: str, k: int, units: int, batch: int) -> dict[str, Any]:
+    """A campaign of `units` sold out by fresh buyers, batch after batch, until a whole
+    batch is refused: every unit sold once, what the buckets lent each other for it."""
+    prefix = f"bs{uuid.uuid4().hex[:10]}"
+    redis = connect(url, timeout_s=10)
+    try:
+        stock = BucketedStock(redis, Scripts.register(redis), prefix, CAMPAIGN, k)
+        campaign = parse_campaign(spike_campaign(CAMPAIGN, units))
+        await stock.init_pools(campaign)
+        plan, limit = plan_for(campaign, "direct"), campaign.window("direct").per_user_limit
+        users = (f"s{n}" for n in itertools.count())
+        accepted, started = 0, time.monotonic()
+        while True:
+            requests = [
+                OrderRequest(next(users), "direct", 1, limit, plan, 100, NOW_MS + 1)
+                for _ in range(batch)
+            ]
+            placed = sum(o.code == "ok" for o in await stock.reserve(NOW_MS, requests))
+            accepted += placed
+            if not placed:
+                break
+        pools = await stock.pools()
+        return {
+            "k": k,
+            "units_direct_can_take": available(plan, campaign.pool_units()),
+            "accepted": accepted,
+            "seconds": round(time.monotonic() - started, 2),
+            "units_lent": sum(c["sent"] for c in pools.values()),
+            "loans_in_flight": len(await stock.loans_in_flight()),
+        }
+    finally:
+        await delete_keys(redis, prefix)
+        await redis.aclose()
+
+
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     middle = dict(runs[0])
     for field in ("orders_per_s", "redis_cpu_us_per_order", "busiest_shard_cpu_us_per_order"):
@@ -178,6 +215,20 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| {r['k']} | {r['shards_holding_buckets']} | {r['orders_per_s']:,.0f} "
             f"| {r['redis_cpu_us_per_order']} | {r['busiest_shard_cpu_us_per_order']} "
             f"| {r['ceiling_orders_per_s']:,.0f} | {'yes' if r['units_add_up'] else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+def sell_out_table(sold: list[dict[str, Any]]) -> str:
+    lines = [
+        "| buckets | units direct orders may take | accepted | units lent between buckets "
+        "| seconds |",
+        "|---|---|---|---|---|",
+    ]
+    for s in sold:
+        lines.append(
+            f"| {s['k']} | {s['units_direct_can_take']:,} | {s['accepted']:,} "
+            f"| {s['units_lent']:,} | {s['seconds']} |"
         )
     return "\n".join(lines)
 
@@ -207,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=_positive, default=2, help="client processes")
     parser.add_argument("--in-flight", type=_positive, default=4, help="batches per bucket")
     parser.add_argument("--batch", type=_positive, default=48, help="orders per reserve call")
+    parser.add_argument("--sell-out", type=_positive, default=20_000, help="units sold out")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if not args.cluster.startswith(("redis+cluster://", "rediss+cluster://")):
@@ -216,10 +268,18 @@ def main(argv: list[str] | None = None) -> int:
         runs = [run(args.cluster, k, args) for _ in range(args.rounds)]
         results.append(_median_run(runs))
         print(f"K={k}: {results[-1]}", file=sys.stderr)
+    sold = [
+        asyncio.run(_sell_out(args.cluster, k, args.sell_out, args.batch)) for k in args.buckets
+    ]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "buckets.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    out = {"throughput": results, "sell_out": sold}
+    (args.out / "buckets.json").write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))
     print(table(results))
-    return 0 if all(r["units_add_up"] and not r["loans_in_flight"] for r in results) else 1
+    print(sell_out_table(sold))
+    whole = all(s["accepted"] == s["units_direct_can_take"] for s in sold)
+    clean = all(r["units_add_up"] for r in results)
+    clean = clean and not any(r["loans_in_flight"] for r in results + sold)
+    return 0 if whole and clean else 1
 
 
 if __name__ == "__main__":

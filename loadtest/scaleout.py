@@ -37,6 +37,7 @@ from loadtest.client import Client, process_cpu_s
 from loadtest.spike import report, run
 from server.demo_reset import forget_keys
 from server.demo_secrets import fresh
+from server.domain.campaign import MAX_BUCKETS
 from server.settings import DEMO_RATE_LIMITS
 from server.store.connection import connect, is_cluster
 
@@ -144,7 +145,16 @@ async def rehearse(args: argparse.Namespace) -> dict[str, Any]:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(bases[0], connector=connector) as session:
             client = Client(session, env["LIVEROOM_OPS_TOKEN"], env["LIVEROOM_PAYMENT_SECRET"])
-            result = await run(client, bases, args.units, args.factor, args.concurrency, 120, mark)
+            result = await run(
+                client,
+                bases,
+                args.units,
+                args.factor,
+                args.concurrency,
+                120,
+                mark,
+                buckets=args.buckets,
+            )
     (went, cpu_went), (answered, _), (settled, cpu_settled) = (
         at[phase] for phase in ("go", "answered", "settled")
     )
@@ -173,7 +183,10 @@ def main() -> int:
     parser.add_argument("--units", type=int, default=20_000)
     parser.add_argument("--factor", type=int, default=2, help="attempts per unit")
     parser.add_argument("--concurrency", type=int, default=256, help="attempts in flight")
+    parser.add_argument("--buckets", type=int, default=1, help="the campaign's stock buckets")
     args = parser.parse_args()
+    if not 1 <= args.buckets <= MAX_BUCKETS:
+        parser.error(f"--buckets must be 1-{MAX_BUCKETS}")
     args.ports = [args.port + i for i in range(args.gateways)]
     args.key_prefix = f"rehearsal{uuid.uuid4().hex[:8]}"  # deleted when the run is over
     args.redis_url = os.environ.get("REDIS_URL", "")

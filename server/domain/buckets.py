@@ -128,6 +128,14 @@ def taken(plan: Plan, remaining: Mapping[str, int], qty: int) -> dict[str, int]:
     return after
 
 
+def loan_size(need: int, donor_spare: int, k: int) -> int:
+    """How many units to ask a donor for: what the order lacks, or a K-th of what the donor
+    has to give when that is more, so a dry bucket's next orders need no loan of their own
+    (one loan per order made a sell-out's end ten times slower than one bucket's); the
+    shares shrink as the stock does, and units lent too far are lent on again."""
+    return max(need, donor_spare // k)
+
+
 def loan_from(
     donor_plan: Plan, donor_remaining: Mapping[str, int], need: int
 ) -> list[tuple[str, int]]:

@@ -18,13 +18,14 @@ from server.domain.buckets import (
     donors_by_spare,
     keyspace_of,
     loan_from,
+    loan_size,
     pinned_pools,
     shortfall,
     split_pools,
     taken,
 )
 from server.domain.campaign import Campaign
-from server.domain.pools import COUNTERS, Plan
+from server.domain.pools import COUNTERS, Plan, available
 from server.store.keys import CampaignKeys, CampaignKeyspaces
 from server.store.replicated import Replicas
 from server.store.scripts import Scripts
@@ -85,6 +86,7 @@ class BucketedStock:
         ]
         self._index = {tag: b for b, tag in enumerate(self.tags)}
         self._pinned: frozenset[str] = frozenset()
+        self._plans: dict[tuple[Plan, int], Plan] = {}
 
     @property
     def k(self) -> int:
@@ -98,6 +100,7 @@ class BucketedStock:
     def configure(self, campaign: Campaign) -> None:
         """What the split follows: which pools stay whole in bucket 0."""
         self._pinned = pinned_pools({p.name: p.modes for p in campaign.stock.pools})
+        self._plans = {}
 
     def shares(self, campaign: Campaign) -> list[dict[str, int]]:
         """Each bucket's quota of each pool."""
@@ -211,7 +214,13 @@ class BucketedStock:
         return finished
 
     def _plan(self, plan: Plan, b: int) -> Plan:
-        return bucket_plan(plan, b, self.k, self._pinned) if self.k > 1 else plan
+        """The plan as bucket b applies it (worked out once per plan and bucket)."""
+        if self.k == 1:
+            return plan
+        found = self._plans.get((plan, b))
+        if found is None:
+            found = self._plans[(plan, b)] = bucket_plan(plan, b, self.k, self._pinned)
+        return found
 
     async def _place(
         self, now_ms: int, routed: Sequence[tuple[int, OrderRequest]]
@@ -247,7 +256,8 @@ class BucketedStock:
             for donor in donors_by_spare(plans, remaining, b):
                 if need == 0:
                     break
-                wanted = loan_from(plans[donor], remaining[donor], need)
+                size = loan_size(need, available(plans[donor], remaining[donor]), self.k)
+                wanted = loan_from(plans[donor], remaining[donor], size)
                 loan = await self._lend(donor, b, wanted, dict(plans[donor].lenders))
                 if loan is not None:
                     await self._complete(donor, b, *loan)

@@ -265,12 +265,13 @@ def pool_args(units: Mapping[str, int]) -> list[str | int]:
 
 
 def parse_pools(raw: dict[Any, Any]) -> dict[str, dict[str, int]]:
-    """The pools hash ("<pool>.<counter>" -> int) as {pool: {counter: int}}."""
+    """The pools hash ("<pool>.<counter>" -> int) as {pool: {counter: int}}, every counter
+    there (a bucket's loan counters are made by its first loan)."""
     pools: dict[str, dict[str, int]] = {}
     for field, value in raw.items():
         name, _, counter = text(field).rpartition(".")
         if counter in COUNTERS:
-            pools.setdefault(name, {})[counter] = int(value)
+            pools.setdefault(name, dict.fromkeys(COUNTERS, 0))[counter] = int(value)
     return pools
 
 

@@ -86,7 +86,11 @@ async def test_an_order_refused_in_its_bucket_is_placed_with_borrowed_units_and_
     assert again.code == "replay" and again.order is not None
     assert again.order["id"] == outcome.order["id"]
     pools = await stock.pools_by_bucket()
-    assert pools[2]["distribution"]["received"] == 2
+    received = pools[2]["distribution"]["received"]  # what it lacked, or a third of a share
+    assert (
+        received >= 2
+        and received == pools[0]["distribution"]["sent"] + pools[1]["distribution"]["sent"]
+    )
 
 
 async def test_three_buckets_sell_out_together_and_on_the_cluster_sit_on_three_shards(

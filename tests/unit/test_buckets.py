@@ -15,6 +15,7 @@ from server.domain.buckets import (
     donors_by_spare,
     keyspace_of,
     loan_from,
+    loan_size,
     pinned_pools,
     shortfall,
     split,
@@ -120,6 +121,12 @@ def test_a_donor_lends_its_own_pool_first_then_above_its_floors() -> None:
         ("group", 2),
     ]
     assert loan_from(DIRECT, {"distribution": 0, "group": 4}, 1) == []
+
+
+def test_a_loan_is_what_the_order_lacks_or_a_kth_of_the_donors_spare() -> None:
+    assert loan_size(2, 90, 3) == 30
+    assert loan_size(40, 90, 3) == 40
+    assert loan_size(1, 2, 3) == 1
 
 
 def test_donors_are_asked_most_spare_first_and_never_the_borrower() -> None:
