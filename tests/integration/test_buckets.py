@@ -3,13 +3,17 @@ Idempotency-Key, and on the cluster K buckets on K shards (docs/stock-buckets.md
 
 from __future__ import annotations
 
+import asyncio
+
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from server.demo_reset import delete_keys
 from server.domain.buckets import bucket_of
 from server.domain.campaign import parse_campaign
 from server.domain.pools import plan_for
 from server.store.buckets import BucketedStock, Loan
+from server.store.connection import connect
 from server.store.scripts import Scripts
 from server.store.stock import OrderRequest
 from tests.campaigns import campaign_text
@@ -111,3 +115,36 @@ async def test_three_buckets_sell_out_together_and_on_the_cluster_sit_on_three_s
     pools = await stock.pools()
     assert (pools["group"]["remaining"], pools["distribution"]["remaining"]) == (0, 0)
     assert all([await s.last_order_number() > 0 for s in stock.buckets])  # each placed some
+
+
+async def test_four_gateways_at_once_sell_every_unit_once(redis_url: str, key_prefix: str) -> None:
+    """Four stores on their own connections (four gateways), each sending batches at once:
+    no unit sold twice, every unit a direct order may take sold while buyers were still
+    being refused, no loan left on its way."""
+    gateways = [connect(redis_url, timeout_s=10) for _ in range(4)]
+    try:
+        stores = [
+            BucketedStock(r, Scripts.register(r), key_prefix, CAMPAIGN.id, 3) for r in gateways
+        ]
+        await stores[0].init_pools(CAMPAIGN)
+        for store in stores[1:]:
+            store.configure(CAMPAIGN)
+
+        async def buyers(g: int) -> list[str]:
+            codes = []
+            for start in range(0, 240, 24):
+                batch = [_direct(f"g{g}-{i}") for i in range(start, start + 24)]
+                codes += [o.code for o in await stores[g].reserve(0, batch)]
+            return codes
+
+        answers = [code for codes in await asyncio.gather(*map(buyers, range(4))) for code in codes]
+        pools = await stores[0].pools()
+        assert answers.count("ok") == 240  # group 150 + distribution 90, once each
+        assert set(answers) == {"ok", "sold_out"}
+        assert sum(c["reserved"] for c in pools.values()) == 240
+        assert (pools["group"]["remaining"], pools["distribution"]["remaining"]) == (0, 0)
+        assert await stores[0].loans_in_flight() == []
+    finally:
+        for r in gateways:
+            await delete_keys(r, key_prefix)
+            await r.aclose()
