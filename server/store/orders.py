@@ -320,14 +320,6 @@ class OrderStore:
         modes = ("presale", "group", "direct")
         return {mode: await self.counter(f"orders.{mode}") for mode in modes}
 
-    async def counters(self) -> dict[str, int]:
-        """Every live metric the scripts keep, summed over the campaign's keyspaces."""
-        summed: dict[str, int] = {}
-        for keys in self.spaces.buckets:
-            for name, n in (await self._redis.hgetall(keys.counters)).items():
-                summed[text(name)] = summed.get(text(name), 0) + int(n)
-        return summed
-
     async def count(self, metric: str, by: int = 1) -> None:
         """Bump a live metric the scripts cannot see (e.g. a depositor converted)."""
         await self._redis.hincrby(self.keys.counters, metric, by)

@@ -4,6 +4,8 @@ Idempotency-Key, and on the cluster K buckets on K shards (docs/stock-buckets.md
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
+from pathlib import Path
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -11,12 +13,17 @@ from redis.asyncio.cluster import RedisCluster
 from server.demo_reset import delete_keys
 from server.domain.buckets import bucket_of
 from server.domain.campaign import parse_campaign
+from server.domain.campaign_file import with_buckets
 from server.domain.pools import plan_for
+from server.runtime import Runtime
 from server.store.buckets import BucketedStock, Loan
 from server.store.connection import connect
 from server.store.scripts import Scripts
 from server.store.stock import OrderRequest
-from tests.campaigns import campaign_text
+from server.sweeper import Sweeper
+from tests.campaigns import campaign_text, write_campaign
+from tests.conftest import make_settings
+from tests.integration.conftest import PRESALE_OPEN
 
 CAMPAIGN = parse_campaign(campaign_text(300, 0, 0))  # presale 60, group 150, distribution 90
 
@@ -148,3 +155,29 @@ async def test_four_gateways_at_once_sell_every_unit_once(redis_url: str, key_pr
         for r in gateways:
             await delete_keys(r, key_prefix)
             await r.aclose()
+
+
+async def test_the_workers_sweep_finishes_a_loan_left_half_made(
+    redis_url: str, key_prefix: str, tmp_path: Path
+) -> None:
+    text = with_buckets(campaign_text(300, 0, 0), 3)
+    settings = make_settings(
+        key_prefix,
+        campaign_file=write_campaign(tmp_path, text),
+        clock_start=datetime.fromisoformat(PRESALE_OPEN),
+    )
+    redis = connect(redis_url, timeout_s=10)
+    runtime = Runtime(settings, redis)
+    await runtime.start()
+    try:
+        stock = runtime.live("mid-autumn").stock
+        before = await _remaining(stock)
+        assert await stock._lend(2, 1, [("presale", 4)], {}) is not None  # then the crash
+        assert await _remaining(stock) == before - 4
+        await Sweeper(runtime).sweep()
+        assert await stock.loans_in_flight() == [] and await _remaining(stock) == before
+        assert (await stock.pools_by_bucket())[1]["presale"]["received"] == 4
+    finally:
+        await runtime.stop()
+        await delete_keys(redis, key_prefix)
+        await redis.aclose()
