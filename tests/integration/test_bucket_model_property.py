@@ -7,7 +7,6 @@ after every step each bucket's units add up and every loan is in exactly one buc
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,45 +21,17 @@ from server.store.connection import connect
 from server.store.scripts import Scripts
 from server.store.stock import OrderRequest, Outcome
 from tests.campaigns import campaign_text
-
-LIMIT = 6
-USERS = [f"u{i}" for i in range(10)]
-
-
-@dataclass(frozen=True)
-class Reserve:
-    mode: Mode
-    qty: int
-    user: str
-    key: str = ""  # Idempotency-Key: a few, so that some repeat
-
-    @property
-    def body_hash(self) -> str:
-        return f"{self.mode}:{self.qty}"
-
-
-@dataclass(frozen=True)
-class Batch:
-    orders: list[Reserve]
-
-
-@dataclass(frozen=True)
-class Release:
-    pick: int
-
-
-@dataclass(frozen=True)
-class ReturnReserve:
-    pass
-
-
-reserves = st.builds(
+from tests.integration.test_pool_model_property import (
+    LIMIT,
+    USERS,
+    Batch,
+    Release,
     Reserve,
-    st.sampled_from(MODES),
-    st.integers(1, 4),
-    st.sampled_from(USERS),
-    st.sampled_from(["", "", "k1", "k2"]),
+    ReturnReserve,
+    reserves,
 )
+
+# the one-pool test's operations: one order, a batch, a release, the reserve's return
 unkeyed = st.builds(Reserve, st.sampled_from(MODES), st.integers(1, 4), st.sampled_from(USERS))
 operations = st.one_of(
     reserves,
