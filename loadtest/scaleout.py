@@ -117,7 +117,7 @@ async def ready(base: str, seconds: float = 60) -> None:
 
 async def rehearse(args: argparse.Namespace) -> dict[str, Any]:
     """args: redis_url, database_url, key_prefix, ports (one per gateway), workers, units,
-    factor, concurrency."""
+    factor, concurrency, buckets (the campaign's stock buckets)."""
     env = rehearsal_env(args.redis_url, args.database_url, args.key_prefix)
     liveroom = [sys.executable, "-m", "server"]
     bases = [f"http://127.0.0.1:{port}" for port in args.ports]
