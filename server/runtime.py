@@ -187,6 +187,12 @@ class Runtime:
                     raise Conflict(
                         f"{mode} orders exist: the mode cannot be left out", mode, "mode_in_use"
                     )
+            if await self._warehouses_locked(current, campaign):
+                raise Conflict(
+                    "orders exist: a campaign with stock buckets keeps its warehouses' units",
+                    "fulfilment.warehouses",
+                    code="warehouse_locked",
+                )
             current.warehouses.check(campaign, await current.warehouses.levels())
         await self._campaign_store.add_id(campaign.id)
         version = await stock.install(campaign, text)
@@ -199,7 +205,7 @@ class Runtime:
         if current is not None and current.stock.k != stock.k:  # the old buckets go empty
             await current.stock.drop_buckets_beyond(stock)
         live = self._activate(campaign, version)
-        await live.warehouses.init(campaign)
+        await self._init_warehouses(live, campaign)
         return live
 
     async def pause(self, campaign_id: str, mode: str, paused: bool) -> list[str]:
@@ -330,9 +336,23 @@ class Runtime:
             )
         live = self._activate(campaign, version)
         try:
-            await live.warehouses.init(campaign)
+            await self._init_warehouses(live, campaign)
         except Conflict as refused:  # units already committed elsewhere: keep Redis's
             log.warning("%s: warehouses kept as they are: %s", campaign.id, refused.message)
+
+    async def _warehouses_locked(self, live: LiveCampaign, campaign: Campaign) -> bool:
+        """Stock buckets' loans move warehouse units between the buckets' shares: once
+        orders exist, such a campaign's warehouses keep their units."""
+        if live.stock.k == 1 or not await live.stock.orders_placed():
+            return False
+        return live.warehouses.locked_change(campaign, await live.warehouses.levels())
+
+    async def _init_warehouses(self, live: LiveCampaign, campaign: Campaign) -> None:
+        if live.stock.k > 1 and await live.stock.orders_placed():
+            if live.warehouses.locked_change(campaign, await live.warehouses.levels()):
+                log.warning("%s: warehouses kept as they are (stock buckets)", campaign.id)
+            return
+        await live.warehouses.init(campaign, live.stock.bucket_totals(campaign))
 
     def _activate(self, campaign: Campaign, version: int) -> LiveCampaign:
         current = self.campaigns.get(campaign.id)
@@ -342,10 +362,11 @@ class Runtime:
             return current
         stock = self._stock(campaign)
         orders = OrderStore(self.redis, self.scripts, stock.spaces)
-        houses = WarehouseStore(self.redis, self.scripts, stock.keys)
+        houses = WarehouseStore(self.redis, self.scripts, stock.spaces)
         reserver = Coalescer(self._reserver(stock))
         if current is not None:  # other buckets (none had an order): other stores
             current.stock, current.orders, current.reserve = stock, orders, reserver
+            current.warehouses = houses
             current.update(campaign, version)
             return current
         live = LiveCampaign(campaign, version, stock, orders, reserver, houses)

@@ -103,6 +103,34 @@ def split_pools(
     return [{pool: shares[pool][b] for pool in units} for b in range(k)]
 
 
+def split_warehouses(units: Mapping[str, int], totals: Sequence[int]) -> list[dict[str, int]]:
+    """Each bucket's share of each warehouse: every warehouse's units split in proportion
+    to the buckets' units (`totals`, adding up to all of them), so that each bucket's
+    warehouse units are exactly its stock units and every warehouse is split alike."""
+    whole = sum(totals)
+    if whole != sum(units.values()):
+        raise ValueError(f"the buckets hold {whole} units, the warehouses {sum(units.values())}")
+    left = dict(units)
+    shares: list[dict[str, int]] = []
+    for b, total in enumerate(totals):
+        if b == len(totals) - 1:
+            shares.append(dict(left))
+            break
+        exact = {code: units[code] * total / whole if whole else 0 for code in units}
+        share = {code: min(left[code], int(exact[code])) for code in units}
+        short = total - sum(share.values())
+        by_remainder = sorted(units, key=lambda code: (share[code] - exact[code], code))
+        while short > 0:
+            for code in by_remainder:
+                if short > 0 and left[code] > share[code]:
+                    share[code] += 1
+                    short -= 1
+        for code in units:
+            left[code] -= share[code]
+        shares.append(share)
+    return shares
+
+
 def bucket_plan(plan: Plan, b: int, k: int, pinned: frozenset[str] = frozenset()) -> Plan:
     """The plan as bucket b applies it: each lender's floor split like its pool, so the
     buckets' floors add up to the campaign's."""

@@ -307,12 +307,6 @@ def _rule_problems(c: Campaign) -> Iterator[FieldProblem]:
     yield from _pool_problems(c)
     if c.fulfilment is not None:
         yield from _warehouse_problems(c, c.fulfilment)
-        if c.stock.buckets > 1:  # a bucket's orders would route from its share of each house
-            yield FieldProblem(
-                "stock.buckets",
-                "stock buckets need a campaign without warehouses (fulfilment by ops)",
-                "buckets_without_warehouses",
-            )
 
 
 def _window_problems(c: Campaign) -> Iterator[FieldProblem]:

@@ -45,10 +45,7 @@ def with_total_units(text: str, total: int) -> str:
 
 
 def with_buckets(text: str, k: int) -> str:
-    """The campaign with its stock split over k buckets; fulfilment left to ops (a campaign
-    with stock buckets routes no warehouses: domain/campaign.py)."""
+    """The campaign with its stock split over k buckets (domain/buckets.py)."""
     raw = tomllib.loads(text)
     raw["stock"]["buckets"] = k
-    if k > 1:
-        raw.pop("fulfilment", None)
     return to_toml(raw)

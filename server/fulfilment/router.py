@@ -57,11 +57,11 @@ async def route_one(
         order = await stock.order(order_id)
         if order is None or order.get("status") != "paid" or not order.get("region"):
             return None
-        levels = await warehouses.levels()
+        levels = await warehouses.levels_of(order_id)  # its stock bucket's share
         plan = plan_route(houses, levels.free(), order["region"], order["qty"], fulfilment.strategy)
         if plan is None:
             log.debug("%s: warehouses short for %s", campaign.id, order_id)
-            return Short(levels.version)
+            return Short((await warehouses.levels()).version)
         answer = await warehouses.route(now_ms, order_id, levels.version, plan)
         if answer.code != "stale":
             return answer if answer.code == "routed" else None

@@ -125,8 +125,8 @@ async def reconcile(
     projection = _Projection()
     redis_orders: dict[str, dict[str, Any]] = {}
     bucket_pools: dict[str, dict[str, dict[str, int]]] = {}
-    houses: dict[str, dict[str, int]] = {}
-    for keyspace, (pools, orders, unconsumed, cutoff, held) in snapshots:
+    bucket_houses: dict[str, dict[str, dict[str, int]]] = {}
+    for keyspace, (pools, orders, unconsumed, cutoff, houses) in snapshots:
         for stream_id, fields in events:
             if _of_keyspace(stream_id, keyspace) and stream_position(stream_id) <= cutoff:
                 projection.apply(stream_id, fields)
@@ -135,15 +135,13 @@ async def reconcile(
         report.unconsumed += len(unconsumed)
         redis_orders.update(orders)
         bucket_pools[keyspace] = pools
-        houses = houses or held
+        if houses:
+            bucket_houses[keyspace] = houses
     report.orders = len(redis_orders)
     _check_orders(report, projection, redis_orders)
-    for keyspace, pools in bucket_pools.items():
-        _check_pools(report, projection, pools, keyspace)
+    _check_units(report, projection, bucket_pools, bucket_houses)
     if len(spaces) > 1:
         _check_loans(report, bucket_pools, await loans_in_flight(redis, spaces))
-    if houses:
-        _check_warehouses(report, projection, houses)
     _check_money(report, projection)
     if not report.unconsumed:  # commission lines are written as entries are applied
         _check_commissions(report, projection, await _ledger_lines(engine, campaign_id))
@@ -153,6 +151,19 @@ async def reconcile(
     RECONCILE_PROBLEMS.labels(campaign_id).set(len(report.problems))  # for /metrics
     RECONCILE_AT.labels(campaign_id).set_to_current_time()
     return report
+
+
+def _check_units(
+    report: Report,
+    projection: _Projection,
+    bucket_pools: dict[str, dict[str, dict[str, int]]],
+    bucket_houses: dict[str, dict[str, dict[str, int]]],
+) -> None:
+    """Every keyspace's pools and warehouses against its own orders."""
+    for keyspace, pools in bucket_pools.items():
+        _check_pools(report, projection, pools, keyspace)
+    for keyspace, houses in bucket_houses.items():
+        _check_warehouses(report, projection, houses, keyspace)
 
 
 def _of_keyspace(ledger_id: str, keyspace: str) -> bool:
@@ -330,11 +341,15 @@ def _check_loans(
 
 
 def _check_warehouses(
-    report: Report, projection: _Projection, houses: dict[str, dict[str, int]]
+    report: Report, projection: _Projection, houses: dict[str, dict[str, int]], keyspace: str
 ) -> None:
+    """One keyspace's warehouse units (a stock bucket's share) against its orders' routes."""
+    at = "" if keyspace == report.campaign_id else f" of bucket {keyspace}"
     allocated: Counter[str] = Counter()
     shipped: Counter[str] = Counter()
     for oid, (_, order) in sorted(projection.orders.items()):
+        if keyspace_of(oid) != keyspace:
+            continue
         report.problems += _route_problems(oid, order)
         left = any(status == "shipped" for status, _ in order["history"])
         for code, units in order.get("route") or []:
@@ -347,10 +362,10 @@ def _check_warehouses(
     for code, level in sorted(houses.items()):
         stock, free, out = level.get("stock", 0), level.get("free", 0), level.get("shipped", 0)
         if free < 0:
-            report.problems.append(f"warehouse {code}: {free} units free")
+            report.problems.append(f"warehouse {code}{at}: {free} units free")
         if stock - free - out != allocated[code] or out != shipped[code]:
             report.problems.append(
-                f"warehouse {code}: allocated {stock - free - out}, shipped {out} in Redis; "
+                f"warehouse {code}{at}: allocated {stock - free - out}, shipped {out} in Redis; "
                 f"{allocated[code]} and {shipped[code]} from the orders' routes"
             )
 

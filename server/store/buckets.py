@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
@@ -41,6 +42,25 @@ from server.store.stock import (
 
 Pools = dict[str, dict[str, int]]
 BORROW_ROUNDS = 3  # a retry can lose the borrowed units to a concurrent order: try again
+
+
+@dataclass(frozen=True)
+class Lent:
+    """What one loan moved: stock units per pool and the warehouse units that go with them."""
+
+    loan_id: str
+    units: list[tuple[str, int]]
+    houses: list[tuple[str, int]]
+
+    @classmethod
+    def of(cls, loan_id: str, record: Mapping[str, Any]) -> Lent:
+        """From the loan's record (a JSON list of pairs; Lua writes an empty one as {})."""
+        units, houses = record.get("units") or [], record.get("houses") or []
+        return cls(
+            loan_id,
+            [(str(pool), int(n)) for pool, n in units] if isinstance(units, list) else [],
+            [(str(code), int(n)) for code, n in houses] if isinstance(houses, list) else [],
+        )
 
 
 @dataclass(frozen=True)
@@ -106,6 +126,10 @@ class BucketedStock:
         """Each bucket's quota of each pool."""
         return split_pools(campaign.pool_units(), self.k, self._pinned)
 
+    def bucket_totals(self, campaign: Campaign) -> list[int]:
+        """Each bucket's units: what its share of the warehouses holds."""
+        return [sum(share.values()) for share in self.shares(campaign)]
+
     async def init_pools(self, campaign: Campaign) -> list[str]:
         """Each bucket's share of each pool (see StockStore.init_pool_units for the answers)."""
         self.configure(campaign)
@@ -138,7 +162,7 @@ class BucketedStock:
         bucket count changed before its first order)."""
         for store in self.buckets:
             if store.keys.campaign_id not in other.tags:
-                await self._redis.delete(store.keys.pools)
+                await self._redis.delete(store.keys.pools, store.keys.warehouses)
 
     def bucket_for_order(self, order_id: str) -> StockStore:
         b = self._index.get(keyspace_of(order_id), 0)
@@ -208,9 +232,8 @@ class BucketedStock:
         for donor, store in enumerate(self.buckets):
             for loan_id, raw in (await self._redis.hgetall(store.keys.loans)).items():
                 loan = orjson.loads(raw)
-                units = [(str(pool), int(n)) for pool, n in loan["units"]]
-                borrower = self._index[loan["to"]]
-                finished += await self._complete(donor, borrower, text(loan_id), units)
+                lent = Lent.of(text(loan_id), loan)
+                finished += await self._complete(donor, self._index[loan["to"]], lent)
         return finished
 
     def _plan(self, plan: Plan, b: int) -> Plan:
@@ -258,10 +281,10 @@ class BucketedStock:
                     break
                 size = loan_size(need, available(plans[donor], remaining[donor]), self.k)
                 wanted = loan_from(plans[donor], remaining[donor], size)
-                loan = await self._lend(donor, b, wanted, dict(plans[donor].lenders))
-                if loan is not None:
-                    await self._complete(donor, b, *loan)
-                    for pool, n in loan[1]:
+                lent = await self._lend(donor, b, wanted, dict(plans[donor].lenders))
+                if lent is not None:
+                    await self._complete(donor, b, lent)
+                    for pool, n in lent.units:
                         remaining[donor][pool] -= n
                         remaining[b][pool] = remaining[b].get(pool, 0) + n
                     need = shortfall(plans[b], remaining[b], request.qty)
@@ -272,26 +295,32 @@ class BucketedStock:
 
     async def _lend(
         self, donor: int, borrower: int, wanted: list[tuple[str, int]], floors: Mapping[str, int]
-    ) -> tuple[str, list[tuple[str, int]]] | None:
-        """The donor's half of a loan: its id and the units that left the donor."""
+    ) -> Lent | None:
+        """The donor's half of a loan: what left the donor (None: nothing could)."""
         loan_id = uuid.uuid4().hex
-        store = self.buckets[donor]
+        keys = self.buckets[donor].keys
         args: list[str | int] = [loan_id, self.tags[borrower]]
         for pool, n in wanted:
             args += [pool, n, floors.get(pool, 0)]
-        reply = await self._scripts.lend(keys=[store.keys.pools, store.keys.loans], args=args)
-        lent = [(text(reply[i]), int(reply[i + 1])) for i in range(0, len(reply), 2)]
-        return (loan_id, lent) if lent else None
+        units, houses = await self._scripts.lend(
+            keys=[keys.pools, keys.loans, keys.warehouses], args=args
+        )
+        lent = Lent.of(loan_id, {"units": _pairs_of(units), "houses": orjson.loads(houses)})
+        return lent if lent.units else None
 
-    async def _complete(
-        self, donor: int, borrower: int, loan_id: str, units: list[tuple[str, int]]
-    ) -> bool:
+    async def _complete(self, donor: int, borrower: int, lent: Lent) -> bool:
         """The borrower's half, then the loan off the donor's books: True when the borrower
         took the units now, False when it had already (only the donor's record was left)."""
-        args: list[str | int] = [loan_id]
-        for pool, n in units:
+        args: list[str | int] = [lent.loan_id, orjson.dumps(lent.houses).decode()]
+        for pool, n in lent.units:
             args += [pool, n]
         into = self.buckets[borrower].keys
-        taken = await self._scripts.take_loan(keys=[into.pools, into.loans_taken], args=args)
-        await self._redis.hdel(self.buckets[donor].keys.loans, loan_id)
+        taken = await self._scripts.take_loan(
+            keys=[into.pools, into.loans_taken, into.warehouses], args=args
+        )
+        await self._redis.hdel(self.buckets[donor].keys.loans, lent.loan_id)
         return text(taken) == "taken"
+
+
+def _pairs_of(flat: list[Any]) -> list[list[Any]]:
+    return [[text(flat[i]), int(flat[i + 1])] for i in range(0, len(flat), 2)]

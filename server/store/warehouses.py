@@ -4,14 +4,16 @@ it ships)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from server.domain.buckets import split_warehouses
 from server.domain.campaign import Campaign
 from server.domain.routing import Route
 from server.errors import Conflict
-from server.store.keys import CampaignKeys
+from server.store.keys import CampaignKeys, CampaignKeyspaces
 from server.store.orders import Answer, answer_of
 from server.store.scripts import Scripts
 from server.store.stock import text
@@ -59,23 +61,36 @@ def refusal(campaign: Campaign, code: str, detail: list[str]) -> Conflict:
 
 
 class WarehouseStore:
-    def __init__(self, redis: Redis, scripts: Scripts, keys: CampaignKeys) -> None:
+    """The warehouses' units, in a campaign with stock buckets split over its buckets like
+    its stock (domain/buckets.py, split_warehouses): each bucket routes its orders from its
+    own share, and a loan of stock units between buckets carries as many warehouse units."""
+
+    def __init__(
+        self, redis: Redis, scripts: Scripts, spaces: CampaignKeys | CampaignKeyspaces
+    ) -> None:
         self._redis = redis
         self._scripts = scripts
-        self.keys = keys
+        if isinstance(spaces, CampaignKeys):
+            spaces = CampaignKeyspaces((spaces,))
+        self.spaces = spaces
+        self.keys = spaces.home
 
-    async def init(self, campaign: Campaign) -> None:
+    async def init(self, campaign: Campaign, totals: Sequence[int] = ()) -> None:
         """Make the warehouses' units what the campaign says (init_warehouses.lua); a
-        change that would take away routed or shipped units is refused, naming the field."""
+        change that would take away routed or shipped units is refused, naming the field.
+        `totals`: each stock bucket's units, when there are several."""
         if campaign.fulfilment is None:
             return
-        args: list[str | int] = []
-        for house in campaign.fulfilment.warehouses:
-            args += [house.code, house.units]
-        reply = await self._scripts.init_warehouses(keys=[self.keys.warehouses], args=args)
-        code, *rest = (text(part) for part in reply)
-        if code != "set":
-            raise refusal(campaign, code, rest)
+        units = {house.code: house.units for house in campaign.fulfilment.warehouses}
+        shares = split_warehouses(units, totals) if len(self.spaces) > 1 else [units]
+        for keys, share in zip(self.spaces.buckets, shares, strict=True):
+            args: list[str | int] = []
+            for house, n in share.items():
+                args += [house, n]
+            reply = await self._scripts.init_warehouses(keys=[keys.warehouses], args=args)
+            code, *rest = (text(part) for part in reply)
+            if code != "set":
+                raise refusal(campaign, code, rest)
 
     def check(self, campaign: Campaign, levels: Levels) -> None:
         """The same refusals, read before anything is installed."""
@@ -89,7 +104,32 @@ class WarehouseStore:
                 raise refusal(campaign, "in_use", [code])
 
     async def levels(self) -> Levels:
-        flat = await self._redis.hgetall(self.keys.warehouses)
+        """The campaign's warehouses: every bucket's units summed."""
+        if len(self.spaces) == 1:
+            return await self._levels(self.keys)
+        each = [await self._levels(keys) for keys in self.spaces.buckets]
+        houses: dict[str, Level] = {}
+        for levels in each:
+            for code, level in levels.houses.items():
+                had = houses.get(code, Level(0, 0, 0))
+                houses[code] = Level(
+                    had.stock + level.stock, had.free + level.free, had.shipped + level.shipped
+                )
+        return Levels("|".join(levels.version for levels in each), houses)
+
+    async def levels_of(self, order_id: str) -> Levels:
+        """The units of the bucket that holds the order: what routes it."""
+        return await self._levels(self.spaces.of_order(order_id))
+
+    def locked_change(self, campaign: Campaign, levels: Levels) -> bool:
+        """A campaign with stock buckets keeps its warehouses' units once it has orders
+        (loans have moved units between the buckets' shares)."""
+        houses = campaign.fulfilment.warehouses if campaign.fulfilment else []
+        wanted = {house.code: house.units for house in houses}
+        return {code: level.stock for code, level in levels.houses.items()} != wanted
+
+    async def _levels(self, keys: CampaignKeys) -> Levels:
+        flat = await self._redis.hgetall(keys.warehouses)
         fields = {text(k): text(v) for k, v in flat.items()}
         counts: dict[str, dict[str, int]] = {}
         for name, value in fields.items():
@@ -104,7 +144,7 @@ class WarehouseStore:
 
     async def route(self, now_ms: int, order_id: str, version: str, route: Route) -> Answer:
         """Take the route's units for the order; version "" is an ops override."""
-        k = self.keys
+        k = self.spaces.of_order(order_id)
         args: list[str | int] = [now_ms, order_id, version]
         for code, units in route:
             args += [code, units]

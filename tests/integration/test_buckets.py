@@ -55,10 +55,10 @@ async def test_a_loan_the_borrower_never_took_is_finished_once_by_the_sweep(
     before = await _remaining(stock)
     # the process dies after the donor's half: the units left bucket 1 and are nowhere else
     loan = await stock._lend(1, 2, [("distribution", 7)], {})
-    assert loan is not None and loan[1] == [("distribution", 7)]
+    assert loan is not None and loan.units == [("distribution", 7)]
     assert await _remaining(stock) == before - 7
     assert await stock.loans_in_flight() == [
-        Loan(loan[0], stock.tags[1], stock.tags[2], {"distribution": 7})
+        Loan(loan.loan_id, stock.tags[1], stock.tags[2], {"distribution": 7})
     ]
     assert await stock.finish_loans() == 1
     assert await stock.finish_loans() == 0
@@ -75,7 +75,9 @@ async def test_a_loan_taken_whose_record_was_left_is_not_taken_twice(
     loan = await stock._lend(0, 1, [("group", 5)], {})
     assert loan is not None
     into = stock.buckets[1].keys  # the borrower took it; the process died before the cleanup
-    await stock._scripts.take_loan(keys=[into.pools, into.loans_taken], args=[loan[0], "group", 5])
+    await stock._scripts.take_loan(
+        keys=[into.pools, into.loans_taken, into.warehouses], args=[loan.loan_id, "[]", "group", 5]
+    )
     assert await stock.loans_in_flight() == []
     assert await stock.finish_loans() == 0  # the donor's record goes, nothing is taken again
     assert await redis.hlen(stock.buckets[0].keys.loans) == 0

@@ -20,6 +20,7 @@ from server.domain.buckets import (
     shortfall,
     split,
     split_pools,
+    split_warehouses,
 )
 from server.domain.campaign import MAX_BUCKETS
 from server.domain.pools import Plan
@@ -95,6 +96,26 @@ def test_pools_only_group_buys_draw_on_stay_whole_in_bucket_zero() -> None:
     assert [s["group"] for s in shares] == [10, 0, 0]
     assert [s["presale"] for s in shares] == [3, 2, 2]
     assert [s["distribution"] for s in shares] == [2, 2, 1]
+
+
+@given(
+    st.lists(st.integers(0, 5_000), min_size=1, max_size=6),
+    st.lists(st.integers(0, 1_000), min_size=1, max_size=MAX_BUCKETS),
+)
+def test_warehouses_split_so_each_bucket_holds_its_units_and_each_house_all_of_its(
+    houses: list[int], weights: list[int]
+) -> None:
+    units = {f"w{i}": n for i, n in enumerate(houses)}
+    whole, weight = sum(houses), sum(weights) or 1
+    totals = [whole * w // weight for w in weights]
+    totals[0] += whole - sum(totals)
+    shares = split_warehouses(units, totals)
+    assert [sum(share.values()) for share in shares] == totals
+    assert {code: sum(s[code] for s in shares) for code in units} == units
+    assert all(n >= 0 for share in shares for n in share.values())
+    for share, total in zip(shares[:-1], totals, strict=False):  # in proportion, to a unit
+        for code, n in units.items():
+            assert abs(share[code] - n * total / (whole or 1)) < 1 + len(units)
 
 
 def test_a_floor_is_split_like_its_pool() -> None:
