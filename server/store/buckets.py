@@ -5,6 +5,7 @@ runs dry. Every change is a script inside one keyspace, so each works on a Redis
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from server.domain.buckets import (
     bucket_of,
@@ -28,7 +30,7 @@ from server.domain.buckets import (
 from server.domain.campaign import Campaign
 from server.domain.pools import COUNTERS, Plan, available
 from server.store.keys import CampaignKeys, CampaignKeyspaces
-from server.store.replicated import Replicas
+from server.store.replicated import NotReplicated, Replicas, run_script
 from server.store.scripts import Scripts
 from server.store.stock import (
     EndTerms,
@@ -39,6 +41,8 @@ from server.store.stock import (
     parse_pools,
     text,
 )
+
+log = logging.getLogger("liveroom.buckets")
 
 Pools = dict[str, dict[str, int]]
 BORROW_ROUNDS = 3  # a retry can lose the borrowed units to a concurrent order: try again
@@ -105,6 +109,7 @@ class BucketedStock:
             StockStore(redis, scripts, keys, wait_for=wait_for) for keys in self.spaces.buckets
         ]
         self._index = {tag: b for b, tag in enumerate(self.tags)}
+        self._wait_for = wait_for
         self._pinned: frozenset[str] = frozenset()
         self._plans: dict[tuple[Plan, int], Plan] = {}
 
@@ -277,21 +282,35 @@ class BucketedStock:
             plans = [self._plan(request.plan, d) for d in range(self.k)]
             need = shortfall(plans[b], remaining[b], request.qty)
             for donor in donors_by_spare(plans, remaining, b):
-                if need == 0:
+                if need == 0 or not await self._loan(donor, b, plans[donor], remaining, need):
                     break
-                size = loan_size(need, available(plans[donor], remaining[donor]), self.k)
-                wanted = loan_from(plans[donor], remaining[donor], size)
-                lent = await self._lend(donor, b, wanted, dict(plans[donor].lenders))
-                if lent is not None:
-                    await self._complete(donor, b, lent)
-                    for pool, n in lent.units:
-                        remaining[donor][pool] -= n
-                        remaining[b][pool] = remaining[b].get(pool, 0) + n
-                    need = shortfall(plans[b], remaining[b], request.qty)
+                need = shortfall(plans[b], remaining[b], request.qty)
             if need == 0:
                 covered.append(position)
                 remaining[b] = taken(plans[b], remaining[b], request.qty)
         return covered
+
+    async def _loan(
+        self, donor: int, borrower: int, plan: Plan, remaining: list[dict[str, int]], need: int
+    ) -> bool:
+        """One loan from donor to borrower towards `need` units by the donor's plan, both
+        halves, `remaining` (the buckets' as last read) moved along; False when no more can
+        be borrowed now (the donor had nothing, or a replica did not confirm a half: the
+        order stays refused and the sweep finishes that loan)."""
+        size = loan_size(need, available(plan, remaining[donor]), self.k)
+        wanted = loan_from(plan, remaining[donor], size)
+        try:
+            lent = await self._lend(donor, borrower, wanted, dict(plan.lenders))
+            if lent is None:
+                return True  # this donor had less than it seemed: ask the next
+            await self._complete(donor, borrower, lent)
+        except NotReplicated as exc:
+            log.warning("%s: a loan not confirmed by a replica: %s", self.tags[borrower], exc)
+            return False
+        for pool, n in lent.units:
+            remaining[donor][pool] -= n
+            remaining[borrower][pool] = remaining[borrower].get(pool, 0) + n
+        return True
 
     async def _lend(
         self, donor: int, borrower: int, wanted: list[tuple[str, int]], floors: Mapping[str, int]
@@ -302,8 +321,8 @@ class BucketedStock:
         args: list[str | int] = [loan_id, self.tags[borrower]]
         for pool, n in wanted:
             args += [pool, n, floors.get(pool, 0)]
-        units, houses = await self._scripts.lend(
-            keys=[keys.pools, keys.loans, keys.warehouses], args=args
+        units, houses = await self._run(
+            self._scripts.lend, [keys.pools, keys.loans, keys.warehouses], args
         )
         lent = Lent.of(loan_id, {"units": _pairs_of(units), "houses": orjson.loads(houses)})
         return lent if lent.units else None
@@ -315,11 +334,19 @@ class BucketedStock:
         for pool, n in lent.units:
             args += [pool, n]
         into = self.buckets[borrower].keys
-        taken = await self._scripts.take_loan(
-            keys=[into.pools, into.loans_taken, into.warehouses], args=args
+        taken = await self._run(
+            self._scripts.take_loan, [into.pools, into.loans_taken, into.warehouses], args
         )
         await self._redis.hdel(self.buckets[donor].keys.loans, lent.loan_id)
         return text(taken) == "taken"
+
+    async def _run(self, script: AsyncScript, keys: list[str], args: list[str | int]) -> Any:
+        """A loan's half, under durability "replicated" answered only once a replica has
+        it: a failover that lost a lend the borrower had taken would put the units in two
+        buckets (NotReplicated: the sweep finishes the loan once a replica has it)."""
+        if self._wait_for is None:
+            return await script(keys=keys, args=args)
+        return await run_script(self._redis, script, keys, args, self._wait_for)
 
 
 def _pairs_of(flat: list[Any]) -> list[list[Any]]:

@@ -7,6 +7,7 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
@@ -183,3 +184,20 @@ async def test_the_workers_sweep_finishes_a_loan_left_half_made(
         await runtime.stop()
         await delete_keys(redis, key_prefix)
         await redis.aclose()
+
+
+@pytest.mark.parametrize("redis_url", ["cluster"], indirect=True)
+async def test_under_replicated_durability_a_loan_waits_for_a_replica(
+    redis: Redis, key_prefix: str
+) -> None:
+    """On the cluster (a replica per primary) each half of a loan is confirmed by a replica
+    before the next step, and the borrowing order is placed as without the wait."""
+    stock = BucketedStock(
+        redis, Scripts.register(redis), key_prefix, CAMPAIGN.id, 3, wait_for=(1, 2_000)
+    )
+    await stock.init_pools(CAMPAIGN)
+    buyers = _users_of(2, 3, 31)
+    outcomes = [o for b in buyers for o in await stock.reserve(0, [_direct(b)])]
+    assert [o.code for o in outcomes] == ["ok"] * 31  # the 31st on units lent to bucket 2
+    assert (await stock.pools_by_bucket())[2]["distribution"]["received"] > 0
+    assert await stock.loans_in_flight() == []
