@@ -111,7 +111,7 @@ async def _setup(url: str, prefix: str, k: int) -> list[str]:
         await redis.aclose()
 
 
-async def _check_and_clean(url: str, prefix: str, k: int, accepted: int) -> dict[str, Any]:
+async def _check(url: str, prefix: str, k: int, accepted: int) -> dict[str, Any]:
     redis = connect(url, timeout_s=10)
     try:
         stock = BucketedStock(redis, Scripts.register(redis), prefix, CAMPAIGN, k)
@@ -124,30 +124,45 @@ async def _check_and_clean(url: str, prefix: str, k: int, accepted: int) -> dict
             "loans_in_flight": len(await stock.loans_in_flight()),
         }
     finally:
+        await redis.aclose()
+
+
+async def _forget(url: str, prefix: str) -> None:
+    redis = connect(url, timeout_s=10)
+    try:
         await delete_keys(redis, prefix)
+    finally:
         await redis.aclose()
 
 
 def run(url: str, k: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One measured run of K buckets; its keys are deleted however it ends."""
     prefix = f"bb{uuid.uuid4().hex[:10]}"
-    shards = asyncio.run(_setup(url, prefix, k))
-    before = asyncio.run(_cpu_by_node(url))
-    out: multiprocessing.Queue[int] = multiprocessing.Queue()
-    started = time.monotonic()
-    procs = [
-        multiprocessing.Process(target=_client_process, args=(url, prefix, k, p, args, out))
-        for p in range(args.processes)
-    ]
-    for proc in procs:
-        proc.start()
-    accepted = sum(out.get() for _ in procs)
-    elapsed = time.monotonic() - started
-    for proc in procs:
-        proc.join()
-    after = asyncio.run(_cpu_by_node(url))
+    procs: list[multiprocessing.Process] = []
+    try:
+        shards = asyncio.run(_setup(url, prefix, k))
+        before = asyncio.run(_cpu_by_node(url))
+        out: multiprocessing.Queue[int] = multiprocessing.Queue()
+        started = time.monotonic()
+        procs = [
+            multiprocessing.Process(target=_client_process, args=(url, prefix, k, p, args, out))
+            for p in range(args.processes)
+        ]
+        for proc in procs:
+            proc.start()
+        accepted = sum(out.get() for _ in procs)
+        elapsed = time.monotonic() - started
+        for proc in procs:
+            proc.join()
+        after = asyncio.run(_cpu_by_node(url))
+        checks = asyncio.run(_check(url, prefix, k, accepted))
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+        asyncio.run(_forget(url, prefix))
     cpu = {node: after[node] - before[node] for node in before}
     busiest = max(cpu.values())
-    checks = asyncio.run(_check_and_clean(url, prefix, k, accepted))
     return {
         "k": k,
         "shards_holding_buckets": len(shards),
