@@ -17,7 +17,7 @@ import orjson
 from redis.asyncio import Redis
 
 from server.clock import Clock, RealClock, SimulatedClock, to_ms
-from server.domain.buckets import campaign_of, keyspace_of
+from server.domain.buckets import campaign_of, keyspace_of, payment_keyspace
 from server.domain.campaign import Campaign, Mode, parse_campaign
 from server.domain.pools import Plan, plan_for
 from server.domain.sold_out import SoldOutFlag
@@ -167,7 +167,7 @@ class Runtime:
 
     def live_for_payment(self, payment_id: str) -> LiveCampaign | None:
         """The campaign of a payment id ("<keyspace of its order>~<token>"), if it is live."""
-        return self.campaigns.get(campaign_of(payment_id.partition("~")[0]))
+        return self.campaigns.get(campaign_of(payment_keyspace(payment_id)))
 
     async def install(self, campaign: Campaign, text: str) -> LiveCampaign:
         """Make a validated campaign file live: its pools and the file stored in one atomic
@@ -340,19 +340,23 @@ class Runtime:
         except Conflict as refused:  # units already committed elsewhere: keep Redis's
             log.warning("%s: warehouses kept as they are: %s", campaign.id, refused.message)
 
-    async def _warehouses_locked(self, live: LiveCampaign, campaign: Campaign) -> bool:
+    @staticmethod
+    async def _warehouses_frozen(live: LiveCampaign) -> bool:
         """Stock buckets' loans move warehouse units between the buckets' shares: once
         orders exist, such a campaign's warehouses keep their units."""
-        if live.stock.k == 1 or not await live.stock.orders_placed():
+        return live.stock.k > 1 and await live.stock.orders_placed()
+
+    async def _warehouses_locked(self, live: LiveCampaign, campaign: Campaign) -> bool:
+        """The campaign would change warehouses that must keep their units."""
+        if not await self._warehouses_frozen(live):
             return False
         return live.warehouses.locked_change(campaign, await live.warehouses.levels())
 
     async def _init_warehouses(self, live: LiveCampaign, campaign: Campaign) -> None:
-        if live.stock.k > 1 and await live.stock.orders_placed():
-            if live.warehouses.locked_change(campaign, await live.warehouses.levels()):
-                log.warning("%s: warehouses kept as they are (stock buckets)", campaign.id)
-            return
-        await live.warehouses.init(campaign, live.stock.bucket_totals(campaign))
+        if await self._warehouses_locked(live, campaign):
+            log.warning("%s: warehouses kept as they are (stock buckets)", campaign.id)
+        elif not await self._warehouses_frozen(live):
+            await live.warehouses.init(campaign, live.stock.bucket_totals(campaign))
 
     def _activate(self, campaign: Campaign, version: int) -> LiveCampaign:
         current = self.campaigns.get(campaign.id)

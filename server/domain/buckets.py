@@ -11,6 +11,8 @@ docs/stock-buckets.md has the whole design).
   group buys draw on stays whole in bucket 0.
 - A bucket short of units borrows them from another (`loan_from`): the donor's units move
   out of its `remaining` into `sent`, the borrower's `received` in, never in two places.
+- Each warehouse is split over the buckets in proportion to their units
+  (`split_warehouses`), and a loan carries as many warehouse units as stock units.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ def campaign_of(keyspace: str) -> str:
 def keyspace_of(order_id: str) -> str:
     """An order id is "<keyspace>.<number>": the keyspace that holds the order."""
     return order_id.rpartition(".")[0]
+
+
+def payment_keyspace(payment_id: str) -> str:
+    """A payment id is "<keyspace of its order>~<token>": the keyspace that holds it."""
+    return payment_id.partition("~")[0]
 
 
 def ledger_entry_id(stream_id: str, keyspace: str) -> str:

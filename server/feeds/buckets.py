@@ -11,6 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from server.ledger.apply import stream_position
 from server.store.keys import CampaignKeys
 from server.store.stock import text
 
@@ -90,9 +91,5 @@ def top_leaders(own: list[Any], other: Counter[bytes], most: int) -> list[tuple[
 
 def newest_entries(own: list[Any], other: list[Any], most: int) -> list[Any]:
     """The newest stream entries of every bucket, newest first (ids compare by time)."""
-    return sorted(own + other, key=lambda entry: _position(entry[0]), reverse=True)[:most]
-
-
-def _position(entry_id: Any) -> tuple[int, int]:
-    ms, _, seq = text(entry_id).partition("-")
-    return int(ms), int(seq or 0)
+    newest = sorted(own + other, key=lambda entry: stream_position(text(entry[0])), reverse=True)
+    return newest[:most]

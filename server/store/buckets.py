@@ -85,7 +85,7 @@ async def loans_in_flight(redis: Redis, spaces: CampaignKeyspaces) -> list[Loan]
         for raw_id, raw in (await redis.hgetall(donor.loans)).items():
             loan, loan_id = orjson.loads(raw), text(raw_id)
             if not await redis.sismember(spaces.named(loan["to"]).loans_taken, loan_id):
-                units = {str(pool): int(n) for pool, n in loan["units"]}
+                units = dict(Lent.of(loan_id, loan).units)
                 flying.append(Loan(loan_id, donor.campaign_id, str(loan["to"]), units))
     return flying
 
@@ -108,7 +108,6 @@ class BucketedStock:
         self.buckets = [
             StockStore(redis, scripts, keys, wait_for=wait_for) for keys in self.spaces.buckets
         ]
-        self._index = {tag: b for b, tag in enumerate(self.tags)}
         self._wait_for = wait_for
         self._pinned: frozenset[str] = frozenset()
         self._plans: dict[tuple[Plan, int], Plan] = {}
@@ -160,7 +159,7 @@ class BucketedStock:
         return any([await store.last_order_number() > 0 for store in self.buckets])
 
     def bucket_index(self, keyspace: str) -> int | None:
-        return self._index.get(keyspace)
+        return self.spaces.index_of(keyspace)
 
     async def drop_buckets_beyond(self, other: BucketedStock) -> None:
         """This split's buckets the other does not have lose their pools (a campaign whose
@@ -170,8 +169,7 @@ class BucketedStock:
                 await self._redis.delete(store.keys.pools, store.keys.warehouses)
 
     def bucket_for_order(self, order_id: str) -> StockStore:
-        b = self._index.get(keyspace_of(order_id), 0)
-        return self.buckets[b]
+        return self.buckets[self.spaces.index_of(keyspace_of(order_id)) or 0]
 
     async def order(self, order_id: str) -> Order | None:
         return await self.bucket_for_order(order_id).order(order_id)
@@ -238,7 +236,8 @@ class BucketedStock:
             for loan_id, raw in (await self._redis.hgetall(store.keys.loans)).items():
                 loan = orjson.loads(raw)
                 lent = Lent.of(text(loan_id), loan)
-                finished += await self._complete(donor, self._index[loan["to"]], lent)
+                borrower = self.spaces.index_of(loan["to"]) or 0
+                finished += await self._complete(donor, borrower, lent)
         return finished
 
     def _plan(self, plan: Plan, b: int) -> Plan:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.domain.buckets import bucket_of, bucket_tags, keyspace_of
+from server.domain.buckets import bucket_of, bucket_tags, keyspace_of, payment_keyspace
 
 
 @dataclass(frozen=True)
@@ -204,22 +204,25 @@ class CampaignKeyspaces:
     def __len__(self) -> int:
         return len(self.buckets)
 
+    def index_of(self, keyspace: str) -> int | None:
+        """Which bucket a keyspace is (None: not one of this campaign's)."""
+        for b, keys in enumerate(self.buckets):
+            if keys.campaign_id == keyspace:
+                return b
+        return None
+
     def named(self, keyspace: str) -> CampaignKeys:
         """The keys of a keyspace by its name; an unknown one's are home's, where whatever
         names it is not found."""
-        for keys in self.buckets:
-            if keys.campaign_id == keyspace:
-                return keys
-        return self.home
+        return self.buckets[self.index_of(keyspace) or 0]
 
     def of_order(self, order_id: str) -> CampaignKeys:
         return self.buckets[0] if len(self.buckets) == 1 else self.named(keyspace_of(order_id))
 
     def of_payment(self, payment_id: str) -> CampaignKeys:
-        """A payment id is "<keyspace of its order>~<token>"."""
         if len(self.buckets) == 1:
             return self.home
-        return self.named(payment_id.partition("~")[0])
+        return self.named(payment_keyspace(payment_id))
 
     def of_deadline(self, member: str) -> CampaignKeys:
         """A deadline names an order ("pay:<order id>") or something of home's ("group:...")."""

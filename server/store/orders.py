@@ -318,7 +318,12 @@ class OrderStore:
     async def placed_by_mode(self) -> dict[str, int]:
         """Orders ever placed in each mode (the scripts' counters)."""
         modes = ("presale", "group", "direct")
-        return {mode: await self.counter(f"orders.{mode}") for mode in modes}
+        placed = dict.fromkeys(modes, 0)
+        for keys in self.spaces.buckets:
+            counts = await self._redis.hmget(keys.counters, [f"orders.{m}" for m in modes])
+            for mode, n in zip(modes, counts, strict=True):
+                placed[mode] += int(n or 0)
+        return placed
 
     async def count(self, metric: str, by: int = 1) -> None:
         """Bump a live metric the scripts cannot see (e.g. a depositor converted)."""

@@ -28,6 +28,7 @@ from tests.integration.test_pool_model_property import (
     Release,
     Reserve,
     ReturnReserve,
+    answered_before,
     reserves,
 )
 
@@ -137,16 +138,7 @@ async def _reserve_together(
 def _expect(
     model: Model, campaign: Campaign, op: Reserve, outcome: Outcome, order_ids: list[str]
 ) -> None:
-    seen = model.keyed.get(model.key_scope(op)) if op.key else None
-    if seen is not None:
-        body_hash, code, order_id = seen
-        if body_hash != op.body_hash:
-            assert outcome.code == "idempotency_mismatch"
-        elif code == "ok":
-            assert outcome.code == "replay" and outcome.order is not None
-            assert outcome.order["id"] == order_id
-        else:
-            assert (outcome.code, outcome.order) == (code, None)
+    if op.key and answered_before(model.keyed.get(model.key_scope(op)), op, outcome):
         return
     code, order_id = _place(model, campaign, op, outcome)
     if op.key:

@@ -150,22 +150,29 @@ def _expect(
     model: Model, campaign: Campaign, op: Reserve, outcome: Outcome, order_ids: list[str]
 ) -> None:
     """The model's answer to one order, after the orders before it; checked against Redis's."""
-    seen = model.keyed.get((op.user, op.key)) if op.key else None
-    if seen is not None:
-        body_hash, code, order_id = seen
-        if body_hash != op.body_hash:
-            assert outcome.code == "idempotency_mismatch"
-        elif code == "ok":
-            assert outcome.code == "replay" and outcome.order is not None
-            assert outcome.order["id"] == order_id
-        else:
-            assert (outcome.code, outcome.order) == (code, None)
+    if op.key and answered_before(model.keyed.get((op.user, op.key)), op, outcome):
         return
     code, order_id = _place(model, campaign, op, outcome)
     if op.key:
         model.keyed[(op.user, op.key)] = (op.body_hash, code, order_id)
     if order_id:
         order_ids.append(order_id)
+
+
+def answered_before(seen: tuple[str, str, str] | None, op: Reserve, outcome: Outcome) -> bool:
+    """Whether the order repeats an Idempotency-Key already answered (`seen`: the body's
+    hash, the answer and its order id): then Redis answers it as it did the first time."""
+    if seen is None:
+        return False
+    body_hash, code, order_id = seen
+    if body_hash != op.body_hash:
+        assert outcome.code == "idempotency_mismatch"
+    elif code == "ok":
+        assert outcome.code == "replay" and outcome.order is not None
+        assert outcome.order["id"] == order_id
+    else:
+        assert (outcome.code, outcome.order) == (code, None)
+    return True
 
 
 def _place(model: Model, campaign: Campaign, op: Reserve, outcome: Outcome) -> tuple[str, str]:
