@@ -29,7 +29,7 @@
 --   answered (a stock bucket borrowed units for it), and the order record's fields the gateway knows, as one JSON object without its "{"
 --   (its price, ref, attribution, ...: see OrderRequest.record in server/store/stock.py)
 -- Reply: 2 values per order: code ("ok", "replay" or a refusal such as "sold_out"),
---   then the order JSON (ok, replay) or "".
+--   then the order JSON (ok, replay), "R" (a refusal replayed under its key) or "".
 -- Publishes: after a batch with a sold_out refusal, every pool's remaining units on the
 --   channel "<pools key>:stock" (the gateways' in-process sold-out flags).
 --
@@ -192,7 +192,7 @@ local function replayed(user, idem_key, body_hash, retry)
     return false
   else
     table.insert(reply, rest)
-    table.insert(reply, "")
+    table.insert(reply, "R")  -- a refusal answered before: never tried again after a loan
   end
   return true
 end

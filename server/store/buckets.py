@@ -193,7 +193,8 @@ class BucketedStock:
         ]
         outcomes = await self._place(now_ms, routed)
         for _ in range(BORROW_ROUNDS):
-            short = [i for i, outcome in enumerate(outcomes) if outcome.code == "sold_out"]
+            # a sold_out answered before under the same key stands: its client had it
+            short = [i for i, o in enumerate(outcomes) if o.code == "sold_out" and not o.replayed]
             retry = await self._borrow([(routed[i][0], requests[i]) for i in short])
             retry = [short[j] for j in retry]
             if not retry:

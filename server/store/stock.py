@@ -141,6 +141,7 @@ class Outcome:
 
     code: str
     order: Order | None
+    replayed: bool = False  # a refusal answered before under the same Idempotency-Key
 
     @property
     def accepted(self) -> bool:
@@ -276,6 +277,8 @@ def parse_pools(raw: dict[Any, Any]) -> dict[str, dict[str, int]]:
 
 
 def outcome_of(code: bytes | str, order: bytes | str) -> Outcome:
+    if order in (b"R", "R"):
+        return Outcome(text(code), None, replayed=True)
     return Outcome(text(code), decode(order) if order else None)
 
 

@@ -201,3 +201,23 @@ async def test_under_replicated_durability_a_loan_waits_for_a_replica(
     assert [o.code for o in outcomes] == ["ok"] * 31  # the 31st on units lent to bucket 2
     assert (await stock.pools_by_bucket())[2]["distribution"]["received"] > 0
     assert await stock.loans_in_flight() == []
+
+
+async def test_a_sold_out_answered_under_a_key_is_answered_again_when_units_come_back(
+    redis: Redis, key_prefix: str
+) -> None:
+    """The buyer had the refusal: a repeat under the same key gets it again, even when
+    another bucket now has a unit to lend (only a refusal its client never saw is retried)."""
+    stock = await _stock(redis, key_prefix, 3)
+    others = [f"o{i}" for i in range(300)]
+    placed = [o for o in await stock.reserve(0, [_direct(u) for u in others]) if o.order]
+    assert len(placed) == 240
+    buyer = _users_of(2, 3, 1)[0]
+    [first] = await stock.reserve(0, [_direct(buyer, key="k1")])
+    assert first.code == "sold_out"
+    in_bucket_0 = next(o.order["id"] for o in placed if o.order and "@" not in o.order["id"])
+    assert (await stock.release(1, in_bucket_0, "cancelled")).code == "ended"
+    [again] = await stock.reserve(0, [_direct(buyer, key="k1")])
+    assert (again.code, again.order) == ("sold_out", None)
+    [fresh] = await stock.reserve(0, [_direct(buyer, key="k2")])
+    assert fresh.code == "ok"  # the unit was there to borrow
